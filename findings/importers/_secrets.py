@@ -20,6 +20,14 @@ MIN_SCRUB_LENGTH = 4
 # Secret-bearing lines of a multi-line secret (a PEM body) are scrubbed on their own too, because a
 # context field may carry only one line of it.
 MIN_FRAGMENT_LENGTH = 8
+# Any run of this many characters shared with a secret is redacted too (see scrub_fragments); long
+# enough that ordinary words and paths never match by chance.
+GRAM = 12
+# Work bounds against hostile sizes. Fields are cut to PRE_LIMIT before scrubbing; any secret cut in
+# half there sits far beyond the final clip (at most MAX_TEXT), so it is dropped anyway. Fragment
+# matching looks at the first GRAM_SOURCE_LIMIT characters of a secret (a 4096-bit PEM key is ~3.3k).
+PRE_LIMIT = 16 * MAX_TEXT
+GRAM_SOURCE_LIMIT = 16_000
 TITLE_LIMIT = 300
 SHORT_LIMIT = 1000
 
@@ -53,10 +61,42 @@ def scrub(value: str, variants: list[str]) -> str:
     return value
 
 
+def grams(variants: list[str]) -> set[str]:
+    """Every GRAM-character piece of every secret long enough to have one."""
+    return {
+        secret[i : i + GRAM]
+        for secret in variants
+        for i in range(min(len(secret), GRAM_SOURCE_LIMIT) - GRAM + 1)
+    }
+
+
+def scrub_fragments(value: str, pieces: set[str]) -> str:
+    """Redact any run of text sharing GRAM or more characters with a secret.
+
+    Exact replacement misses part of a secret standing alone: TruffleHog's RawV2 for AWS is the key id
+    and the secret key glued together, and either half may show up elsewhere on its own.
+    """
+    if not pieces or len(value) < GRAM:
+        return value
+    hit = [False] * len(value)
+    for start in range(len(value) - GRAM + 1):
+        if value[start : start + GRAM] in pieces:
+            hit[start : start + GRAM] = [True] * GRAM
+    if not any(hit):
+        return value
+    out: list[str] = []
+    for index, char in enumerate(value):
+        if not hit[index]:
+            out.append(char)
+        elif index == 0 or not hit[index - 1]:
+            out.append("[redacted]")
+    return "".join(out)
+
+
 def _bounded(name: str, value: str) -> str:
     if name == "title":
         return clip(value, TITLE_LIMIT)
-    if name in {"description"}:
+    if name == "description":
         return clip(value, MAX_TEXT)
     return clip(value, SHORT_LIMIT)
 
@@ -64,10 +104,11 @@ def _bounded(name: str, value: str) -> str:
 def safe_record(record: FindingRecord, secrets: Iterable[str]) -> FindingRecord:
     """Scrub every string field of ``record`` of every secret, then bound its length."""
     variants = secret_variants(secrets)
+    pieces = grams(variants)
     for field in dataclasses.fields(record):
         value = getattr(record, field.name)
         if isinstance(value, str):
-            cleaned = scrub(value, variants)
+            cleaned = scrub_fragments(scrub(value[:PRE_LIMIT], variants), pieces)
             # A secret can survive replacement only by overlapping another secret's redaction;
             # dropping the field then is the safe answer.
             if any(secret in cleaned for secret in variants):
