@@ -1,0 +1,66 @@
+"""The contract every importer module keeps.
+
+An importer module turns one scanner's output into normalized ``FindingRecord`` objects and nothing
+else: no Django, no database, no asset matching. Each module exposes:
+
+- ``NAME``: the format key stored on import jobs (``"trivy"``, ``"sarif"``, ...).
+- ``LABEL``: what people read (``"Trivy JSON"``).
+- ``sniff(head: bytes) -> bool``: whether the first bytes of a file (up to ``SNIFF_BYTES``) look
+  like this format. Cheap, never raises.
+- ``parse(stream: BinaryIO) -> Iterator[FindingRecord]``: stream the records. Raises
+  ``ImportFailed`` with a message that names the format, what is wrong and where.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator, Protocol
+
+SNIFF_BYTES = 64 * 1024
+MAX_TEXT = 4000
+
+
+class Category:
+    VULNERABILITY = "vulnerability"
+    SECRET = "secret"
+    CODE_WEAKNESS = "code_weakness"
+    MISCONFIGURATION = "misconfiguration"
+    LICENCE = "licence"
+
+
+class Severity:
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+@dataclass(slots=True)
+class FindingRecord:
+    category: str
+    rule_id: str
+    title: str
+    severity: str
+    package: str = ""
+    installed_version: str = ""
+    fixed_version: str = ""
+    # Where in the target: file path with line, or the package path inside an image.
+    location: str = ""
+    # What the scanner scanned (image reference, repository URL, directory, package URL); used to
+    # match the finding to an asset when the uploader names none.
+    target: str = ""
+    cvss: float | None = None
+    published_at: dt.datetime | None = None
+    description: str = ""
+    url: str = ""
+
+
+class Importer(Protocol):
+    NAME: str
+    LABEL: str
+
+    def sniff(self, head: bytes) -> bool: ...
+
+    def parse(self, stream: BinaryIO) -> Iterator[FindingRecord]: ...

@@ -1,0 +1,75 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from hygiene.models import ApiToken, AuditEntry, Membership, Team, TeamFunction, TeamRole, TokenAction
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name", "slug", "function", "description", "created_at"]
+        read_only_fields = fields
+
+
+class TeamInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    function = serializers.ChoiceField(choices=TeamFunction.choices)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "role", "created_at"]
+        read_only_fields = fields
+
+
+class MembershipInputSerializer(serializers.Serializer):
+    username = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.all())
+    role = serializers.ChoiceField(choices=TeamRole.choices)
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner = serializers.CharField(source="user.username", read_only=True)
+    status = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            *("id", "name", "prefix", "owner", "team", "actions"),
+            *("created_at", "expires_at", "revoked_at", "last_used_at", "status"),
+        ]
+        read_only_fields = fields
+
+
+class TokenInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    team = serializers.SlugField(required=False, allow_null=True, default=None)
+    actions = serializers.ListField(child=serializers.ChoiceField(choices=TokenAction.choices), min_length=1)
+    expires_at = serializers.DateTimeField()
+
+
+class TokenCreatedSerializer(TokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="Shown once; only a hash is kept.")
+
+    class Meta(TokenSerializer.Meta):
+        fields = [*TokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+
+class ObtainTokenInputSerializer(TokenInputSerializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEntry
+        fields = [
+            *("id", "seq", "occurred_at", "actor_id", "actor_label", "action", "object_type", "object_id"),
+            *("before", "after", "changes", "context", "prev_hash", "hash"),
+        ]
+        read_only_fields = fields

@@ -1,0 +1,20 @@
+"""One way to paginate lists, so every page shows the same controls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.http import HttpRequest
+
+DEFAULT_PAGE_SIZE = 50
+PAGE_SIZES = (25, 50, 100, 200)
+
+
+def paginate(request: HttpRequest, items: Any, *, per_page: int | None = None) -> Page[Any]:
+    size = per_page or DEFAULT_PAGE_SIZE
+    requested = request.GET.get("per_page", "")
+    if requested.isdigit() and int(requested) in PAGE_SIZES:
+        size = int(requested)
+    paginator = Paginator(items, size)
+    return paginator.get_page(request.GET.get("page"))

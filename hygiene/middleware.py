@@ -1,0 +1,107 @@
+"""Request-wide rules: session timeouts, expired access, required second factor, audit context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+
+from hygiene.permissions import is_auditor, is_security_lead
+from hygiene.services.audit import actor_context
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class SessionTimeoutMiddleware:
+    """Sign a person out after SESSION_IDLE_TIMEOUT without a request or SESSION_ABSOLUTE_TIMEOUT in all."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated and hasattr(request, "session"):
+            now = timezone.now().timestamp()
+            started = request.session.setdefault("hygiene_login_at", now)
+            last = request.session.get("hygiene_last_seen", now)
+            idle = now - last > settings.SESSION_IDLE_TIMEOUT.total_seconds()
+            too_old = now - started > settings.SESSION_ABSOLUTE_TIMEOUT.total_seconds()
+            if idle or too_old:
+                logout(request)
+                messages.info(request, "Your session ended; please sign in again.")
+                return redirect(f"{reverse('login')}?next={request.path}")
+            request.session["hygiene_last_seen"] = now
+        return self.get_response(request)
+
+
+class AccessExpiryMiddleware:
+    """End the session of someone whose time-boxed access (an auditor's) has run out."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated:
+            profile = getattr(user, "profile", None) if _has_profile(user) else None
+            if profile is not None and profile.access_expired:
+                logout(request)
+                messages.error(request, "Your access has expired. Ask a security lead to extend it.")
+                return redirect("login")
+        return self.get_response(request)
+
+
+def _has_profile(user: object) -> bool:
+    try:
+        return user.profile is not None  # type: ignore[attr-defined]
+    except Exception:
+        return False
+
+
+MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/api/")
+
+
+class MfaRequiredMiddleware:
+    """When the setting is on, leads and auditors must have verified a second factor."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            settings.HYGIENE_MFA_REQUIRED_FOR_PRIVILEGED
+            and user.is_authenticated
+            and not request.path.startswith(MFA_EXEMPT_PREFIXES)
+            and (is_security_lead(user) or is_auditor(user))
+            and not user.is_verified()  # type: ignore[union-attr]
+        ):
+            messages.warning(
+                request, "Your role requires a second factor. Set up an authenticator app to go on."
+            )
+            return redirect("accounts:mfa")
+        return self.get_response(request)
+
+
+def client_ip(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+class AuditContextMiddleware:
+    """Tell the audit triggers who makes the changes of this request."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated or request.method in ("GET", "HEAD", "OPTIONS"):
+            return self.get_response(request)
+        context = {"ip": client_ip(request), "path": request.path[:200], "method": request.method}
+        with actor_context(actor_id=user.pk, actor_label=user.get_username(), context=context):
+            return self.get_response(request)

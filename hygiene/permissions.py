@@ -1,0 +1,153 @@
+"""The one path that decides who sees and changes what.
+
+Every selector of every app filters through ``scope_queryset`` and every write checks
+``can_change``; views, the API, exports and dashboards never filter by team themselves.
+
+- Security leads see and change everything.
+- Auditors with unexpired access see everything that is not restricted, and change nothing.
+- Everybody else sees their teams' objects; the team's champion and lead change them.
+- django-guardian grants add single objects (``view_<model>``/``change_<model>``) to a person.
+- Restricted objects are visible to their team, security leads and people granted them by name.
+- An API token narrows all of this to its team and its actions.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Model, Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from hygiene.models import Membership, TeamRole
+from hygiene.roles import AUDITOR, SECURITY_LEAD
+
+M = TypeVar("M", bound=Model)
+AnyUser = AbstractBaseUser | AnonymousUser
+
+MANAGING_ROLES = (TeamRole.CHAMPION, TeamRole.LEAD)
+
+
+def _group_names(user: Any) -> set[str]:
+    cached: set[str] | None = getattr(user, "_hygiene_groups", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
+        user._hygiene_groups = cached
+    return cached
+
+
+def _access_expired(user: Any) -> bool:
+    profile = getattr(user, "profile", None) if hasattr(user, "profile") else None
+    try:
+        return bool(profile and profile.access_expired)
+    except Exception:
+        return False
+
+
+def is_active_user(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_active and not _access_expired(user))
+
+
+def is_security_lead(user: Any) -> bool:
+    return is_active_user(user) and (user.is_superuser or SECURITY_LEAD in _group_names(user))
+
+
+def is_auditor(user: Any) -> bool:
+    return is_active_user(user) and AUDITOR in _group_names(user) and not is_security_lead(user)
+
+
+def token_team_id(user: Any) -> int | None:
+    """The team an API token narrows this request to, if the request came with one."""
+    return getattr(user, "token_team_id", None)
+
+
+def token_allows(user: Any, action: str) -> bool:
+    actions: set[str] | None = getattr(user, "token_actions", None)
+    return actions is None or action in actions
+
+
+def member_team_ids(user: Any, *, roles: tuple[str, ...] | None = None) -> list[int]:
+    if not is_active_user(user):
+        return []
+    cache_key = f"_hygiene_teams_{','.join(roles) if roles else 'all'}"
+    cached: list[int] | None = getattr(user, cache_key, None)
+    if cached is None:
+        memberships = Membership.objects.filter(user_id=user.pk)
+        if roles:
+            memberships = memberships.filter(role__in=roles)
+        cached = list(memberships.values_list("team_id", flat=True))
+        setattr(user, cache_key, cached)
+    narrowed = token_team_id(user)
+    return [team for team in cached if narrowed is None or team == narrowed]
+
+
+def sees_all_teams(user: Any) -> bool:
+    return is_security_lead(user) or is_auditor(user)
+
+
+def visible_team_ids(user: Any) -> list[int] | None:
+    """Team ids whose objects the user sees; None means every team."""
+    if not is_active_user(user):
+        return []
+    narrowed = token_team_id(user)
+    if sees_all_teams(user):
+        return None if narrowed is None else [narrowed]
+    return member_team_ids(user)
+
+
+def scope_queryset(
+    queryset: QuerySet[M],
+    user: Any,
+    *,
+    team_field: str = "team",
+    restricted_field: str | None = None,
+    grant_perm: str | None = None,
+) -> QuerySet[M]:
+    """Narrow ``queryset`` to the rows ``user`` may see (the one visibility rule of the product)."""
+    if not is_active_user(user):
+        return queryset.none()
+    narrowed = token_team_id(user)
+    team_lookup = f"{team_field}_id__in" if "__" not in team_field else f"{team_field}__in"
+    if is_security_lead(user) and narrowed is None:
+        return queryset
+    condition = Q(**{team_lookup: member_team_ids(user)})
+    if is_auditor(user) or is_security_lead(user):
+        everything = Q() if narrowed is None else Q(**{team_lookup: [narrowed]})
+        if restricted_field and not is_security_lead(user):
+            everything &= Q(**{restricted_field: False})
+        condition |= everything
+    if grant_perm and narrowed is None:
+        granted = get_objects_for_user(
+            user, grant_perm, klass=queryset.model, accept_global_perms=False, with_superuser=False
+        )
+        condition |= Q(pk__in=granted.values("pk"))
+    return queryset.filter(condition)
+
+
+def can_view_team(user: Any, team_id: int) -> bool:
+    teams = visible_team_ids(user)
+    return teams is None or team_id in teams
+
+
+def can_change(user: Any, obj: Model, *, team_id: int | None, grant_perm: str | None = None) -> bool:
+    """Whether ``user`` may change ``obj`` owned by ``team_id`` (auditors never may)."""
+    if not is_active_user(user) or not token_allows(user, "write") or is_auditor(user):
+        return False
+    narrowed = token_team_id(user)
+    if narrowed is not None and team_id != narrowed:
+        return False
+    if is_security_lead(user):
+        return True
+    if team_id is not None and team_id in member_team_ids(user, roles=MANAGING_ROLES):
+        return True
+    return bool(grant_perm and user.has_perm(grant_perm, obj))
+
+
+def can_contribute(user: Any, *, team_id: int) -> bool:
+    """Whether ``user`` may add things to a team (log an incident, push a scan, create an asset)."""
+    if not is_active_user(user) or is_auditor(user):
+        return False
+    narrowed = token_team_id(user)
+    if narrowed is not None and team_id != narrowed:
+        return False
+    return is_security_lead(user) or team_id in member_team_ids(user)

@@ -1,0 +1,77 @@
+"""Permission-aware reads of teams, memberships, tokens and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+
+from hygiene.models import ApiToken, AuditEntry, Membership, Team
+from hygiene.permissions import is_auditor, is_security_lead, visible_team_ids
+
+
+def team_list_for_user(*, user: Any) -> QuerySet[Team]:
+    return _teams(Team.objects.annotate(member_count=Count("memberships")), user)
+
+
+def _teams(queryset: QuerySet[Team], user: Any) -> QuerySet[Team]:
+    # A team is its own scope: the ids come from the shared permission path.
+    ids = visible_team_ids(user)
+    return queryset if ids is None else queryset.filter(id__in=ids)
+
+
+def team_get_for_user(*, user: Any, slug: str) -> Team:
+    """The team, or 404 when the user may not see it (so its existence is not revealed)."""
+    team = _teams(Team.objects.all(), user).filter(slug=slug).first()
+    if team is None:
+        raise Http404("No such team.")
+    return team
+
+
+def membership_list_for_team(*, user: Any, team: Team) -> QuerySet[Membership]:
+    team_get_for_user(user=user, slug=team.slug)
+    return Membership.objects.filter(team=team).select_related("user").order_by("user__username")
+
+
+def membership_list_for_user(*, user: Any) -> QuerySet[Membership]:
+    return Membership.objects.filter(user_id=user.pk).select_related("team")
+
+
+def token_list_for_user(*, user: Any) -> QuerySet[ApiToken]:
+    """A person's own tokens; security leads see everybody's, to revoke a leaked one."""
+    tokens = ApiToken.objects.select_related("team", "user")
+    if is_security_lead(user) and getattr(user, "token_team_id", None) is None:
+        return tokens
+    return tokens.filter(user_id=user.pk)
+
+
+def token_get_for_user(*, user: Any, pk: int) -> ApiToken:
+    token = token_list_for_user(user=user).filter(pk=pk).first()
+    if token is None:
+        raise Http404("No such token.")
+    return token
+
+
+def can_read_audit_log(user: Any) -> bool:
+    return is_security_lead(user) or is_auditor(user)
+
+
+def audit_entry_list_for_user(*, user: Any, filters: dict[str, str] | None = None) -> QuerySet[AuditEntry]:
+    if not can_read_audit_log(user):
+        return AuditEntry.objects.none()
+    entries = AuditEntry.objects.all()
+    filters = filters or {}
+    if filters.get("actor"):
+        entries = entries.filter(actor_label__icontains=filters["actor"])
+    if filters.get("action"):
+        entries = entries.filter(action=filters["action"])
+    if filters.get("object_type"):
+        entries = entries.filter(object_type=filters["object_type"])
+    if filters.get("object_id"):
+        entries = entries.filter(object_id=filters["object_id"])
+    if filters.get("since"):
+        entries = entries.filter(occurred_at__date__gte=filters["since"])
+    if filters.get("until"):
+        entries = entries.filter(occurred_at__date__lte=filters["until"])
+    return entries.order_by("-id")

@@ -1,0 +1,87 @@
+"""Writes on teams, memberships, global roles and time-boxed access."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from hygiene.models import Membership, Profile, Team, TeamRole
+from hygiene.permissions import can_change, is_security_lead
+from hygiene.roles import GLOBAL_ROLES
+
+
+@transaction.atomic
+def team_create(*, actor: Any, name: str, function: str, description: str = "", slug: str = "") -> Team:
+    if not is_security_lead(actor):
+        raise PermissionDenied("Only security leads create teams.")
+    slug = slug or slugify(name)[:60]
+    if Team.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": f"A team with the address “{slug}” exists already."})
+    team = Team(name=name, slug=slug, function=function, description=description)
+    team.full_clean()
+    team.save()
+    return team
+
+
+@transaction.atomic
+def team_update(*, actor: Any, team: Team, name: str, function: str, description: str) -> Team:
+    if not can_change(actor, team, team_id=team.pk):
+        raise PermissionDenied("Only the team's lead or champion, or a security lead, can edit it.")
+    team.name, team.function, team.description = name, function, description
+    team.full_clean()
+    team.save(update_fields=["name", "function", "description"])
+    return team
+
+
+@transaction.atomic
+def membership_set(*, actor: Any, team: Team, user: Any, role: str) -> Membership:
+    """Add ``user`` to ``team`` with ``role``, or change the role they have there."""
+    if not can_change(actor, team, team_id=team.pk):
+        raise PermissionDenied("Only the team's lead or champion, or a security lead, manage its members.")
+    if role not in TeamRole.values:
+        raise ValidationError({"role": "Choose member, champion or lead."})
+    membership, created = Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
+    if not created and membership.role != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor: Any, membership: Membership) -> None:
+    if not can_change(actor, membership.team, team_id=membership.team_id):
+        raise PermissionDenied("Only the team's lead or champion, or a security lead, manage its members.")
+    membership.delete()
+
+
+@transaction.atomic
+def user_set_global_role(
+    *, actor: Any, user: Any, role: str, access_expires_at: dt.datetime | None = None
+) -> None:
+    """Make ``user`` a security lead, an auditor (until a date) or a member."""
+    if not is_security_lead(actor):
+        raise PermissionDenied("Only security leads grant global roles.")
+    if role not in GLOBAL_ROLES:
+        raise ValidationError({"role": f"Unknown role {role!r}."})
+    user.groups.remove(*Group.objects.filter(name__in=GLOBAL_ROLES))
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    profile, _ = Profile.objects.get_or_create(user=user)
+    profile.access_expires_at = access_expires_at
+    profile.save(update_fields=["access_expires_at"])
+
+
+@transaction.atomic
+def user_create(
+    *, username: str, email: str, password: str, role: str, access_expires_at: dt.datetime | None = None
+) -> Any:
+    """Create a person with a global role (used by the demo data and operators' commands)."""
+    user = get_user_model().objects.create_user(username=username, email=email, password=password)
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    Profile.objects.create(user=user, access_expires_at=access_expires_at)
+    return user

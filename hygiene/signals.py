@@ -1,0 +1,55 @@
+"""Sign-in events go to the audit log; Django announces them only through these signals."""
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from hygiene.services.audit import audit_event
+
+
+def _context(request: HttpRequest | None) -> dict[str, str]:
+    if request is None:
+        return {}
+    return {"ip": str(request.META.get("REMOTE_ADDR", "")), "path": request.path[:200]}
+
+
+@receiver(user_logged_in)
+def record_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    audit_event(
+        action="login",
+        object_type="auth_user",
+        object_id=str(user.pk),
+        actor_id=user.pk,
+        actor_label=user.get_username(),
+        context=_context(request),
+    )
+
+
+@receiver(user_logged_out)
+def record_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    if user is None:
+        return
+    audit_event(
+        action="logout",
+        object_type="auth_user",
+        object_id=str(user.pk),
+        actor_id=user.pk,
+        actor_label=user.get_username(),
+        context=_context(request),
+    )
+
+
+@receiver(user_login_failed)
+def record_login_failure(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    username = str(credentials.get("username", ""))[:150]
+    audit_event(
+        action="login_failed",
+        object_type="auth_user",
+        actor_label=username,
+        detail={"username": username},
+        context=_context(request),
+    )

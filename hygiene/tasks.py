@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from hygiene.services.audit import audit_log_seal
+
+
+@shared_task(name="hygiene.tasks.seal_audit_log")
+def seal_audit_log() -> int:
+    return audit_log_seal()

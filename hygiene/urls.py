@@ -1,0 +1,69 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+from hygiene.api import views as api
+from hygiene.views import accounts, audit, pages, teams, tokens
+
+router = DefaultRouter()
+router.register("teams", api.TeamViewSet, basename="team")
+router.register("tokens", api.TokenViewSet, basename="token")
+router.register("audit-log", api.AuditEntryViewSet, basename="audit-entry")
+
+accounts_urls = (
+    [
+        path("verify/", accounts.verify_view, name="verify"),
+        path("mfa/", accounts.mfa_view, name="mfa"),
+        path("mfa/remove/", accounts.mfa_disable_view, name="mfa-remove"),
+    ],
+    "accounts",
+)
+team_urls = (
+    [
+        path("", teams.team_list, name="list"),
+        path("new/", teams.team_create, name="create"),
+        path("<slug:slug>/", teams.team_detail, name="detail"),
+        path("<slug:slug>/members/<int:pk>/remove/", teams.membership_remove, name="member-remove"),
+    ],
+    "teams",
+)
+token_urls = (
+    [path("", tokens.token_list, name="list"), path("<int:pk>/revoke/", tokens.token_revoke, name="revoke")],
+    "tokens",
+)
+audit_urls = (
+    [path("", audit.audit_log, name="log"), path("export.csv", audit.audit_log_export, name="export")],
+    "audit",
+)
+coming_soon_urls = (
+    [path(f"{area}/", pages.coming_soon, {"area": area}, name=area) for area in pages.SOON_AREAS],
+    "coming-soon",
+)
+
+api_urls = [
+    path("auth/token/", api.ObtainTokenView.as_view(), name="api-obtain-token"),
+    path("me/", api.MeView.as_view(), name="api-me"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("", include("assets.api.urls")),
+    path("", include("findings.api.urls")),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("health/", pages.health, name="health"),
+    path("accounts/login/", accounts.login_view, name="login"),
+    path("accounts/logout/", accounts.logout_view, name="logout"),
+    path("accounts/", include(accounts_urls)),
+    path("teams/", include(team_urls)),
+    path("tokens/", include(token_urls)),
+    path("audit-log/", include(audit_urls)),
+    path("assets/", include("assets.urls")),
+    path("findings/", include("findings.urls")),
+    path("", include(coming_soon_urls)),
+    path("api/v1/", include(api_urls)),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,120 @@
+"""Sign-in with an optional second factor, sign-out, and enrolling an authenticator app."""
+
+from __future__ import annotations
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login, logout
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from hygiene.forms import OtpTokenForm
+
+PENDING_USER = "hygiene_pending_user"
+PENDING_BACKEND = "hygiene_pending_backend"
+PENDING_NEXT = "hygiene_pending_next"
+
+
+def _safe_next(request: HttpRequest, candidate: str | None) -> str:
+    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
+        return candidate
+    return "/"
+
+
+def _confirmed_device(user: object) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+@sensitive_post_parameters("password")
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = AuthenticationForm(request, data=request.POST or None)
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if request.method == "POST" and form.is_valid():
+        user = form.get_user()
+        if _confirmed_device(user) is not None:
+            # Password was right; the session only becomes a login once the code is right too.
+            request.session[PENDING_USER] = user.pk
+            request.session[PENDING_BACKEND] = user.backend
+            request.session[PENDING_NEXT] = next_url
+            return redirect("accounts:verify")
+        login(request, user)
+        messages.success(request, f"Welcome, {user.get_username()}.")
+        return redirect(next_url)
+    return render(request, "registration/login.html", {"form": form, "next": next_url})
+
+
+@sensitive_post_parameters("otp_token")
+def verify_view(request: HttpRequest) -> HttpResponse:
+    user_id = request.session.get(PENDING_USER)
+    if user_id is None:
+        return redirect("login")
+    user = get_user_model().objects.get(pk=user_id)
+    device = _confirmed_device(user)
+    form = OtpTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and device is not None:
+        if device.verify_token(form.cleaned_data["otp_token"]):
+            next_url = request.session.pop(PENDING_NEXT, "/")
+            backend = request.session.pop(PENDING_BACKEND)
+            request.session.pop(PENDING_USER, None)
+            login(request, user, backend=backend)
+            otp_login(request, device)
+            messages.success(request, f"Welcome, {user.get_username()}.")
+            return redirect(next_url)
+        form.add_error("otp_token", "That code is not right. Codes change every 30 seconds.")
+    return render(request, "registration/verify.html", {"form": form})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, "You are signed out.")
+    return redirect("login")
+
+
+@login_required
+def mfa_view(request: HttpRequest) -> HttpResponse:
+    """Enrol an authenticator app: show the secret as a QR code, confirm it with a first code."""
+    confirmed = _confirmed_device(request.user)
+    if confirmed is not None:
+        return render(request, "registration/mfa.html", {"device": confirmed})
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=request.user, confirmed=False, defaults={"name": "Authenticator"}
+    )
+    form = OtpTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["otp_token"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            messages.success(request, "Second factor enabled. You will be asked for a code at every sign-in.")
+            return redirect("accounts:mfa")
+        form.add_error("otp_token", "That code is not right. Check the clock of your phone and try again.")
+    qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4, dark="#14213d")
+    secret = device.config_url.split("secret=")[1].split("&")[0]
+    return render(request, "registration/mfa.html", {"form": form, "qr_svg": qr_svg, "secret": secret})
+
+
+@login_required
+@require_POST
+def mfa_disable_view(request: HttpRequest) -> HttpResponse:
+    from django.conf import settings
+
+    from hygiene.permissions import is_auditor, is_security_lead
+
+    if settings.HYGIENE_MFA_REQUIRED_FOR_PRIVILEGED and (
+        is_security_lead(request.user) or is_auditor(request.user)
+    ):
+        messages.error(request, "Your role requires a second factor; it cannot be removed.")
+        return redirect("accounts:mfa")
+    TOTPDevice.objects.filter(user=request.user).delete()
+    messages.success(request, "Second factor removed.")
+    return redirect("accounts:mfa")

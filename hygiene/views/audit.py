@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+
+from hygiene import selectors
+from hygiene.forms import AuditFilterForm
+from hygiene.lib.exports import Echo, csv_rows
+from hygiene.lib.pagination import paginate
+from hygiene.services.audit import audit_event
+
+COLUMNS = [
+    *("id", "seq", "occurred_at", "actor_label", "action", "object_type", "object_id"),
+    *("changes", "before", "after", "context", "hash"),
+]
+
+
+def _entries(request: HttpRequest) -> tuple[AuditFilterForm, object]:
+    if not selectors.can_read_audit_log(request.user):
+        raise PermissionDenied("The audit log is for security leads and auditors.")
+    form = AuditFilterForm(request.GET or None)
+    filters = {k: str(v) for k, v in form.cleaned_data.items() if v} if form.is_valid() else {}
+    return form, selectors.audit_entry_list_for_user(user=request.user, filters=filters)
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    form, entries = _entries(request)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "hygiene/audit_log.html",
+        {"form": form, "page": paginate(request, entries), "query": query.urlencode()},
+    )
+
+
+@login_required
+def audit_log_export(request: HttpRequest) -> HttpResponse:
+    _, entries = _entries(request)
+    audit_event(
+        action="export",
+        object_type="hygiene_auditentry",
+        actor_id=request.user.pk,
+        actor_label=request.user.get_username(),
+        detail={"filters": request.GET.dict()},
+    )
+    writer = csv.writer(Echo())
+    rows = csv_rows(writer, COLUMNS, entries.values_list(*COLUMNS).iterator(chunk_size=2000))
+    response = StreamingHttpResponse(rows, content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+    return response

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from hygiene import selectors
+from hygiene.permissions import is_auditor, is_security_lead
+
+COMING_SOON = {
+    "inventory": ("Inventory", "Models, datasets, pipelines and endpoints with lineage and classification."),
+    "findings": ("Findings", "Deduplicated findings from Trivy, Grype, SARIF, gitleaks and more."),
+    "controls": ("Controls", "The AI minimum hygiene baseline, owners, evidence and exceptions."),
+    "incidents": ("Incidents", "Incidents with playbooks, escalation paths and drills."),
+    "metrics": ("Metrics", "Time to detect, time to remediate, SLA compliance and coverage, as dashboards."),
+    "exports": ("Exports", "Evidence bundles, PDF compliance reports and OSCAL assessment results."),
+}
+# Areas whose pages are still to come; inventory and findings are served by their apps.
+SOON_AREAS = ["controls", "incidents", "metrics", "exports"]
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    memberships = selectors.membership_list_for_user(user=request.user)
+    context = {
+        "memberships": memberships,
+        "is_security_lead": is_security_lead(request.user),
+        "is_auditor": is_auditor(request.user),
+        "team_count": selectors.team_list_for_user(user=request.user).count(),
+    }
+    return render(request, "hygiene/home.html", context)
+
+
+@login_required
+def coming_soon(request: HttpRequest, area: str) -> HttpResponse:
+    title, description = COMING_SOON[area]
+    return render(
+        request, "hygiene/coming_soon.html", {"title": title, "description": description, "area": area}
+    )
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,65 @@
+"""Who sees and changes teams and tokens, through pages and the API."""
+
+import pytest
+
+from tests.conftest import client_for
+from tests.factories import ApiTokenFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_member_sees_own_team_page_but_not_another_team(client, teammate, team_a, team_b):
+    client_for(client, teammate)
+    assert client.get(f"/teams/{team_a.slug}/").status_code == 200
+    assert client.get(f"/teams/{team_b.slug}/").status_code == 404
+
+
+def test_member_api_lists_only_own_teams_and_404s_others(api_client, teammate, team_a, team_b):
+    api_client.force_authenticate(teammate)
+    slugs = [team["slug"] for team in api_client.get("/api/v1/teams/").json()]
+    assert slugs == [team_a.slug]
+    assert api_client.get(f"/api/v1/teams/{team_b.slug}/").status_code == 404
+
+
+def test_auditor_reads_every_team_but_cannot_write(api_client, auditor, team_a, team_b):
+    api_client.force_authenticate(auditor)
+    assert {t["slug"] for t in api_client.get("/api/v1/teams/").json()} == {team_a.slug, team_b.slug}
+    response = api_client.put(
+        f"/api/v1/teams/{team_a.slug}/", {"name": "X", "function": "research"}, format="json"
+    )
+    assert response.status_code == 403
+
+
+def test_expired_auditor_is_refused_and_signed_out(client, expired_auditor, team_a):
+    client_for(client, expired_auditor)
+    response = client.get("/teams/")
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login")
+    client.logout()
+    response = client.post(
+        "/accounts/login/", {"username": "old-auditor", "password": "correct horse battery staple"}
+    )
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_champion_adds_member_but_plain_member_cannot(client, owner, teammate, outsider, team_a):
+    client_for(client, teammate)
+    response = client.post(f"/teams/{team_a.slug}/", {"username": outsider.username, "role": "member"})
+    assert response.status_code == 403
+    client_for(client, owner)
+    response = client.post(
+        f"/teams/{team_a.slug}/", {"username": outsider.username, "role": "member"}, follow=True
+    )
+    assert "outsider is now member of Research" in response.content.decode()
+
+
+def test_token_authenticates_until_revoked(api_client, teammate, team_a):
+    token = ApiTokenFactory(user=teammate, team=team_a)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.clear}")
+    assert api_client.get("/api/v1/teams/").status_code == 200
+    api_client.force_authenticate(None)
+    from hygiene.services.tokens import token_revoke
+
+    token_revoke(actor=teammate, token=token)
+    assert api_client.get("/api/v1/teams/").status_code == 401
