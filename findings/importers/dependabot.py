@@ -113,7 +113,8 @@ def _from_rest(alert: dict[str, Any], index: int) -> FindingRecord:
         rule_id=rule_id,
         title=summary or f"{rule_id} in {package}",
         severity=normalize_severity(
-            vulnerability.get("severity") or advisory.get("severity"), severity_from_cvss(cvss)
+            text(vulnerability.get("severity"), 30) or text(advisory.get("severity"), 30),
+            severity_from_cvss(cvss),
         ),
         package=package,
         fixed_version=text(opt_dict(vulnerability.get("first_patched_version")).get("identifier"), 100),
@@ -206,7 +207,7 @@ def _from_graphql(node: dict[str, Any], where: str) -> FindingRecord:
         category=Category.VULNERABILITY,
         rule_id=rule_id,
         title=summary or f"{rule_id} in {package}",
-        severity=normalize_severity(vulnerability.get("severity"), severity_from_cvss(cvss)),
+        severity=normalize_severity(text(vulnerability.get("severity"), 30), severity_from_cvss(cvss)),
         package=package,
         # "= 1.7.1" pins the installed version; a range ("< 2.0") does not name one.
         installed_version=requirement[2:].strip() if requirement.startswith("= ") else "",
