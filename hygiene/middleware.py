@@ -99,9 +99,15 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return self.get_response(request)
         user = request.user
-        if not user.is_authenticated or request.method in ("GET", "HEAD", "OPTIONS"):
+        # API requests authenticate later, in DRF; ApiTokenAuthentication names the actor then.
+        actor_id = user.pk if user.is_authenticated else None
+        label = user.get_username() if user.is_authenticated else ""
+        with actor_context(actor_id=actor_id, actor_label=label, context=request_context(request)):
             return self.get_response(request)
-        context = {"ip": client_ip(request), "path": request.path[:200], "method": request.method}
-        with actor_context(actor_id=user.pk, actor_label=user.get_username(), context=context):
-            return self.get_response(request)
+
+
+def request_context(request: HttpRequest) -> dict[str, str]:
+    return {"ip": client_ip(request), "path": request.path[:200], "method": request.method or ""}

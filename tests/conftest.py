@@ -81,3 +81,6 @@ def api_client():
 def client_for(client, user):
     client.force_login(user)
     return client
+
+
+pytest_plugins = ["tests.browser"]

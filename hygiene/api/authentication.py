@@ -4,6 +4,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from hygiene.middleware import request_context
+from hygiene.services.audit import audit_actor_set
 from hygiene.services.tokens import token_authenticate
 
 
@@ -24,6 +26,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         user = token.user
         if not user.is_active or (hasattr(user, "profile") and user.profile.access_expired):
             raise exceptions.AuthenticationFailed("The token's owner no longer has access.")
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            context = {**request_context(request._request), "token": token.prefix}
+            audit_actor_set(actor_id=user.pk, actor_label=user.get_username(), context=context)
         user.token_team_id = token.team_id
         user.token_actions = set(token.actions)
         return user, token

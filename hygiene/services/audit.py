@@ -18,15 +18,20 @@ SEAL_BATCH = 2000
 _SEAL_LOCK_KEY = 0x4A7D17  # any constant; serializes sealers across processes
 
 
-@contextlib.contextmanager
-def actor_context(*, actor_id: int | None, actor_label: str, context: dict[str, Any]) -> Iterator[None]:
-    """Tell the audit triggers who is acting for the statements run inside the block."""
+def audit_actor_set(*, actor_id: int | None, actor_label: str, context: dict[str, Any]) -> None:
+    """Tell the audit triggers who acts on this connection from now on (actor_context resets it)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('hygiene.actor_id', %s, false), set_config('hygiene.actor_label', %s, false),"
             " set_config('hygiene.context', %s, false)",
             ["" if actor_id is None else str(actor_id), actor_label, json.dumps(context, default=str)],
         )
+
+
+@contextlib.contextmanager
+def actor_context(*, actor_id: int | None, actor_label: str, context: dict[str, Any]) -> Iterator[None]:
+    """Tell the audit triggers who is acting for the statements run inside the block."""
+    audit_actor_set(actor_id=actor_id, actor_label=actor_label, context=context)
     try:
         yield
     finally:
