@@ -20,9 +20,6 @@ from .common import load_json, redact_secret
 NAME = "gitleaks"
 LABEL = "Gitleaks JSON"
 
-_V7_KEYS = (b'"offender"', b'"rule"')
-_V8_KEYS = (b'"RuleID"', b'"StartLine"')
-
 
 def sniff(head: bytes) -> bool:
     # A bare `null` or `[]` is what gitleaks writes when it finds nothing, but Trivy, pip-audit and
@@ -31,7 +28,10 @@ def sniff(head: bytes) -> bool:
     start = head.lstrip()[:1]
     if start != b"[":
         return False
-    return all(key in head for key in _V7_KEYS) or all(key in head for key in _V8_KEYS)
+    # Few keys are required, because a long "line" or "Match" can push the rest past the head.
+    if b'"offender"' in head:
+        return True
+    return b'"StartLine"' in head and (b'"RuleID"' in head or b'"StartColumn"' in head)
 
 
 def parse(stream: BinaryIO) -> Iterator[FindingRecord]:

@@ -213,6 +213,9 @@ def test_deep_but_legal_nesting_in_a_field_does_not_crash() -> None:
 def test_sniff_claims_only_gitleaks_reports() -> None:
     assert gitleaks.sniff(b'[\n {\n  "Description": "AWS",\n  "StartLine": 2, "RuleID": "aws"')
     assert gitleaks.sniff(b'[{"line": "x", "offender": "y", "rule": "AWS"}]')
+    assert gitleaks.sniff(
+        b'[{"RuleID": "aws", "Description": "x", "StartLine": 2, "Match": "' + b"x" * 70_000
+    )
     assert not gitleaks.sniff(b"null")
     assert not gitleaks.sniff(b"[]")
     assert not gitleaks.sniff(b'{"runs": [{"rule": "x", "offender": "y"}]}')
