@@ -32,6 +32,9 @@ def sniff(head: bytes) -> bool:
         return True
     if b'"advisories"' in head and (b'"actions"' in head or b'"muted"' in head):
         return True
+    # npm 6 writes "actions" first; in a big project it fills the head before "advisories" appears.
+    if head.lstrip()[1:].lstrip().startswith(b'"actions"') and b'"resolves"' in head:
+        return True
     # npm's own failure object: claimed so the person gets npm's message rather than "unknown format".
     return bool(_ERROR_OBJECT.match(head)) and b'"code"' in head and b'"summary"' in head
 

@@ -22,6 +22,9 @@ NAME = "spdx"
 LABEL = "SPDX JSON"
 
 _SPDX_VERSION = re.compile(rb'"spdxVersion"\s*:\s*"SPDX-')
+# Tools that sort keys (Trivy) write spdxVersion after the packages, beyond the sniffed head of a big
+# document; the document's own SPDXID comes first.
+_DOCUMENT_ID = re.compile(rb'"SPDXID"\s*:\s*"SPDXRef-DOCUMENT"')
 _SPDX3_CONTEXT = re.compile(rb'"@context"\s*:\s*"https?://spdx\.org/rdf/3')
 # SECURITY reference types pointing at a weakness. cpe22Type/cpe23Type live in the same category but
 # identify the package itself; reading them as vulnerabilities would make every package a finding.
@@ -38,7 +41,7 @@ def sniff(head: bytes) -> bool:
     if head.lstrip()[:1] != b"{":
         return False
     # SPDX 3 is claimed too, so that the person learns it is unsupported instead of "unknown format".
-    return bool(_SPDX_VERSION.search(head) or _SPDX3_CONTEXT.search(head))
+    return any(pattern.search(head) for pattern in (_SPDX_VERSION, _DOCUMENT_ID, _SPDX3_CONTEXT))
 
 
 def parse(stream: BinaryIO) -> Iterator[FindingRecord]:

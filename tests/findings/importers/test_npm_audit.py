@@ -177,6 +177,7 @@ def test_long_fields_are_bounded() -> None:
 def test_sniff() -> None:
     assert npm_audit.sniff(b'{\n  "auditReportVersion": 2,\n  "vulnerabilities": {')
     assert npm_audit.sniff(b'{"actions": [], "advisories": {}, "muted": []}')
+    assert npm_audit.sniff(b'{\n  "actions": [\n {"action": "install", "module": "m", "resolves": [')
     assert npm_audit.sniff(b'{\n  "error": {\n    "code": "ENOLOCK",\n    "summary": "no lockfile"')
     assert not npm_audit.sniff(b'{"error": "x", "code": 1, "summary": 2}')
     assert not npm_audit.sniff(b"[]")

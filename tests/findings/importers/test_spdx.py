@@ -156,6 +156,7 @@ def test_long_fields_are_bounded() -> None:
 
 def test_sniff() -> None:
     assert spdx.sniff(b'{\n  "SPDXID": "SPDXRef-DOCUMENT",\n  "spdxVersion": "SPDX-2.3",')
+    assert spdx.sniff(b'{"SPDXID": "SPDXRef-DOCUMENT", "creationInfo": {}, "packages": [' + b" " * 70_000)
     assert not spdx.sniff(b'{"bomFormat": "CycloneDX", "specVersion": "1.5"}')
     assert not spdx.sniff(b"SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\n")
     assert not spdx.sniff(b"\xff\xfe")
