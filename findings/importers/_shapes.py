@@ -78,8 +78,11 @@ def text(value: object, limit: int | None = None) -> str:
     return clip(raw) if limit is None else clip(raw, limit)
 
 
-def number(value: object) -> float | None:
-    """A finite number, or a numeric string; anything else (including 0-as-unknown) is None."""
+def score(value: object) -> float | None:
+    """A CVSS score in (0, 10], from a number or a numeric string; anything else is None.
+
+    Tools write 0 for "no score", and an out-of-range value would not fit the stored score.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -88,9 +91,9 @@ def number(value: object) -> float | None:
         except ValueError:
             return None
     if isinstance(value, int | float):
-        score = float(value)
-        if math.isfinite(score) and score > 0:
-            return score
+        result = float(value)
+        if math.isfinite(result) and 0 < result <= 10:
+            return result
     return None
 
 

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 from findings.errors import ImportFailed
 
-from ._shapes import join_lines, need_dict, need_list, number, opt_dict, opt_list, parse_purl, text
+from ._shapes import join_lines, need_dict, need_list, opt_dict, opt_list, parse_purl, score, text
 from .base import Category, FindingRecord
 from .common import load_json, normalize_severity, parse_datetime, severity_from_cvss
 
@@ -107,7 +107,7 @@ def _pick_ratings(vulnerability: dict[str, Any]) -> tuple[str, float | None]:
         key=lambda r: not source or text(opt_dict(r.get("source")).get("name"), 100).lower() != source,
     )
     modern = [r for r in ordered if text(r.get("method"), 30).upper().startswith(("CVSSV3", "CVSSV4"))]
-    cvss = next((number(r.get("score")) for r in modern + ordered if number(r.get("score"))), None)
+    cvss = next((score(r.get("score")) for r in modern + ordered if score(r.get("score"))), None)
     # "unknown"/"none" ratings say nothing; a later rating or the score decides instead.
     words = [text(r.get("severity"), 30).lower() for r in ordered]
     word = next((w for w in words if normalize_severity(w, "") and w not in {"unknown", "none"}), "")

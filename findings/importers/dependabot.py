@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 
 from findings.errors import ImportFailed
 
-from ._shapes import join_lines, kind, need_dict, need_list, number, opt_dict, opt_list, text
+from ._shapes import join_lines, kind, need_dict, need_list, opt_dict, opt_list, score, text
 from .base import Category, FindingRecord
 from .common import load_json, normalize_severity, parse_datetime, severity_from_cvss
 
@@ -66,9 +66,9 @@ def _score(advisory: dict[str, Any]) -> float | None:
     """CVSS v3 when GitHub has one, v4 otherwise; a 0.0 score is GitHub's way of saying "none"."""
     severities = opt_dict(advisory.get("cvss_severities"))
     return (
-        number(opt_dict(advisory.get("cvss")).get("score"))
-        or number(opt_dict(severities.get("cvss_v3")).get("score"))
-        or number(opt_dict(severities.get("cvss_v4")).get("score"))
+        score(opt_dict(advisory.get("cvss")).get("score"))
+        or score(opt_dict(severities.get("cvss_v3")).get("score"))
+        or score(opt_dict(severities.get("cvss_v4")).get("score"))
     )
 
 
@@ -187,7 +187,7 @@ def _from_graphql(node: dict[str, Any], where: str) -> FindingRecord:
         "",
     )
     rule_id = _rule_id(text(advisory.get("ghsaId"), 50), cve, identifiers, where)
-    cvss = number(opt_dict(advisory.get("cvss")).get("score"))
+    cvss = score(opt_dict(advisory.get("cvss")).get("score"))
     vulnerable_range = text(vulnerability.get("vulnerableVersionRange"), 300)
     requirement = text(node.get("vulnerableRequirements"), 100)
     summary = text(advisory.get("summary"), 300)

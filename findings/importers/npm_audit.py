@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 
 from findings.errors import ImportFailed
 
-from ._shapes import join_lines, kind, need_dict, number, opt_dict, opt_list, text
+from ._shapes import join_lines, kind, need_dict, opt_dict, opt_list, score, text
 from .base import Category, FindingRecord
 from .common import load_json, normalize_severity, parse_datetime, severity_from_cvss
 
@@ -116,7 +116,7 @@ def _v7_record(
     rule_id = _ghsa(url) or (f"npm-advisory-{source}" if source else "")
     if not rule_id:
         raise ImportFailed(f"{LABEL}: the advisory at {where} has neither a GHSA url nor a source id.")
-    cvss = number(opt_dict(via.get("cvss")).get("score"))
+    cvss = score(opt_dict(via.get("cvss")).get("score"))
     title = text(via.get("title"), 300) or f"{rule_id} in {package}"
     cwes = ", ".join(text(cwe, 50) for cwe in opt_list(via.get("cwe")) if text(cwe))
     description = join_lines(
@@ -172,7 +172,7 @@ def _v6_record(advisory: dict[str, Any], key: str) -> FindingRecord:
     paths = [text(path, 500) for item in findings for path in opt_list(item.get("paths")) if text(path)]
     patched = text(advisory.get("patched_versions"), 200)
     lower_bound = _LOWER_BOUND.match(patched)
-    cvss = number(opt_dict(advisory.get("cvss")).get("score"))
+    cvss = score(opt_dict(advisory.get("cvss")).get("score"))
     title = text(advisory.get("title"), 300) or rule_id
     description = join_lines(
         [

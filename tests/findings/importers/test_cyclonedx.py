@@ -174,7 +174,7 @@ def test_vex_not_affected_and_unaffected_versions_are_skipped() -> None:
         (b'{"bomFormat": "CycloneDX", "vulnerabilities": {}}', "expected an array at vulnerabilities"),
         (b'{"bomFormat": "CycloneDX", "vulnerabilities": [[]]}', "vulnerabilities[0], found an array"),
         (b'{"bomFormat": "CycloneDX", "vulnerabilities": [{"affects": []}]}', "vulnerabilities[0] has no id"),
-        (b'{"bomFormat": "CycloneDX", "components": ' + b"[" * 1100 + b"]" * 1100 + b"}", "depth"),
+        (b'{"bomFormat": "CycloneDX", "components": ' + b"[" * 1100 + b"]" * 1100 + b"}", "not valid JSON"),
         (b'{"bomFormat": "CycloneDX\xa0"}', "UTF-8"),
     ],
 )

@@ -181,7 +181,7 @@ def test_empty_reports_yield_nothing(data: bytes) -> None:
         (b"[1, 2]", "finding [0]"),
         (b'[["rule"]]', "expected an object at finding [0], found an array"),
         (b'[{"foo": 1}]', "neither gitleaks v8 keys"),
-        (b"[" * 5000 + b"]" * 5000, "depth"),
+        (b"[" * 5000 + b"]" * 5000, "not valid JSON"),
         (b'[{"rule": "\xff\xfe"}]', "UTF-8"),
     ],
 )

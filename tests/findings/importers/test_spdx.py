@@ -123,7 +123,7 @@ def test_manifest_location_ids_in_comments_and_placeholders() -> None:
         (b'{"spdxVersion": "SPDX-1.2"}', "spdxVersion is 'SPDX-1.2'"),
         (b'{"spdxVersion": "SPDX-2.3", "packages": {}}', "expected an array at packages"),
         (b'{"spdxVersion": "SPDX-2.3", "packages": ["p"]}', "packages[0], found a string"),
-        (b'{"spdxVersion": "SPDX-2.3", "packages": ' + b"[" * 1500 + b"]" * 1500 + b"}", "depth"),
+        (b'{"spdxVersion": "SPDX-2.3", "packages": ' + b"[" * 1500 + b"]" * 1500 + b"}", "not valid JSON"),
         (b'{"spdxVersion": "SPDX-2.3", "name": "\xed\xa0\x80"}', "UTF-8"),
     ],
 )
