@@ -93,7 +93,9 @@ def _from_v8(leak: dict[str, Any]) -> FindingRecord:
         f"Commit: {commit}" if commit else "",
         f"Author: {raw_text(leak.get('Author'))}" if raw_text(leak.get("Author")) else "",
         f"Date: {raw_text(leak.get('Date'))}" if raw_text(leak.get("Date")) else "",
-        f"Commit message: {_first_line(raw_text(leak.get('Message')))}" if leak.get("Message") else "",
+        f"Commit message: {_first_line(raw_text(leak.get('Message')))}"
+        if _first_line(raw_text(leak.get("Message")))
+        else "",
         "Tags: " + ", ".join(text(tag, 100) for tag in tags) if isinstance(tags, list) and tags else "",
     ]
     record = FindingRecord(
@@ -125,7 +127,7 @@ def _from_v7(leak: dict[str, Any]) -> FindingRecord:
         f"Author: {raw_text(leak.get('author'))}" if raw_text(leak.get("author")) else "",
         f"Date: {raw_text(leak.get('date'))}" if raw_text(leak.get("date")) else "",
         f"Commit message: {_first_line(raw_text(leak.get('commitMessage')))}"
-        if raw_text(leak.get("commitMessage"))
+        if _first_line(raw_text(leak.get("commitMessage")))
         else "",
         f"Tags: {raw_text(leak.get('tags'))}" if raw_text(leak.get("tags")) else "",
     ]
