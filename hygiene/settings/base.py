@@ -19,7 +19,8 @@ def env_secret(name: str, default: str | None = None) -> str | None:
     file_path = env.str(f"{name}_FILE", default="")
     if file_path:
         return Path(file_path).read_text().strip()
-    return env.str(name, default=default)
+    value = env.str(name, default=default)
+    return None if value is None else str(value)
 
 
 DEBUG = env.bool("DEBUG", default=False)
