@@ -73,3 +73,15 @@ class AuditEntrySerializer(serializers.ModelSerializer):
             *("before", "after", "changes", "context", "prev_hash", "hash"),
         ]
         read_only_fields = fields
+
+
+class MeTeamSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    role = serializers.ChoiceField(choices=TeamRole.choices)
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    security_lead = serializers.BooleanField()
+    auditor = serializers.BooleanField()
+    teams = MeTeamSerializer(many=True)

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -17,6 +17,10 @@ from hygiene.models import Team
 from hygiene.services import teams as team_services
 from hygiene.services import tokens as token_services
 
+# The viewsets have no queryset, so the schema is told the lookup types.
+SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The team's slug.")
+TOKEN_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The token's id.")
+
 
 class TeamViewSet(viewsets.ViewSet):
     lookup_field = "slug"
@@ -26,7 +30,7 @@ class TeamViewSet(viewsets.ViewSet):
         teams = selectors.team_list_for_user(user=request.user)
         return Response(s.TeamSerializer(teams, many=True).data)
 
-    @extend_schema(responses=s.TeamSerializer)
+    @extend_schema(parameters=[SLUG], responses=s.TeamSerializer)
     def retrieve(self, request: Request, slug: str) -> Response:
         return Response(s.TeamSerializer(selectors.team_get_for_user(user=request.user, slug=slug)).data)
 
@@ -37,7 +41,7 @@ class TeamViewSet(viewsets.ViewSet):
         team = team_services.team_create(actor=request.user, **data.validated_data)
         return Response(s.TeamSerializer(team).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.TeamInputSerializer, responses=s.TeamSerializer)
+    @extend_schema(parameters=[SLUG], request=s.TeamInputSerializer, responses=s.TeamSerializer)
     def update(self, request: Request, slug: str) -> Response:
         team = selectors.team_get_for_user(user=request.user, slug=slug)
         data = s.TeamInputSerializer(data=request.data)
@@ -45,14 +49,16 @@ class TeamViewSet(viewsets.ViewSet):
         team = team_services.team_update(actor=request.user, team=team, **data.validated_data)
         return Response(s.TeamSerializer(team).data)
 
-    @extend_schema(responses=s.MembershipSerializer(many=True))
+    @extend_schema(parameters=[SLUG], responses=s.MembershipSerializer(many=True))
     @action(detail=True, methods=["get"])
     def members(self, request: Request, slug: str) -> Response:
         team = selectors.team_get_for_user(user=request.user, slug=slug)
         memberships = selectors.membership_list_for_team(user=request.user, team=team)
         return Response(s.MembershipSerializer(memberships, many=True).data)
 
-    @extend_schema(request=s.MembershipInputSerializer, responses={201: s.MembershipSerializer})
+    @extend_schema(
+        parameters=[SLUG], request=s.MembershipInputSerializer, responses={201: s.MembershipSerializer}
+    )
     @members.mapping.post
     def add_member(self, request: Request, slug: str) -> Response:
         team = selectors.team_get_for_user(user=request.user, slug=slug)
@@ -98,7 +104,7 @@ class TokenViewSet(viewsets.ViewSet):
         token.token = clear  # type: ignore[attr-defined]
         return Response(s.TokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=s.TokenSerializer)
+    @extend_schema(parameters=[TOKEN_ID], request=None, responses=s.TokenSerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str) -> Response:
         token = selectors.token_get_for_user(user=request.user, pk=int(pk))
@@ -148,6 +154,7 @@ class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class MeView(APIView):
+    @extend_schema(responses=s.MeSerializer)
     def get(self, request: Request) -> Response:
         from hygiene.permissions import is_auditor, is_security_lead
 
