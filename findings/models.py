@@ -1,0 +1,339 @@
+"""Scan sources, import jobs, findings and the enrichment tables they are scored against.
+
+Findings are machine-written in bulk by the import pipeline (``findings.services.ingest``), so their
+table carries no audit trigger: each import job is audited instead (who pushed which file, with which
+SHA-256, and what it changed). The findings table is tuned for re-imports, which touch every row: long
+text is moved out of the row (TOAST) and pages keep free space (fillfactor), so refreshing
+``last_seen`` is a HOT update that neither grows the table nor touches an index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models import Case, Q, Value, When
+from django.urls import reverse
+from django.utils import timezone
+
+from hygiene.audit_triggers import audited
+
+
+class SourceKind(models.TextChoices):
+    FOLDER = "folder", "Folder"
+    URL = "url", "URL"
+
+
+class ScanSource(models.Model):
+    """A place workers pull scan files from on a schedule."""
+
+    team = models.ForeignKey("hygiene.Team", on_delete=models.CASCADE, related_name="scan_sources")
+    # Null: each pulled file is matched to an asset by the identifiers its scanner reports.
+    asset = models.ForeignKey(
+        "assets.Asset", on_delete=models.CASCADE, null=True, blank=True, related_name="scan_sources"
+    )
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=SourceKind.choices)
+    location = models.CharField(max_length=1000, help_text="Folder path or HTTP(S) URL.")
+    format = models.CharField(max_length=32, blank=True, help_text="Blank: detect from the file.")
+    enabled = models.BooleanField(default=True)
+    interval_minutes = models.PositiveIntegerField(default=60)
+    last_pulled_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        triggers = [audited()]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """One uploaded or pulled scan file and what importing it did.
+
+    Not audited by trigger: progress is written many times while a job runs. The import services write
+    explicit audit events when a job is created and when it finishes or fails.
+    """
+
+    team = models.ForeignKey("hygiene.Team", on_delete=models.CASCADE, related_name="import_jobs")
+    asset = models.ForeignKey(
+        "assets.Asset", on_delete=models.SET_NULL, null=True, blank=True, related_name="import_jobs"
+    )
+    source = models.ForeignKey(
+        ScanSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="import_jobs"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The importer key, blank until detected; requested_format is what the uploader asked for.
+    format = models.CharField(max_length=32, blank=True)
+    requested_format = models.CharField(max_length=32, blank=True)
+    filename = models.CharField(max_length=255)
+    raw_file = models.FileField(upload_to="scans/%Y/%m/", max_length=500)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    new_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    reopened_count = models.PositiveIntegerField(default=0)
+    mitigated_count = models.PositiveIntegerField(default=0)
+    findings_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"], name="importjob_team_created"),
+            models.Index(fields=["asset", "format", "status"], name="importjob_asset_format"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="importjob_progress_max_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} {self.filename}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("findings:job", args=[self.pk])
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if self.started_at is None:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)
+
+
+class Category(models.TextChoices):
+    VULNERABILITY = "vulnerability", "Vulnerability"
+    SECRET = "secret", "Secret"
+    CODE_WEAKNESS = "code_weakness", "Code weakness"
+    MISCONFIGURATION = "misconfiguration", "Misconfiguration"
+    LICENCE = "licence", "Licence"
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+    INFO = "info", "Info"
+
+
+# Higher is worse; lists sort by ``-severity_rank``.
+SEVERITY_RANK = {
+    Severity.CRITICAL: 5,
+    Severity.HIGH: 4,
+    Severity.MEDIUM: 3,
+    Severity.LOW: 2,
+    Severity.INFO: 1,
+}
+
+
+class FindingStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    MITIGATED = "mitigated", "Mitigated"
+    RISK_ACCEPTED = "risk_accepted", "Risk accepted"
+    FALSE_POSITIVE = "false_positive", "False positive"
+
+
+class FindingQuerySet(models.QuerySet["Finding"]):
+    def open(self) -> FindingQuerySet:
+        return self.filter(status=FindingStatus.OPEN)
+
+    def past_sla(self, today: dt.date | None = None) -> FindingQuerySet:
+        return self.filter(status=FindingStatus.OPEN, sla_due__lt=today or timezone.localdate())
+
+    def kev(self) -> FindingQuerySet:
+        return self.filter(kev=True)
+
+
+class Finding(models.Model):
+    """One issue on one asset, deduplicated across imports by ``fingerprint``."""
+
+    asset = models.ForeignKey("assets.Asset", on_delete=models.CASCADE, related_name="findings")
+    # Denormalized from the asset so the permission scope is one indexed filter.
+    team = models.ForeignKey("hygiene.Team", on_delete=models.CASCADE, related_name="findings")
+    # The importer key of the scan that first reported it: only a newer scan of the same scanner on
+    # the same asset can mark it mitigated.
+    scanner = models.CharField(max_length=32)
+    category = models.CharField(max_length=24, choices=Category.choices)
+    rule_id = models.CharField(max_length=300)
+    title = models.CharField(max_length=500)
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    severity_rank = models.GeneratedField(
+        expression=Case(
+            *(When(severity=value, then=Value(rank)) for value, rank in SEVERITY_RANK.items()),
+            default=Value(0),
+        ),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+    )
+    package = models.CharField(max_length=300, blank=True)
+    installed_version = models.CharField(max_length=200, blank=True)
+    fixed_version = models.CharField(max_length=200, blank=True)
+    location = models.CharField(max_length=1000, blank=True)
+    target = models.CharField(max_length=1000, blank=True)
+    cvss = models.FloatField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    description = models.TextField(blank=True)
+    url = models.CharField(max_length=1000, blank=True)
+    fingerprint = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=FindingStatus.choices, default=FindingStatus.OPEN)
+    first_seen = models.DateTimeField()
+    # Not indexed on purpose: every re-import rewrites it, and an index would defeat HOT updates.
+    last_seen = models.DateTimeField()
+    mitigated_at = models.DateTimeField(null=True, blank=True)
+    sla_due = models.DateField(null=True, blank=True)
+    kev = models.BooleanField(default=False)
+    kev_due = models.DateField(null=True, blank=True)
+    epss = models.FloatField(null=True, blank=True)
+    epss_percentile = models.FloatField(null=True, blank=True)
+    # Not indexed for the same reason as last_seen (deleting a job is rare and may scan).
+    last_job = models.ForeignKey(
+        ImportJob, on_delete=models.SET_NULL, null=True, blank=True, db_index=False, related_name="+"
+    )
+    search = models.GeneratedField(
+        expression=SearchVector("title", "rule_id", "package", config="simple"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    objects = FindingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-severity_rank", "sla_due", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "fingerprint"], name="finding_unique_asset_fingerprint"),
+        ]
+        indexes = [
+            models.Index(fields=["team", "status", "severity_rank"], name="finding_team_status_sev"),
+            models.Index(fields=["asset", "status"], name="finding_asset_status"),
+            models.Index(fields=["sla_due"], name="finding_sla_due", condition=Q(status="open")),
+            models.Index(fields=["rule_id"], name="finding_rule_id"),
+            GinIndex(fields=["search"], name="finding_search"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} on {self.asset_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("findings:detail", args=[self.pk])
+
+    def history(self) -> list[tuple[ImportJob, str]]:
+        """Each import that saw this finding (or found it gone), oldest first, with its outcome.
+
+        Only changes are stored (``FindingSighting``); the imports in between that saw the finding
+        unchanged are the done jobs of the same asset and scanner while the finding was present.
+        """
+        events = {s.job_id: s.outcome for s in self.sightings.all()}
+        # An import's time is when it started: that is what last_seen and mitigated_at record.
+        jobs = ImportJob.objects.filter(
+            Q(pk__in=list(events))
+            | Q(
+                asset_id=self.asset_id,
+                format=self.scanner,
+                status=JobStatus.DONE,
+                started_at__gte=self.first_seen,
+                started_at__lte=max(self.last_seen, self.mitigated_at or self.last_seen),
+            )
+        ).order_by("started_at", "id")
+        history: list[tuple[ImportJob, str]] = []
+        present = False
+        for job in jobs:
+            outcome = events.get(job.pk)
+            if outcome in (Outcome.NEW, Outcome.REOPENED):
+                present = True
+            elif outcome == Outcome.MITIGATED:
+                present = False
+            elif present:
+                outcome = Outcome.UNCHANGED
+            if outcome:
+                history.append((job, outcome))
+        return history
+
+
+class Outcome(models.TextChoices):
+    NEW = "new", "New"
+    UNCHANGED = "unchanged", "Seen again"
+    REOPENED = "reopened", "Reopened"
+    MITIGATED = "mitigated", "Gone (mitigated)"
+
+
+class FindingSighting(models.Model):
+    """What one import changed about one finding: first seen, back again, or gone.
+
+    A row for every finding an import saw unchanged would grow without bound (a daily scan of an image
+    with 1,000 findings adds 365,000 rows a year) and make every re-import insert as much as it reads;
+    those sightings are implied instead (see ``Finding.history``). Rows are written set-based by the
+    import pipeline, so this table carries no audit trigger either.
+    """
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="sightings")
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="sightings")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["finding", "occurred_at"], name="sighting_finding_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} in import #{self.job_id}"
+
+
+class KevEntry(models.Model):
+    """One row of CISA's Known Exploited Vulnerabilities catalogue."""
+
+    cve_id = models.CharField(max_length=32, primary_key=True)
+    vendor = models.CharField(max_length=200, blank=True)
+    product = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=500, blank=True)
+    date_added = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    known_ransomware = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-date_added", "cve_id"]
+        verbose_name = "KEV entry"
+        verbose_name_plural = "KEV entries"
+
+    def __str__(self) -> str:
+        return self.cve_id
+
+
+class EpssScore(models.Model):
+    """FIRST's EPSS probability that a CVE is exploited in the next 30 days."""
+
+    cve_id = models.CharField(max_length=32, primary_key=True)
+    score = models.FloatField()
+    percentile = models.FloatField()
+    scored_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-score", "cve_id"]
+        verbose_name = "EPSS score"
+
+    def __str__(self) -> str:
+        return f"{self.cve_id}: {self.score:.3f}"
