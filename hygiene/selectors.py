@@ -12,7 +12,7 @@ from hygiene.permissions import is_auditor, is_security_lead, visible_team_ids
 
 
 def team_list_for_user(*, user: Any) -> QuerySet[Team]:
-    return _teams(Team.objects.annotate(member_count=Count("memberships")), user)
+    return _teams(Team.objects.annotate(member_count=Count("memberships")).order_by("name"), user)
 
 
 def _teams(queryset: QuerySet[Team], user: Any) -> QuerySet[Team]:

