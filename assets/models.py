@@ -31,7 +31,9 @@ class ClassificationLevel(models.Model):
     mfa_required = models.BooleanField(default=False)
     max_retention_days = models.PositiveIntegerField(null=True, blank=True)
     anonymization_required = models.BooleanField(default=False)
-    access_granted_by = models.TextField(blank=True, help_text="Who may be granted access to data at this level.")
+    access_granted_by = models.TextField(
+        blank=True, help_text="Who may be granted access to data at this level."
+    )
     # Restricted data is visible only to its team and to people granted it by name.
     is_restricted = models.BooleanField(default=False)
 
@@ -99,9 +101,15 @@ class Asset(models.Model):
     team = models.ForeignKey("hygiene.Team", on_delete=models.PROTECT, related_name="assets")
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=32, choices=AssetKind.choices)
-    environment = models.CharField(max_length=16, choices=Environment.choices, default=Environment.DEVELOPMENT)
+    environment = models.CharField(
+        max_length=16, choices=Environment.choices, default=Environment.DEVELOPMENT
+    )
     technical_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="owned_assets"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_assets",
     )
     criticality = models.CharField(max_length=16, choices=Criticality.choices, default=Criticality.MEDIUM)
     lifecycle = models.CharField(max_length=16, choices=Lifecycle.choices, default=Lifecycle.ACTIVE)
@@ -209,7 +217,9 @@ class LineageEdge(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "target", "kind"], name="lineage_unique_source_target_kind"),
+            models.UniqueConstraint(
+                fields=["source", "target", "kind"], name="lineage_unique_source_target_kind"
+            ),
             models.CheckConstraint(condition=~Q(source=F("target")), name="lineage_no_self_loop"),
         ]
         indexes = [models.Index(fields=["target", "source"], name="lineage_target_source")]
@@ -287,7 +297,9 @@ class PolicyViolation(models.Model):
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="violations")
     rule = models.CharField(max_length=32, choices=PolicyRule.choices)
     detail = models.TextField()
-    related_asset = models.ForeignKey(Asset, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    related_asset = models.ForeignKey(
+        Asset, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     detected_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
