@@ -59,3 +59,11 @@ class AuditFilterForm(forms.Form):
     object_id = forms.CharField(required=False, label="Object id")
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class GuestForm(forms.Form):
+    username = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        to_field_name="username",
+        label="Person",
+    )

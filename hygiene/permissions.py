@@ -107,12 +107,18 @@ def scope_queryset(
     if not is_active_user(user):
         return queryset.none()
     narrowed = token_team_id(user)
-    team_lookup = f"{team_field}_id__in" if "__" not in team_field else f"{team_field}__in"
+    if team_field == "pk":  # the queryset is of teams themselves
+        team_lookup = "pk__in"
+    elif "__" in team_field:
+        team_lookup = f"{team_field}__in"
+    else:
+        team_lookup = f"{team_field}_id__in"
     if is_security_lead(user) and narrowed is None:
         return queryset
     condition = Q(**{team_lookup: member_team_ids(user)})
     if is_auditor(user) or is_security_lead(user):
-        everything = Q() if narrowed is None else Q(**{team_lookup: [narrowed]})
+        # Not Q(): an empty Q vanishes from an OR and would hide everything.
+        everything = Q(pk__isnull=False) if narrowed is None else Q(**{team_lookup: [narrowed]})
         if restricted_field and not is_security_lead(user):
             everything &= Q(**{restricted_field: False})
         condition |= everything

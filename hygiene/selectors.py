@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from hygiene.models import ApiToken, AuditEntry, Membership, Team
-from hygiene.permissions import is_auditor, is_security_lead, visible_team_ids
+from hygiene.permissions import is_auditor, is_security_lead, scope_queryset
 
 
 def team_list_for_user(*, user: Any) -> QuerySet[Team]:
@@ -16,9 +16,17 @@ def team_list_for_user(*, user: Any) -> QuerySet[Team]:
 
 
 def _teams(queryset: QuerySet[Team], user: Any) -> QuerySet[Team]:
-    # A team is its own scope: the ids come from the shared permission path.
-    ids = visible_team_ids(user)
-    return queryset if ids is None else queryset.filter(id__in=ids)
+    # A team is its own scope; a guest granted view_team by name sees the team, not its objects.
+    return scope_queryset(queryset, user, team_field="pk", grant_perm="hygiene.view_team")
+
+
+def team_guest_list(*, team: Team) -> list[Any]:
+    """People outside the team who were granted to see it by name."""
+    from guardian.shortcuts import get_users_with_perms
+
+    members = set(Membership.objects.filter(team=team).values_list("user_id", flat=True))
+    granted = get_users_with_perms(team, only_with_perms_in=["view_team"], with_superusers=False)
+    return [user for user in granted.order_by("username") if user.pk not in members]
 
 
 def team_get_for_user(*, user: Any, slug: str) -> Team:

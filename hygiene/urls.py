@@ -25,6 +25,8 @@ team_urls = (
         path("new/", teams.team_create, name="create"),
         path("<slug:slug>/", teams.team_detail, name="detail"),
         path("<slug:slug>/members/<int:pk>/remove/", teams.membership_remove, name="member-remove"),
+        path("<slug:slug>/guests/", teams.team_guest_add, name="guest-add"),
+        path("<slug:slug>/guests/<int:user_id>/remove/", teams.team_guest_remove, name="guest-remove"),
     ],
     "teams",
 )

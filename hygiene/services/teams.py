@@ -85,3 +85,22 @@ def user_create(
     user.groups.add(Group.objects.get_or_create(name=role)[0])
     Profile.objects.create(user=user, access_expires_at=access_expires_at)
     return user
+
+
+@transaction.atomic
+def team_guest_grant(*, actor: Any, team: Team, user: Any) -> None:
+    """Let one person outside the team see the team by name (not its assets or findings)."""
+    from guardian.shortcuts import assign_perm
+
+    if not can_change(actor, team, team_id=team.pk):
+        raise PermissionDenied("Only the team's lead or champion, or a security lead, grant access to it.")
+    assign_perm("hygiene.view_team", user, team)
+
+
+@transaction.atomic
+def team_guest_revoke(*, actor: Any, team: Team, user: Any) -> None:
+    from guardian.shortcuts import remove_perm
+
+    if not can_change(actor, team, team_id=team.pk):
+        raise PermissionDenied("Only the team's lead or champion, or a security lead, grant access to it.")
+    remove_perm("hygiene.view_team", user, team)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -8,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from hygiene import selectors
-from hygiene.forms import MembershipForm, TeamForm
+from hygiene.forms import GuestForm, MembershipForm, TeamForm
 from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
 from hygiene.models import Membership
@@ -68,7 +69,14 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 f"{membership.get_role_display().lower()} of {team.name}.",
             )
             return redirect(team)
-    context = {"team": team, "memberships": memberships, "form": form, "can_manage": manage}
+    context = {
+        "team": team,
+        "memberships": memberships,
+        "form": form,
+        "can_manage": manage,
+        "guests": selectors.team_guest_list(team=team),
+        "guest_form": GuestForm() if manage else None,
+    }
     return render(
         request, "hygiene/team_detail.html", context, status=400 if form is not None and form.errors else 200
     )
@@ -81,4 +89,28 @@ def membership_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = get_object_or_404(Membership, pk=pk, team=team)
     services.membership_remove(actor=request.user, membership=membership)
     messages.success(request, f"{membership.user.get_username()} left {team.name}.")
+    return redirect(team)
+
+
+@login_required
+@require_POST
+def team_guest_add(request: HttpRequest, slug: str) -> HttpResponse:
+    team = selectors.team_get_for_user(user=request.user, slug=slug)
+    form = GuestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a person to grant access to.")
+        return redirect(team)
+    guest = form.cleaned_data["username"]
+    services.team_guest_grant(actor=request.user, team=team, user=guest)
+    messages.success(request, f"{guest.get_username()} can now see {team.name} (but not its assets).")
+    return redirect(team)
+
+
+@login_required
+@require_POST
+def team_guest_remove(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+    team = selectors.team_get_for_user(user=request.user, slug=slug)
+    guest = get_object_or_404(get_user_model(), pk=user_id)
+    services.team_guest_revoke(actor=request.user, team=team, user=guest)
+    messages.success(request, f"{guest.get_username()} no longer sees {team.name}.")
     return redirect(team)

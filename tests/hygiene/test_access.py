@@ -63,3 +63,29 @@ def test_token_authenticates_until_revoked(api_client, teammate, team_a):
 
     token_revoke(actor=teammate, token=token)
     assert api_client.get("/api/v1/teams/").status_code == 401
+
+
+def test_guest_granted_by_name_sees_the_team_page_and_loses_it_on_revoke(client, owner, outsider, team_a):
+    client_for(client, owner)
+    client.post(f"/teams/{team_a.slug}/guests/", {"username": outsider.username})
+    client_for(client, outsider)
+    assert client.get(f"/teams/{team_a.slug}/").status_code == 200
+    client_for(client, owner)
+    client.post(f"/teams/{team_a.slug}/guests/{outsider.pk}/remove/")
+    client_for(client, outsider)
+    assert client.get(f"/teams/{team_a.slug}/").status_code == 404
+
+
+def test_guest_grant_is_a_permission_change_in_the_audit_log(client, owner, outsider, team_a):
+    from hygiene.models import AuditEntry
+
+    client_for(client, owner)
+    client.post(f"/teams/{team_a.slug}/guests/", {"username": outsider.username})
+    entry = AuditEntry.objects.filter(object_type="guardian_userobjectpermission").latest("id")
+    assert entry.action == "insert"
+    assert entry.actor_label == "owner"
+
+
+def test_plain_member_cannot_grant_guests(client, teammate, outsider, team_a):
+    client_for(client, teammate)
+    assert client.post(f"/teams/{team_a.slug}/guests/", {"username": outsider.username}).status_code == 403
