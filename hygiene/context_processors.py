@@ -16,6 +16,7 @@ NAVIGATION = [
     ("coming-soon:exports", "Exports", "privileged"),
     ("audit:log", "Audit log", "privileged"),
     ("teams:list", "Teams", "all"),
+    ("people:list", "People", "privileged"),
 ]
 
 

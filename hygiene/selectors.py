@@ -83,3 +83,22 @@ def audit_entry_list_for_user(*, user: Any, filters: dict[str, str] | None = Non
     if filters.get("until"):
         entries = entries.filter(occurred_at__date__lte=filters["until"])
     return entries.order_by("-id")
+
+
+def people_list_for_user(*, user: Any, search: str = "") -> QuerySet[Any]:
+    """Everyone, with their global roles and teams; for security leads and auditors only."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Prefetch
+
+    if not can_read_audit_log(user):
+        return get_user_model().objects.none()
+    people = (
+        get_user_model()
+        .objects.select_related("profile")
+        .prefetch_related(
+            "groups", Prefetch("memberships", queryset=Membership.objects.select_related("team"))
+        )
+    )
+    if search:
+        people = people.filter(username__icontains=search)
+    return people.order_by("username")

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from hygiene.api import views as api
-from hygiene.views import accounts, audit, pages, teams, tokens
+from hygiene.views import accounts, audit, pages, people, teams, tokens
 
 router = DefaultRouter()
 router.register("teams", api.TeamViewSet, basename="team")
@@ -34,6 +34,13 @@ token_urls = (
     [path("", tokens.token_list, name="list"), path("<int:pk>/revoke/", tokens.token_revoke, name="revoke")],
     "tokens",
 )
+people_urls = (
+    [
+        path("", people.people_list, name="list"),
+        path("<int:user_id>/role/", people.person_set_role, name="set-role"),
+    ],
+    "people",
+)
 audit_urls = (
     [path("", audit.audit_log, name="log"), path("export.csv", audit.audit_log_export, name="export")],
     "audit",
@@ -62,6 +69,7 @@ urlpatterns = [
     path("accounts/", include(accounts_urls)),
     path("teams/", include(team_urls)),
     path("tokens/", include(token_urls)),
+    path("people/", include(people_urls)),
     path("audit-log/", include(audit_urls)),
     path("assets/", include("assets.urls")),
     path("findings/", include("findings.urls")),

@@ -89,3 +89,26 @@ def test_guest_grant_is_a_permission_change_in_the_audit_log(client, owner, outs
 def test_plain_member_cannot_grant_guests(client, teammate, outsider, team_a):
     client_for(client, teammate)
     assert client.post(f"/teams/{team_a.slug}/guests/", {"username": outsider.username}).status_code == 403
+
+
+def test_lead_makes_someone_an_auditor_until_a_date_and_access_then_ends(client, lead, teammate):
+    import datetime as dt
+
+    from hygiene.permissions import is_auditor
+
+    client_for(client, lead)
+    response = client.post(f"/people/{teammate.pk}/role/", {"role": "Auditor"}, follow=True)
+    assert "must end at a date" in response.content.decode()
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    client.post(f"/people/{teammate.pk}/role/", {"role": "Auditor", "access_until": tomorrow})
+    teammate.refresh_from_db()
+    assert is_auditor(teammate)
+    assert teammate.profile.access_expires_at.date().isoformat() == tomorrow
+
+
+def test_only_security_leads_change_global_roles(client, auditor, teammate):
+    client_for(client, auditor)
+    assert client.get("/people/").status_code == 200
+    assert client.post(f"/people/{teammate.pk}/role/", {"role": "Security lead"}).status_code == 403
+    client_for(client, teammate)
+    assert client.get("/people/").status_code == 403

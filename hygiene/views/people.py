@@ -1,0 +1,74 @@
+"""Security leads give people their global role and end auditors' access at a date."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from hygiene import selectors
+from hygiene.lib.pagination import paginate
+from hygiene.permissions import is_security_lead
+from hygiene.roles import AUDITOR, GLOBAL_ROLES
+from hygiene.services.teams import user_set_global_role
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=[(role, role) for role in GLOBAL_ROLES])
+    access_until = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Required for auditors: their access ends at the end of this day.",
+    )
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        if data.get("role") == AUDITOR and not data.get("access_until"):
+            self.add_error("access_until", "Auditors' access must end at a date.")
+        return data
+
+    def access_expires_at(self) -> dt.datetime | None:
+        day = self.cleaned_data.get("access_until")
+        return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC) if day else None
+
+
+@login_required
+def people_list(request: HttpRequest) -> HttpResponse:
+    if not selectors.can_read_audit_log(request.user):
+        raise PermissionDenied("The people page is for security leads and auditors.")
+    search = request.GET.get("q", "").strip()
+    people = selectors.people_list_for_user(user=request.user, search=search)
+    context = {
+        "page": paginate(request, people),
+        "search": search,
+        "query": f"q={search}" if search else "",
+        "can_edit": is_security_lead(request.user),
+        "role_form": RoleForm(),
+    }
+    return render(request, "hygiene/people.html", context)
+
+
+@login_required
+@require_POST
+def person_set_role(request: HttpRequest, user_id: int) -> HttpResponse:
+    person = get_object_or_404(get_user_model(), pk=user_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(error for errors in form.errors.values() for error in errors)
+        messages.error(request, f"{person.get_username()}: {errors}")
+        return redirect("people:list")
+    user_set_global_role(
+        actor=request.user,
+        user=person,
+        role=form.cleaned_data["role"],
+        access_expires_at=form.access_expires_at(),
+    )
+    messages.success(request, f"{person.get_username()} is now {form.cleaned_data['role']}.")
+    return redirect("people:list")
