@@ -84,5 +84,7 @@ def policy_check(*, asset_ids: list[int] | None) -> int:
         if asset_ids is None:
             cursor.execute("SELECT count(*) FROM assets_policyviolation")
         else:
-            cursor.execute("SELECT count(*) FROM assets_policyviolation WHERE asset_id = ANY(%s)", [asset_ids])
+            cursor.execute(
+                "SELECT count(*) FROM assets_policyviolation WHERE asset_id = ANY(%s)", [asset_ids]
+            )
         return int(cursor.fetchone()[0])

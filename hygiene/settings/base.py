@@ -244,3 +244,17 @@ CELERY_BEAT_SCHEDULE.update(
         "pull-epss-scores": {"task": "findings.tasks.pull_epss", "schedule": 24 * 3600.0},
     }
 )
+
+# --- findings: scan import pipeline (upload limit, SLA policy) --------------------------------------
+# Largest scan file accepted by upload, API push or command; refused while it streams in.
+HYGIENE_SCAN_MAX_BYTES = env.int("HYGIENE_SCAN_MAX_BYTES", default=512 * 1024 * 1024)
+# Days to fix by severity (info has none); production or restricted assets get the strict factor.
+HYGIENE_SLA_DAYS = {"critical": 7, "high": 30, "medium": 90, "low": 180}
+HYGIENE_SLA_STRICT_FACTOR = env.float("HYGIENE_SLA_STRICT_FACTOR", default=0.5)
+HYGIENE_SLA_STRICT_FOR_SENSITIVE = env.bool("HYGIENE_SLA_STRICT_FOR_SENSITIVE", default=True)
+
+# --- assets: inventory policy checks -----------------------------------------------------------------
+# Retention dates expire without anyone editing anything, so the whole graph is re-checked hourly.
+CELERY_BEAT_SCHEDULE.update(
+    {"assets-policy-checks": {"task": "assets.tasks.run_policy_checks", "schedule": 3600.0}}
+)
