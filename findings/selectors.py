@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
 from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
@@ -199,7 +200,9 @@ def _status_label(value: Any) -> str:
 
 
 def source_list_for_user(*, user: Any) -> QuerySet[ScanSource]:
-    sources = scope_queryset(ScanSource.objects.all(), user, team_field="team", grant_perm=None)
+    # A source with no asset restricts nothing; one feeding a restricted asset is hidden like it.
+    sources = ScanSource.objects.annotate(restricted=Coalesce("asset__is_restricted", False))
+    sources = scope_queryset(sources, user, team_field="team", restricted_field="restricted")
     return sources.select_related("team", "asset").order_by("name", "id")
 
 
@@ -220,3 +223,18 @@ def source_pull_log(*, source: ScanSource, limit: int = 10) -> QuerySet[AuditEnt
     return AuditEntry.objects.filter(
         object_type=SOURCE_OBJECT_TYPE, object_id=str(source.pk), action="pull"
     ).order_by("-occurred_at", "-id")[:limit]
+
+
+def job_list_for_user(*, user: Any) -> QuerySet[ImportJob]:
+    """Import jobs of the teams the user sees, newest first (a job for a restricted asset is hidden
+    like the asset)."""
+    jobs = ImportJob.objects.annotate(restricted=Coalesce("asset__is_restricted", False))
+    jobs = scope_queryset(jobs, user, team_field="team", restricted_field="restricted")
+    return jobs.select_related("team", "asset", "uploaded_by", "source").order_by("-created_at", "-id")
+
+
+def job_get_for_user(*, user: Any, pk: int) -> ImportJob:
+    job = job_list_for_user(user=user).filter(pk=pk).first()
+    if job is None:
+        raise Http404("No such import job.")
+    return job

@@ -1,0 +1,1 @@
+"""Writes of the findings app: imports, status changes, scan sources, enrichment."""
