@@ -32,8 +32,8 @@ from assets.models import (
     Asset,
     ClassificationLevel,
     Criticality,
-    LineageEdge,
     Lifecycle,
+    LineageEdge,
     PolicyViolation,
     TransformationLogEntry,
 )
@@ -330,3 +330,44 @@ def _layout(assets: list[Asset], layers: dict[int, int], *, center: int) -> list
                 }
             )
     return nodes
+
+
+def asset_find_for_user(*, user: Any, pk: int | None = None, name: str = "") -> Asset:
+    """The visible asset with this id, or the only visible one with this name (the edge form's input)."""
+    from django.core.exceptions import ValidationError
+
+    if pk is not None:
+        return asset_get_for_user(user=user, pk=pk)
+    matches = list(visible_assets(user).filter(name__iexact=name.strip())[:2])
+    if not matches:
+        raise ValidationError({"other": f"No asset you can see is named “{name}”."})
+    if len(matches) > 1:
+        raise ValidationError({"other": f"Several assets are named “{name}”; pick one from the list."})
+    return matches[0]
+
+
+def asset_options_for_user(*, user: Any, near: Asset, limit: int = 300) -> list[tuple[int, str, str]]:
+    """(id, name, team) of visible active assets for the edge form, the asset's own team first."""
+    same_team = Case(When(team_id=near.team_id, then=Value(0)), default=Value(1), output_field=IntegerField())
+    rows = (
+        visible_assets(user)
+        .filter(lifecycle=Lifecycle.ACTIVE)
+        .exclude(pk=near.pk)
+        .annotate(same_team=same_team)
+        .order_by("same_team", "name")
+        .values_list("id", "name", "team__name")[:limit]
+    )
+    return list(rows)
+
+
+def level_counts_for_user(*, user: Any) -> dict[int | None, int]:
+    """Active visible assets per effective level id (None: unclassified)."""
+    rows = (
+        visible_assets(user)
+        .filter(lifecycle=Lifecycle.ACTIVE)
+        .values("effective_classification")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("effective_classification", "n")
+    )
+    return dict(rows)
