@@ -83,9 +83,7 @@ def edge_add(*, actor: Any, source: Asset, target: Asset, kind: str) -> LineageE
     path = _shortest_path(target.pk, source.pk)
     if path is not None:
         names = dict(Asset.objects.filter(pk__in=path).values_list("pk", "name"))
-        raise LineageCycle(
-            source=source.name, target=target.name, path=[names[pk] for pk in path]
-        )
+        raise LineageCycle(source=source.name, target=target.name, path=[names[pk] for pk in path])
     edge = LineageEdge.objects.create(
         source=source, target=target, kind=kind, created_by=actor if actor is not None else None
     )
