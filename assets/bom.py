@@ -110,14 +110,20 @@ class AssetSpec:
     key: str
     kind: str
     name: str
-    identifiers: list[str] = field(default_factory=list)
+    identifiers: list[str] = field(default_factory=list)  # its own: purl, bom-ref, name@version...
+    components: list[str] = field(default_factory=list)  # purls of the packages recorded on it
     description: str = ""
     classification: str = ""  # a data classification the BOM states (datasets), e.g. "public"
     is_subject: bool = False
 
-    def add_identifier(self, value: str) -> None:
-        if value and value not in self.identifiers:
-            self.identifiers.append(value)
+    def add_identifier(self, value: str, *, component: bool = False) -> None:
+        target = self.components if component else self.identifiers
+        if value and value not in target and (not component or value not in self.identifiers):
+            target.append(value)
+
+    @property
+    def all_identifiers(self) -> list[str]:
+        return [*self.identifiers, *(value for value in self.components if value not in self.identifiers)]
 
 
 @dataclass(frozen=True)
@@ -396,13 +402,13 @@ class _Extraction:
                 return spec
         return None
 
-    def _add_identifier(self, spec: AssetSpec, identifier: str) -> None:
+    def _add_identifier(self, spec: AssetSpec, identifier: str, *, component: bool = False) -> None:
         if len(identifier) > IDENTIFIER_MAX:
             self.warnings.append(
                 f"An identifier of {spec.name} is longer than {IDENTIFIER_MAX} characters and was skipped."
             )
             return
-        spec.add_identifier(identifier)
+        spec.add_identifier(identifier, component=component)
 
     def _model_card_datasets(self) -> None:
         models = [node for node in list(self.nodes.values()) if node.kind == AssetKind.MODEL]
@@ -493,7 +499,7 @@ class _Extraction:
                 continue
             for holder in sorted(holders):
                 if identifier:
-                    self._add_identifier(self.specs[holder], identifier)
+                    self._add_identifier(self.specs[holder], identifier, component=True)
         if unattached:
             self.warnings.append(
                 f"{unattached} component(s) belong to no asset (the BOM names no subject in "

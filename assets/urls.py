@@ -1,6 +1,6 @@
 from django.urls import path
 
-from assets.views import classification, inventory, lineage
+from assets.views import classification, imports, inventory, lineage
 
 app_name = "assets"
 urlpatterns = [
@@ -17,4 +17,10 @@ urlpatterns = [
     path("classification/new/", classification.level_create_view, name="level-create"),
     path("classification/<int:pk>/edit/", classification.level_edit_view, name="level-edit"),
     path("violations/", classification.violation_list_view, name="violations"),
+    path("import/", imports.import_page, name="import"),
+    path("import/bom/", imports.bom_import_view, name="import-bom"),
+    path("import/csv/", imports.csv_import_view, name="import-csv"),
+    path("import/template.csv", imports.csv_template_view, name="import-template"),
+    path("export.csv", imports.export_csv_view, name="export-csv"),
+    path("export.json", imports.export_json_view, name="export-json"),
 ]

@@ -258,3 +258,10 @@ HYGIENE_SLA_STRICT_FOR_SENSITIVE = env.bool("HYGIENE_SLA_STRICT_FOR_SENSITIVE", 
 CELERY_BEAT_SCHEDULE.update(
     {"assets-policy-checks": {"task": "assets.tasks.run_policy_checks", "schedule": 3600.0}}
 )
+
+# --- assets: inventory import and export (CycloneDX BOM, CSV) ----------------------------------------
+# Largest BOM accepted by page, API or command; BOMs of whole container images run to a few MB.
+HYGIENE_BOM_MAX_BYTES = env.int("HYGIENE_BOM_MAX_BYTES", default=25 * 1024 * 1024)
+# CSV imports are checked row by row before anything is written, so they are bounded tighter.
+HYGIENE_ASSET_CSV_MAX_BYTES = env.int("HYGIENE_ASSET_CSV_MAX_BYTES", default=5 * 1024 * 1024)
+HYGIENE_ASSET_CSV_MAX_ROWS = env.int("HYGIENE_ASSET_CSV_MAX_ROWS", default=5000)

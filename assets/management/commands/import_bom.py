@@ -1,0 +1,70 @@
+"""``manage.py import_bom PATH [--team SLUG]``: load a CycloneDX SBOM / ML-BOM into the inventory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from assets.models import Environment
+from assets.services.imports import bom_import, unassigned_team
+from hygiene.models import Team
+from hygiene.services.audit import actor_context
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a CycloneDX JSON SBOM or ML-BOM (spec 1.4-1.6) into a team's inventory; print the counts "
+        "as one line of JSON. Without --team the assets go to the 'unassigned' team."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", help="The CycloneDX JSON file.")
+        parser.add_argument("--team", help="Slug of the team the assets belong to.")
+        parser.add_argument(
+            "--environment",
+            choices=Environment.values,
+            default=Environment.DEVELOPMENT,
+            help="Environment of the assets this import creates (default: development).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = Path(options["path"])
+        data = self._read(path)
+        context = {"command": "import_bom", "path": str(path)}
+        with actor_context(actor_id=None, actor_label="import_bom", context=context):
+            team = self._team(options["team"])
+            try:
+                result = bom_import(
+                    actor=None, team=team, data=data, environment=options["environment"], source=str(path)
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                message = " ".join(getattr(exc, "messages", [str(exc)]))
+                raise CommandError(f"{path}: {message}") from exc
+        for warning in result.warnings:
+            self.stderr.write(f"warning: {warning}")
+        self.stdout.write(json.dumps(result.counts()))
+
+    @staticmethod
+    def _read(path: Path) -> bytes:
+        limit = settings.HYGIENE_BOM_MAX_BYTES
+        try:
+            if path.stat().st_size > limit:
+                raise CommandError(f"{path}: larger than the {limit} bytes allowed (HYGIENE_BOM_MAX_BYTES).")
+            return path.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
+
+    @staticmethod
+    def _team(slug: str | None) -> Team:
+        if not slug:
+            return unassigned_team()
+        team = Team.objects.filter(slug=slug).first()
+        if team is None:
+            known = ", ".join(Team.objects.order_by("slug").values_list("slug", flat=True)[:20])
+            raise CommandError(f"No team with the slug {slug!r}. Teams: {known or 'none yet'}.")
+        return team

@@ -1,0 +1,335 @@
+"""Importing the inventory from CycloneDX BOMs and CSV files; each import is all or nothing.
+
+Who may import
+    A BOM goes into one team and needs the right to contribute to it (any member; the token's
+    "write" action). A BOM import only adds what the BOM states: new assets, identifiers and empty
+    descriptions on the team's matching assets, and lineage edges. It never renames, moves, retires
+    or lowers the classification of anything, so it is a contribution, not a change of the team's
+    records, and the asset and edge services are called without an actor after that one check.
+    A CSV row, on the other hand, sets every field it has: creating needs the right to contribute to
+    the row's team, updating an existing asset needs the right to change it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from assets.bom import AssetSpec, BomContent, parse_bom
+from assets.csv_io import CsvRejected, CsvRow, RowError, parse_csv
+from assets.errors import LineageCycle
+from assets.models import Asset, ClassificationLevel, Environment, LineageEdge
+from assets.services.assets import asset_create, asset_update
+from assets.services.classification import classification_recompute_downstream
+from assets.services.lineage import edge_add
+from assets.services.policy import policy_check
+from hygiene.models import Team, TeamFunction
+from hygiene.permissions import can_change, can_contribute, token_allows
+from hygiene.services.audit import audit_event
+
+UNASSIGNED_SLUG = "unassigned"
+BOM_TAG = "cyclonedx"
+PURL_PREFIX = "pkg:"
+
+
+@dataclass
+class BomImportResult:
+    assets_created: int = 0
+    assets_updated: int = 0
+    edges_created: int = 0
+    edges_updated: int = 0
+    components: int = 0
+    warnings: list[str] = field(default_factory=list)
+    asset_ids: list[int] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {key: value for key, value in asdict(self).items() if isinstance(value, int)}
+
+
+@dataclass
+class CsvImportResult:
+    assets_created: int = 0
+    assets_updated: int = 0
+    assets_unchanged: int = 0
+    asset_ids: list[int] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {key: value for key, value in asdict(self).items() if isinstance(value, int)}
+
+
+def unassigned_team() -> Team:
+    """The team operators' imports land in when they name none; created on first use."""
+    team, _ = Team.objects.get_or_create(
+        slug=UNASSIGNED_SLUG,
+        defaults={
+            "name": "Unassigned",
+            "function": TeamFunction.OTHER,
+            "description": "Assets imported without a team; move them to the team that runs them.",
+        },
+    )
+    return team
+
+
+def _actor_fields(actor: Any, fallback: str) -> dict[str, Any]:
+    if actor is None:
+        return {"actor_id": None, "actor_label": fallback}
+    return {"actor_id": actor.pk, "actor_label": actor.get_username()}
+
+
+# CycloneDX ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def bom_import(
+    *,
+    actor: Any,
+    team: Team,
+    data: bytes,
+    environment: str = Environment.DEVELOPMENT,
+    source: str = "",
+) -> BomImportResult:
+    """Import a CycloneDX JSON SBOM/ML-BOM into ``team``; re-importing updates, never duplicates."""
+    if actor is not None and not (can_contribute(actor, team_id=team.pk) and token_allows(actor, "write")):
+        raise PermissionDenied(f"Only members of {team.name} can import assets into it.")
+    if environment not in Environment.values:
+        raise ValidationError({"environment": "Choose development, staging or production."})
+    content = parse_bom(data)
+    result = BomImportResult(components=content.components, warnings=list(content.warnings))
+    assets: dict[str, Asset] = {}
+    for spec in content.assets:
+        assets[spec.key] = _upsert_bom_asset(team=team, spec=spec, environment=environment, result=result)
+    _add_bom_edges(content, assets, result)
+    result.asset_ids = sorted({asset.pk for asset in assets.values()})
+    affected = classification_recompute_downstream(asset_ids=result.asset_ids)
+    policy_check(asset_ids=affected)
+    audit_event(
+        action="import",
+        object_type="assets_asset",
+        **_actor_fields(actor, "import_bom"),
+        detail={
+            **result.counts(),
+            "format": "cyclonedx",
+            "spec_version": content.spec_version,
+            "serial_number": content.serial_number,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "source": source[:300],
+            "team": team.slug,
+        },
+    )
+    return result
+
+
+def _find_bom_asset(team: Team, spec: AssetSpec) -> Asset | None:
+    """The team's asset this spec describes: by package URL, then by name, then other identifiers."""
+    same_kind = Asset.objects.filter(team=team, kind=spec.kind)
+    purls = [value for value in spec.identifiers if value.startswith(PURL_PREFIX)]
+    if purls and (match := same_kind.filter(identifiers__overlap=purls).order_by("id").first()):
+        return match
+    if match := same_kind.filter(name__iexact=spec.name).first():
+        return match
+    # Bare bom-refs ("component-a", UUIDs) only mean something inside one BOM; names with a
+    # version, URLs and image references identify the thing itself.
+    distinctive = [
+        v for v in spec.identifiers if not v.startswith(PURL_PREFIX) and any(c in v for c in "@/:")
+    ]
+    if distinctive:
+        return same_kind.filter(identifiers__overlap=distinctive).order_by("id").first()
+    return None
+
+
+def _level_named(label: str) -> ClassificationLevel | None:
+    if not label:
+        return None
+    return (
+        ClassificationLevel.objects.filter(slug__iexact=label).first()
+        or ClassificationLevel.objects.filter(name__iexact=label).first()
+    )
+
+
+def _merged_identifiers(current: list[str], imported: list[str]) -> list[str]:
+    """Keep what people added; the BOM is the truth about package URLs, so stale purls go."""
+    wanted = set(imported)
+    kept = [value for value in current if value in wanted or not value.startswith(PURL_PREFIX)]
+    return kept + [value for value in imported if value not in kept]
+
+
+def _upsert_bom_asset(*, team: Team, spec: AssetSpec, environment: str, result: BomImportResult) -> Asset:
+    level = _level_named(spec.classification)
+    existing = _find_bom_asset(team, spec)
+    if existing is None:
+        result.assets_created += 1
+        return asset_create(
+            actor=None,
+            team=team,
+            name=spec.name,
+            kind=spec.kind,
+            environment=environment,
+            classification=level,
+            identifiers=spec.all_identifiers,
+            tags=[BOM_TAG],
+            description=spec.description,
+        )
+    if existing.pk not in result.asset_ids:
+        result.asset_ids.append(existing.pk)
+        result.assets_updated += 1
+    values: dict[str, Any] = {}
+    identifiers = _merged_identifiers(existing.identifiers, spec.all_identifiers)
+    if identifiers != existing.identifiers:
+        values["identifiers"] = identifiers
+    if spec.description and not existing.description:
+        values["description"] = spec.description
+    if level is not None and existing.classification_id is None:
+        values["classification"] = level
+    return asset_update(actor=None, asset=existing, **values) if values else existing
+
+
+def _add_bom_edges(content: BomContent, assets: dict[str, Asset], result: BomImportResult) -> None:
+    for edge in content.edges:
+        source, target = assets[edge.source], assets[edge.target]
+        if source.pk == target.pk:
+            continue
+        if LineageEdge.objects.filter(source=source, target=target, kind=edge.kind).exists():
+            result.edges_updated += 1
+            continue
+        try:
+            edge_add(actor=None, source=source, target=target, kind=edge.kind)
+        except LineageCycle as exc:
+            # The recorded lineage already says data flows the other way; the BOM does not overrule it.
+            result.warnings.append(f"Skipped {source.name} → {target.name}: {exc.messages[0]}")
+            continue
+        result.edges_created += 1
+
+
+# CSV ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Resolved:
+    row: CsvRow
+    team: Team
+    existing: Asset | None
+    fields: dict[str, Any]
+
+
+@transaction.atomic
+def csv_import(*, actor: Any, data: bytes, max_rows: int, source: str = "") -> CsvImportResult:
+    """Create or update assets from CSV rows matched by (team, kind, name); any bad row writes nothing."""
+    if actor is not None and not token_allows(actor, "write"):
+        raise PermissionDenied("This token cannot write.")
+    rows = parse_csv(data, max_rows=max_rows)
+    resolved = _resolve_rows(actor, rows)
+    result = CsvImportResult()
+    for item in resolved:
+        try:
+            asset = _write_row(actor, item, result)
+        except ValidationError as exc:
+            column = next(iter(exc.message_dict), "") if hasattr(exc, "error_dict") else ""
+            raise CsvRejected([RowError(item.row.row, column, " ".join(exc.messages))]) from exc
+        result.asset_ids.append(asset.pk)
+    audit_event(
+        action="import",
+        object_type="assets_asset",
+        **_actor_fields(actor, "csv_import"),
+        detail={
+            **result.counts(),
+            "format": "csv",
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "source": source,
+        },
+    )
+    return result
+
+
+def _write_row(actor: Any, item: _Resolved, result: CsvImportResult) -> Asset:
+    if item.existing is None:
+        result.assets_created += 1
+        values = {key: value for key, value in item.fields.items() if key != "lifecycle"}
+        asset = asset_create(actor=actor, team=item.team, name=item.row.name, kind=item.row.kind, **values)
+        if item.fields.get("lifecycle", "active") != "active":
+            asset = asset_update(actor=actor, asset=asset, lifecycle=item.fields["lifecycle"])
+        return asset
+    changed = {key: value for key, value in item.fields.items() if getattr(item.existing, key) != value}
+    if not changed:
+        result.assets_unchanged += 1
+        return item.existing
+    result.assets_updated += 1
+    return asset_update(actor=actor, asset=item.existing, **changed)
+
+
+class _References:
+    """Teams, levels and people named by the rows, each looked up once."""
+
+    def __init__(self, actor: Any, rows: list[CsvRow]) -> None:
+        self.actor = actor
+        slugs = {row.team for row in rows}
+        self.teams = {team.slug: team for team in Team.objects.filter(slug__in=slugs)}
+        self.levels = {level.slug: level for level in ClassificationLevel.objects.all()}
+        usernames = {row.technical_owner for row in rows if row.technical_owner}
+        users = get_user_model().objects.filter(username__in=usernames, is_active=True)
+        self.users = {user.get_username(): user for user in users}
+
+    def team(self, slug: str) -> Team | None:
+        team = self.teams.get(slug)
+        if team is None or (self.actor is not None and not can_contribute(self.actor, team_id=team.pk)):
+            return None
+        return team
+
+
+def _resolve_rows(actor: Any, rows: list[CsvRow]) -> list[_Resolved]:
+    refs = _References(actor, rows)
+    errors: list[RowError] = []
+    resolved: list[_Resolved] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for row in rows:
+        row_errors, item = _resolve_row(actor, row, refs)
+        key = (row.team, row.kind, row.name.lower())
+        if key in seen:
+            row_errors.append(RowError(row.row, "name", f"Same team, kind and name as row {seen[key]}."))
+        seen.setdefault(key, row.row)
+        errors += row_errors
+        if item is not None and not row_errors:
+            resolved.append(item)
+    if errors:
+        raise CsvRejected(errors)
+    return resolved
+
+
+def _resolve_row(actor: Any, row: CsvRow, refs: _References) -> tuple[list[RowError], _Resolved | None]:
+    errors: list[RowError] = []
+    fields = dict(row.values)
+    team = refs.team(row.team)
+    if team is None:
+        errors.append(RowError(row.row, "team", f"No team “{row.team[:60]}” that you can add assets to."))
+    if row.classification is not None:
+        fields["classification"] = refs.levels.get(row.classification) if row.classification else None
+        if row.classification and fields["classification"] is None:
+            known = ", ".join(refs.levels)
+            message = f"No level “{row.classification[:60]}”; use one of {known}."
+            errors.append(RowError(row.row, "classification", message))
+    if row.technical_owner is not None:
+        fields["technical_owner"] = refs.users.get(row.technical_owner) if row.technical_owner else None
+        if row.technical_owner and fields["technical_owner"] is None:
+            errors.append(
+                RowError(row.row, "technical_owner", f"No active user “{row.technical_owner[:60]}”.")
+            )
+    if team is None:
+        return errors, None
+    existing = Asset.objects.filter(team=team, kind=row.kind, name__iexact=row.name).first()
+    if (
+        existing is not None
+        and actor is not None
+        and not can_change(actor, existing, team_id=team.pk, grant_perm="assets.change_asset")
+    ):
+        errors.append(
+            RowError(
+                row.row,
+                "name",
+                f"{existing.name} exists and only {team.name}'s lead or champion can change it.",
+            )
+        )
+    return errors, _Resolved(row=row, team=team, existing=existing, fields=fields)
