@@ -15,3 +15,7 @@ class FetchRefused(Exception):
 
 class SourcePullFailed(Exception):
     """A scan source could not be pulled; the message is shown on the source's page."""
+
+
+class ScanTooLarge(ImportFailed):
+    """A scan file is larger than HYGIENE_SCAN_MAX_BYTES (the API answers 413)."""

@@ -1,0 +1,289 @@
+"""Merge a stream of ``FindingRecord`` into one asset's findings, set-based.
+
+The records are fingerprinted in Python and copied (``COPY``) in batches into a temporary staging
+table; four statements then merge the whole scan: bring back what had gone, refresh what is seen
+again, insert what is new, and mark gone what this scan no longer reports. The number of queries does
+not depend on the number of findings, and nothing but ``last_seen``/``last_job`` is written to a
+finding seen again (a HOT update: see the model's storage settings).
+
+Must run inside the caller's transaction: an import is all or nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+from findings.importers.base import FindingRecord
+from findings.models import Category, KevEntry, Severity
+from findings.sla import SlaPolicy, is_sensitive, sla_due
+
+BATCH_ROWS = 20_000
+# How often (in records) the progress callback is offered a chance to report; it decides whether to.
+PROGRESS_EVERY = 2_000
+_LOCK_CLASS = 0x46494E44  # "FIND": keeps our advisory locks apart from other users of them
+
+_STAGE_COLUMNS = (
+    *("fingerprint", "category", "rule_id", "title", "severity", "package", "installed_version"),
+    *("fixed_version", "location", "target", "description", "url"),
+    *("cvss", "published_at", "sla_due", "kev", "kev_due"),
+)
+_TEXT_COLUMNS = _STAGE_COLUMNS[:12]
+_SEVERITIES = frozenset(Severity.values)
+_CATEGORIES = frozenset(Category.values)
+
+
+@dataclass
+class ImportCounts:
+    new: int = 0
+    unchanged: int = 0
+    reopened: int = 0
+    mitigated: int = 0
+    findings: int = 0
+
+
+@dataclass(frozen=True)
+class MergeTarget:
+    """Where the records go: the asset (and its team), the scanner and the job that saw them."""
+
+    asset_id: int
+    team_id: int
+    scanner: str
+    job_id: int
+    seen_at: dt.datetime
+    sensitive: bool
+
+
+def fingerprint(record: FindingRecord) -> str:
+    """The stable identity of a finding on an asset (hex SHA-256): what, in which package, where."""
+    return _digest(record).hex()
+
+
+def _digest(record: FindingRecord) -> bytes:
+    parts = (record.category, record.rule_id.strip(), record.package.strip(), record.location.strip())
+    key = "\x1f".join(parts)
+    return hashlib.sha256(key.encode("utf-8", "replace")).digest()
+
+
+def merge_target_for(*, asset: Any, scanner: str, job_id: int, seen_at: dt.datetime) -> MergeTarget:
+    return MergeTarget(
+        asset_id=asset.pk,
+        team_id=asset.team_id,
+        scanner=scanner,
+        job_id=job_id,
+        seen_at=seen_at,
+        sensitive=is_sensitive(environment=asset.environment, is_restricted=asset.is_restricted),
+    )
+
+
+def ingest_records(
+    *,
+    target: MergeTarget,
+    records: Iterable[FindingRecord],
+    on_progress: Callable[[], None] | None = None,
+) -> ImportCounts:
+    """Merge ``records`` into the findings of ``target.asset_id``; return what changed.
+
+    Takes the asset's import lock, so two imports for one asset never interleave; the lock and the
+    staging table last until the caller's transaction ends.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, target.asset_id % 2**31])
+        cursor.execute(
+            "CREATE TEMP TABLE finding_stage ("
+            + ", ".join(f"{name} text" for name in _TEXT_COLUMNS)
+            + ", cvss float8, published_at timestamptz, sla_due date, kev boolean, kev_due date)"
+            " ON COMMIT DROP"
+        )
+        staged = _stage(cursor, records, target=target, on_progress=on_progress)
+        cursor.execute("ANALYZE finding_stage")
+        counts = _merge(cursor, target)
+        # Dropped now rather than at commit: a caller may run several imports in one transaction.
+        cursor.execute("DROP TABLE finding_stage")
+    counts.findings = staged
+    return counts
+
+
+def _stage(
+    cursor: Any,
+    records: Iterable[FindingRecord],
+    *,
+    target: MergeTarget,
+    on_progress: Callable[[], None] | None,
+) -> int:
+    """COPY the records, fingerprinted and deduplicated, into the staging table in batches."""
+    due_for = _due_dates(target)
+    seen: set[bytes] = set()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    pending = 0
+    for record in records:
+        digest = _digest(record)
+        if digest in seen:
+            continue
+        seen.add(digest)
+        writer.writerow(_row(record, digest.hex(), due_for))
+        pending += 1
+        if pending % PROGRESS_EVERY == 0 and on_progress is not None:
+            on_progress()
+        if pending >= BATCH_ROWS:
+            _copy(cursor, buffer)
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    if pending:
+        _copy(cursor, buffer)
+    return len(seen)
+
+
+DueFor = Callable[[str, str], tuple[Any, ...]]
+
+
+def _row(record: FindingRecord, digest: str, due_for: DueFor) -> tuple[Any, ...]:
+    severity = record.severity if record.severity in _SEVERITIES else Severity.INFO
+    category = record.category if record.category in _CATEGORIES else Category.VULNERABILITY
+    published = record.published_at.isoformat() if record.published_at is not None else None
+    sla, kev, kev_due = due_for(severity, record.rule_id)
+    return (
+        *(digest, category, record.rule_id, record.title, severity, record.package),
+        *(record.installed_version, record.fixed_version, record.location, record.target),
+        *(record.description, record.url, record.cvss, published, sla, kev, kev_due),
+    )
+
+
+def _due_dates(target: MergeTarget) -> DueFor:
+    """(sla_due, kev, kev_due) by (severity, rule id), via the one SLA function, memoized per import."""
+    policy = SlaPolicy.from_settings()
+    found_on = target.seen_at.date()
+    kev_due = dict(KevEntry.objects.values_list("cve_id", "due_date"))
+    memo: dict[tuple[str, Any], tuple[Any, ...]] = {}
+
+    def due_for(severity: str, rule_id: str) -> tuple[Any, ...]:
+        in_kev = rule_id in kev_due
+        key = (severity, kev_due[rule_id] if in_kev else False)
+        cached = memo.get(key)
+        if cached is None:
+            due = sla_due(
+                severity=severity,
+                found_on=found_on,
+                sensitive=target.sensitive,
+                kev_due=kev_due.get(rule_id),
+                policy=policy,
+            )
+            kev_date = kev_due.get(rule_id)
+            cached = (
+                due.isoformat() if due else None,
+                "t" if in_kev else "f",
+                kev_date.isoformat() if kev_date else None,
+            )
+            memo[key] = cached
+        return cached
+
+    return due_for
+
+
+def _copy(cursor: Any, buffer: io.StringIO) -> None:
+    # PostgreSQL text cannot hold NUL; a scanner that emits one loses just that character.
+    data = buffer.getvalue()
+    if "\x00" in data:
+        data = data.replace("\x00", "")
+    cursor.copy_expert(
+        f"COPY finding_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN"
+        f" WITH (FORMAT csv, FORCE_NOT_NULL ({', '.join(_TEXT_COLUMNS)}))",
+        io.BytesIO(data.encode("utf-8", "replace")),
+    )
+
+
+_REOPEN = """
+WITH back AS (
+    UPDATE findings_finding f
+       SET last_seen = %(seen_at)s, last_job_id = %(job)s, mitigated_at = NULL,
+           status = CASE WHEN f.status = 'mitigated' THEN 'open' ELSE f.status END,
+           sla_due = CASE WHEN f.status = 'mitigated' THEN s.sla_due ELSE f.sla_due END
+      FROM finding_stage s
+     WHERE f.asset_id = %(asset)s AND f.fingerprint = s.fingerprint
+       AND (f.mitigated_at IS NOT NULL OR f.status = 'mitigated')
+    RETURNING f.id, f.status
+), logged AS (
+    INSERT INTO findings_findingsighting (finding_id, job_id, outcome, occurred_at)
+    SELECT id, %(job)s, 'reopened', %(seen_at)s FROM back
+)
+SELECT count(*) FILTER (WHERE status = 'open'), count(*) FROM back
+"""
+
+_REFRESH = """
+UPDATE findings_finding f
+   SET last_seen = %(seen_at)s, last_job_id = %(job)s
+  FROM finding_stage s
+ WHERE f.asset_id = %(asset)s AND f.fingerprint = s.fingerprint AND f.last_job_id IS DISTINCT FROM %(job)s
+"""
+
+# The staging table is plain text; values are cut to the findings table's column widths here.
+_INSERT = """
+WITH added AS (
+    INSERT INTO findings_finding (
+        asset_id, team_id, scanner, category, rule_id, title, severity, package, installed_version,
+        fixed_version, location, target, cvss, published_at, description, url, fingerprint, status,
+        first_seen, last_seen, sla_due, kev, kev_due, epss, epss_percentile, last_job_id
+    )
+    SELECT %(asset)s, %(team)s, %(scanner)s, s.category, left(s.rule_id, 300), left(s.title, 500),
+           s.severity, left(s.package, 300), left(s.installed_version, 200), left(s.fixed_version, 200),
+           left(s.location, 1000), left(s.target, 1000), s.cvss, s.published_at, s.description,
+           left(s.url, 1000), s.fingerprint, 'open', %(seen_at)s, %(seen_at)s,
+           s.sla_due, s.kev, s.kev_due, e.score, e.percentile, %(job)s
+      FROM finding_stage s
+      LEFT JOIN findings_epssscore e ON e.cve_id = s.rule_id
+     WHERE NOT EXISTS (
+           SELECT 1 FROM findings_finding f WHERE f.asset_id = %(asset)s AND f.fingerprint = s.fingerprint)
+    RETURNING id
+), logged AS (
+    INSERT INTO findings_findingsighting (finding_id, job_id, outcome, occurred_at)
+    SELECT id, %(job)s, 'new', %(seen_at)s FROM added
+)
+SELECT count(*) FROM added
+"""
+
+# A finding a person marked false positive or risk accepted keeps that status when it goes: only
+# mitigated_at records that the scanner stopped reporting it.
+_MITIGATE = """
+WITH gone AS (
+    UPDATE findings_finding f
+       SET mitigated_at = %(seen_at)s,
+           status = CASE WHEN f.status = 'open' THEN 'mitigated' ELSE f.status END
+     WHERE f.asset_id = %(asset)s AND f.scanner = %(scanner)s AND f.mitigated_at IS NULL
+       AND f.status <> 'mitigated' AND f.last_job_id IS DISTINCT FROM %(job)s
+    RETURNING f.id, f.status
+), logged AS (
+    INSERT INTO findings_findingsighting (finding_id, job_id, outcome, occurred_at)
+    SELECT id, %(job)s, 'mitigated', %(seen_at)s FROM gone
+)
+SELECT count(*) FILTER (WHERE status = 'mitigated') FROM gone
+"""
+
+
+def _merge(cursor: Any, target: MergeTarget) -> ImportCounts:
+    params = {
+        "asset": target.asset_id,
+        "team": target.team_id,
+        "scanner": target.scanner,
+        "job": target.job_id,
+        "seen_at": target.seen_at,
+    }
+    counts = ImportCounts()
+    cursor.execute(_REOPEN, params)
+    counts.reopened, back = cursor.fetchone()
+    cursor.execute(_REFRESH, params)
+    # A false positive that comes back keeps its status: to the uploader it is simply seen again.
+    counts.unchanged = cursor.rowcount + back - counts.reopened
+    cursor.execute(_INSERT, params)
+    counts.new = cursor.fetchone()[0]
+    cursor.execute(_MITIGATE, params)
+    counts.mitigated = cursor.fetchone()[0]
+    return counts
