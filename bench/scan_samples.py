@@ -192,7 +192,7 @@ def _sarif_result(rng: random.Random, i: int, n_rules: int, message: int) -> dic
         ],
         "partialFingerprints": {"primaryLocationLineHash": f"{rng.getrandbits(64):016x}:1"},
     }
-    if i % 10 == 0:  # a minority carry data flows, as CodeQL path-problems do
+    if i % 5 == 0:  # a minority carry data flows, as CodeQL path-problems do
         step = {
             "location": {
                 "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}}
@@ -205,11 +205,11 @@ def _sarif_result(rng: random.Random, i: int, n_rules: int, message: int) -> dic
 def write_sarif(
     path: str | Path, n_results: int | None = None, seed: int = 0, *, target_bytes: int | None = None
 ) -> int:
-    """Write a one-run CodeQL-like SARIF 2.1.0 file (~1.2 KB per result); returns the result count."""
-    per_result = 1200
+    """Write a one-run CodeQL-like SARIF 2.1.0 file (~1.5 KB per result); returns the result count."""
+    per_result = 1500
     if n_results is None:
         n_results = max(1, (target_bytes or 0) // per_result)
-    message = 300
+    message = 950
     if target_bytes:
         message = max(20, message + target_bytes // max(1, n_results) - per_result)
     rng = random.Random(seed)
