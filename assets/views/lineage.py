@@ -53,11 +53,11 @@ def edge_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def provenance_view(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = selectors.asset_get_for_user(user=request.user, pk=pk)
+    if not may_change(request.user, dataset):
+        raise PermissionDenied("Only the team's lead or champion, or a security lead, can record provenance.")
     if dataset.kind != AssetKind.DATASET:
         messages.error(request, "Provenance is recorded for datasets only.")
         return redirect(dataset)
-    if not may_change(request.user, dataset):
-        raise PermissionDenied("Only the team's lead or champion, or a security lead, can record provenance.")
     current = DatasetProvenance.objects.filter(dataset=dataset).first()
     initial = {field: getattr(current, field) for field in ProvenanceForm.base_fields} if current else {}
     form = ProvenanceForm(request.POST or None, initial=initial)

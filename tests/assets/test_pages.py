@@ -1,6 +1,7 @@
 """The inventory pages through the personas: who sees what, who may change what, and what they are told."""
 
 import datetime as dt
+from urllib.parse import parse_qsl
 
 import pytest
 from django.urls import reverse
@@ -291,7 +292,7 @@ def test_list_filters_survive_paging_and_sorting(client, owner, team_a):
     assert page.paginator.count == 30
     assert page.object_list[0].name == "model-29"
     assert "kind=model" in response.context["query"]
-    assert "page=" not in response.context["query"]
+    assert "page" not in dict(parse_qsl(response.context["query"]))
 
 
 def test_empty_inventory_invites_the_first_asset(client, owner):
