@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from assets.models import Environment
 from assets.services.imports import bom_import, unassigned_team
@@ -36,7 +37,8 @@ class Command(BaseCommand):
         path = Path(options["path"])
         data = self._read(path)
         context = {"command": "import_bom", "path": str(path)}
-        with actor_context(actor_id=None, actor_label="import_bom", context=context):
+        # The Unassigned team is created in the same transaction, so a refused file leaves nothing.
+        with actor_context(actor_id=None, actor_label="import_bom", context=context), transaction.atomic():
             team = self._team(options["team"])
             try:
                 result = bom_import(
