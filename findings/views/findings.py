@@ -1,0 +1,121 @@
+"""The findings list (filters, search, counts, bulk status changes) and the finding page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from findings import selectors
+from findings.forms import BulkStatusForm, FindingFilterForm
+from findings.models import FindingStatus
+from findings.services.findings import finding_bulk_set_status
+from hygiene import selectors as hygiene_selectors
+from hygiene.lib.pagination import paginate
+from hygiene.models import TeamRole
+from hygiene.permissions import can_change, is_auditor, is_security_lead, member_team_ids
+
+
+def _team_choices(request: HttpRequest) -> list[tuple[str, str]]:
+    return [(team.slug, team.name) for team in hygiene_selectors.team_list_for_user(user=request.user)]
+
+
+def _may_change_some(user: Any) -> bool:
+    """Whether to offer bulk actions at all (the service still checks every finding)."""
+    if is_auditor(user):
+        return False
+    return is_security_lead(user) or bool(member_team_ids(user, roles=(TeamRole.CHAMPION, TeamRole.LEAD)))
+
+
+@login_required
+def finding_list(request: HttpRequest) -> HttpResponse:
+    data = request.GET.copy()
+    if "status" not in data:
+        data["status"] = FindingStatus.OPEN  # what needs doing, unless people ask for more
+    form = FindingFilterForm(data, teams=_team_choices(request))
+    filters = form.filters()
+    findings = selectors.finding_list_for_user(user=request.user, filters=filters)
+    unfiltered_severity = {key: value for key, value in filters.items() if key != "severity"}
+    counts = selectors.finding_severity_counts(
+        findings=selectors.finding_list_for_user(user=request.user, filters=unfiltered_severity)
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    severity_query = query.copy()
+    severity_query.pop("severity", None)
+    context = {
+        "form": form,
+        "page": paginate(request, findings),
+        "query": query.urlencode(),
+        "severity_query": severity_query.urlencode(),
+        "counts": counts,
+        "selected_severity": filters.get("severity", ""),
+        "bulk_form": BulkStatusForm() if _may_change_some(request.user) else None,
+        "today": timezone.localdate(),
+        "next": request.get_full_path(),
+    }
+    return render(request, "findings/finding_list.html", context)
+
+
+@login_required
+def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    finding = selectors.finding_get_for_user(user=request.user, pk=pk)
+    may_change = can_change(
+        request.user, finding.asset, team_id=finding.asset.team_id, grant_perm="assets.change_asset"
+    )
+    context = {
+        "finding": finding,
+        "history": selectors.finding_history(finding=finding),
+        "today": timezone.localdate(),
+        "past_sla": finding.status == FindingStatus.OPEN
+        and finding.sla_due is not None
+        and finding.sla_due < timezone.localdate(),
+        "advisory_url": finding.url if finding.url.lower().startswith(("https://", "http://")) else "",
+        "bulk_form": BulkStatusForm() if may_change else None,
+        "next": request.get_full_path(),
+    }
+    return render(request, "findings/finding_detail.html", context)
+
+
+def _back(request: HttpRequest) -> str:
+    candidate = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
+        return candidate
+    return "findings:list"
+
+
+@login_required
+@require_POST
+def finding_bulk_status(request: HttpRequest) -> HttpResponse:
+    form = BulkStatusForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(_back(request))
+    try:
+        result = finding_bulk_set_status(
+            actor=request.user,
+            finding_ids=form.cleaned_data["finding"],
+            status=form.cleaned_data["action"],
+            reason=form.cleaned_data["reason"],
+        )
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or "You may not change these findings.")
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        verb = "marked false positive" if result.status == FindingStatus.FALSE_POSITIVE else "reopened"
+        text = f"{result.changed} finding{'s' if result.changed != 1 else ''} {verb}."
+        if result.unchanged:
+            text += f" {result.unchanged} left as they were (already so, or risk accepted)."
+        messages.success(request, text)
+    return redirect(_back(request))
