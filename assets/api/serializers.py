@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.models import (
@@ -38,6 +39,11 @@ class AssetSerializer(serializers.ModelSerializer):
         return asset.effective_source_id is not None
 
 
+class AssetReferenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class AssetDetailSerializer(AssetSerializer):
     effective_source = serializers.SerializerMethodField(
         help_text="The upstream asset the effective level came from, when you may see it."
@@ -47,6 +53,7 @@ class AssetDetailSerializer(AssetSerializer):
         fields = [*AssetSerializer.Meta.fields, "effective_source"]
         read_only_fields = fields
 
+    @extend_schema_field(AssetReferenceSerializer(allow_null=True))
     def get_effective_source(self, asset: Asset) -> dict[str, object] | None:
         source = self.context.get("effective_source")
         return {"id": source.pk, "name": source.name} if source is not None else None

@@ -15,7 +15,16 @@ from rest_framework.response import Response
 
 from assets import selectors
 from assets.api import serializers as s
-from assets.models import Asset, AssetKind, Environment, Lifecycle, PolicyRule, PolicyViolation
+from assets.models import (
+    Asset,
+    AssetKind,
+    ClassificationLevel,
+    Environment,
+    Lifecycle,
+    LineageEdge,
+    PolicyRule,
+    PolicyViolation,
+)
 from assets.selectors import SORTS
 from assets.services import (
     asset_create,
@@ -140,6 +149,8 @@ class AssetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class EdgeViewSet(viewsets.ViewSet):
+    queryset = LineageEdge.objects.none()  # names the model for the schema; reads use the selectors
+
     @extend_schema(request=s.EdgeInputSerializer, responses={201: s.EdgeSerializer})
     def create(self, request: Request) -> Response:
         data = s.EdgeInputSerializer(data=request.data)
@@ -162,6 +173,8 @@ class EdgeViewSet(viewsets.ViewSet):
 
 
 class LevelViewSet(viewsets.ViewSet):
+    queryset = ClassificationLevel.objects.none()  # names the model for the schema
+
     @extend_schema(responses=s.LevelSerializer(many=True))
     def list(self, request: Request) -> Response:
         return Response(s.LevelSerializer(selectors.level_list(), many=True).data)

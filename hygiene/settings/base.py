@@ -253,10 +253,14 @@ HYGIENE_SLA_DAYS = {"critical": 7, "high": 30, "medium": 90, "low": 180}
 HYGIENE_SLA_STRICT_FACTOR = env.float("HYGIENE_SLA_STRICT_FACTOR", default=0.5)
 HYGIENE_SLA_STRICT_FOR_SENSITIVE = env.bool("HYGIENE_SLA_STRICT_FOR_SENSITIVE", default=True)
 
-# --- assets: inventory policy checks -----------------------------------------------------------------
+# --- assets: inventory policy checks and API schema -----------------------------------------------------------------
 # Retention dates expire without anyone editing anything, so the whole graph is re-checked hourly.
 CELERY_BEAT_SCHEDULE.update(
     {"assets-policy-checks": {"task": "assets.tasks.run_policy_checks", "schedule": 3600.0}}
+)
+# Several apps have a "kind" choice; name the inventory's enums in the API schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {"AssetKindEnum": "assets.models.AssetKind", "EdgeKindEnum": "assets.models.EdgeKind"}
 )
 
 # --- assets: inventory import and export (CycloneDX BOM, CSV) ----------------------------------------
