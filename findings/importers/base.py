@@ -14,8 +14,9 @@ else: no Django, no database, no asset matching. Each module exposes:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator, Protocol
+from typing import BinaryIO, Protocol
 
 SNIFF_BYTES = 64 * 1024
 MAX_TEXT = 4000
@@ -23,7 +24,7 @@ MAX_TEXT = 4000
 
 class Category:
     VULNERABILITY = "vulnerability"
-    SECRET = "secret"
+    SECRET = "secret"  # noqa: S105 - a category name, not a password
     CODE_WEAKNESS = "code_weakness"
     MISCONFIGURATION = "misconfiguration"
     LICENCE = "licence"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import math
 import re
@@ -37,6 +38,8 @@ _SEVERITY_WORDS = {
 def load_json(stream: BinaryIO, *, label: str) -> Any:
     """Read a whole (small or medium) JSON document, failing with a message a person understands."""
     data = stream.read()
+    if data.startswith(codecs.BOM_UTF8):  # Windows tools (PowerShell redirection) write one
+        data = data[3:]
     if not data.strip():
         return None
     try:

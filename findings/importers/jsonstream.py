@@ -12,6 +12,7 @@ the interpreter's recursion limit, so hostile nesting becomes ImportFailed, neve
 
 from __future__ import annotations
 
+import codecs
 import gc
 import re
 import tempfile
@@ -81,6 +82,9 @@ class JsonReader:
             self._origin: int | None = stream.tell() if stream.seekable() else None
         except (AttributeError, OSError, ValueError):
             self._origin = None
+        # A byte-order mark, which Windows tools write, is not JSON; skip it before anything else.
+        if self._more(3) and self._buf.startswith(codecs.BOM_UTF8):
+            self._pos = 3
 
     # -- buffer and positions ---------------------------------------------------------------------
 

@@ -76,7 +76,10 @@ class _Result(msgspec.Struct, gc=False):
 def sniff(head: bytes) -> bool:
     if head.lstrip()[:1] != b"{" or b'"runs"' not in head:
         return False
-    return bool(_SCHEMA.search(head) or _VERSION.search(head))
+    if _SCHEMA.search(head) or _VERSION.search(head):
+        return True
+    # "$schema" and "version" may come last (Bandit writes "runs" first): look inside the runs.
+    return b'"driver"' in head and (b'"results"' in head or b'"rules"' in head)
 
 
 def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
