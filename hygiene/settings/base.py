@@ -253,7 +253,7 @@ HYGIENE_SLA_DAYS = {"critical": 7, "high": 30, "medium": 90, "low": 180}
 HYGIENE_SLA_STRICT_FACTOR = env.float("HYGIENE_SLA_STRICT_FACTOR", default=0.5)
 HYGIENE_SLA_STRICT_FOR_SENSITIVE = env.bool("HYGIENE_SLA_STRICT_FOR_SENSITIVE", default=True)
 
-# --- assets: inventory policy checks and API schema -----------------------------------------------------------------
+# --- assets: inventory policy checks and API schema ----------------------------------------------
 # Retention dates expire without anyone editing anything, so the whole graph is re-checked hourly.
 CELERY_BEAT_SCHEDULE.update(
     {"assets-policy-checks": {"task": "assets.tasks.run_policy_checks", "schedule": 3600.0}}
