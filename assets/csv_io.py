@@ -94,8 +94,8 @@ def template_csv() -> str:
     return buffer.getvalue()
 
 
-def parse_csv(data: bytes, *, max_rows: int) -> list[CsvRow]:
-    """Parse every row; raise ``CsvRejected`` with every problem found if any row is wrong."""
+def parse_csv(data: bytes, *, max_rows: int) -> tuple[list[CsvRow], list[RowError]]:
+    """The rows that parse and the problems of those that do not; a file-level problem raises."""
     text = _decode(data)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -116,11 +116,9 @@ def parse_csv(data: bytes, *, max_rows: int) -> list[CsvRow]:
                 rows.append(row)
     except csv.Error as exc:
         raise CsvRejected([RowError(reader.line_num, "", f"The CSV cannot be read here: {exc}.")]) from exc
-    if errors:
-        raise CsvRejected(errors)
-    if not rows:
+    if not rows and not errors:
         raise CsvRejected([RowError(0, "", "The file has a header but no rows.")])
-    return rows
+    return rows, errors
 
 
 def _decode(data: bytes) -> str:
@@ -210,7 +208,7 @@ def _choice(name: str, value: str) -> tuple[str, str]:
         if wanted in (choice_value, str(label).lower()):
             return choice_value, ""
     allowed = ", ".join(choices.values)
-    return "", f"“{value[:60]}” is not a {name}; use one of: {allowed}."
+    return "", f"“{value[:60]}” is not a valid {name}; use one of: {allowed}."
 
 
 def _list_value(name: str, value: str) -> tuple[list[str], str]:

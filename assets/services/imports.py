@@ -221,8 +221,10 @@ def csv_import(*, actor: Any, data: bytes, max_rows: int, source: str = "") -> C
     """Create or update assets from CSV rows matched by (team, kind, name); any bad row writes nothing."""
     if actor is not None and not token_allows(actor, "write"):
         raise PermissionDenied("This token cannot write.")
-    rows = parse_csv(data, max_rows=max_rows)
-    resolved = _resolve_rows(actor, rows)
+    rows, errors = parse_csv(data, max_rows=max_rows)
+    resolved, reference_errors = _resolve_rows(actor, rows)
+    if errors or reference_errors:
+        raise CsvRejected(sorted([*errors, *reference_errors], key=lambda error: error.row))
     result = CsvImportResult()
     for item in resolved:
         try:
@@ -280,7 +282,7 @@ class _References:
         return team
 
 
-def _resolve_rows(actor: Any, rows: list[CsvRow]) -> list[_Resolved]:
+def _resolve_rows(actor: Any, rows: list[CsvRow]) -> tuple[list[_Resolved], list[RowError]]:
     refs = _References(actor, rows)
     errors: list[RowError] = []
     resolved: list[_Resolved] = []
@@ -294,9 +296,7 @@ def _resolve_rows(actor: Any, rows: list[CsvRow]) -> list[_Resolved]:
         errors += row_errors
         if item is not None and not row_errors:
             resolved.append(item)
-    if errors:
-        raise CsvRejected(errors)
-    return resolved
+    return resolved, errors
 
 
 def _resolve_row(actor: Any, row: CsvRow, refs: _References) -> tuple[list[RowError], _Resolved | None]:
