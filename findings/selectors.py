@@ -238,3 +238,26 @@ def job_get_for_user(*, user: Any, pk: int) -> ImportJob:
     if job is None:
         raise Http404("No such import job.")
     return job
+
+
+def upload_team_options(*, user: Any) -> list[tuple[str, str]]:
+    """(slug, name) of the teams the user may import scans for."""
+    from hygiene.permissions import can_contribute
+    from hygiene.selectors import team_list_for_user
+
+    teams = team_list_for_user(user=user).order_by("name")
+    return [(team.slug, team.name) for team in teams if can_contribute(user, team_id=team.pk)]
+
+
+def upload_asset_options(*, user: Any, limit: int = 500) -> list[tuple[str, str]]:
+    """(name, team name) of the active assets the user may import scans for, for the upload form."""
+    from assets.models import Lifecycle
+    from assets.selectors import visible_assets
+    from hygiene.permissions import can_contribute
+
+    assets = visible_assets(user).filter(lifecycle=Lifecycle.ACTIVE).select_related("team").order_by("name")
+    options = []
+    for asset in assets[: limit * 2]:
+        if can_contribute(user, team_id=asset.team_id):
+            options.append((asset.name, asset.team.name))
+    return options[:limit]

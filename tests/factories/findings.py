@@ -11,6 +11,8 @@ from findings.importers.base import FindingRecord
 from findings.models import Finding, FindingStatus, ImportJob, JobStatus
 from tests.factories.assets import AssetFactory
 
+EMPTY_TRIVY = b'{"SchemaVersion": 2, "Results": []}'
+
 
 def record(n: int = 0, **values) -> FindingRecord:
     """A vulnerability record as an importer yields it; ``n`` makes it distinct."""
@@ -69,3 +71,16 @@ class FindingFactory(factory.django.DjangoModelFactory):
     status = FindingStatus.OPEN
     first_seen = factory.LazyFunction(timezone.now)
     last_seen = factory.LazyFunction(timezone.now)
+
+
+class QueuedImportJobFactory(ImportJobFactory):
+    """A job as an upload leaves it: file stored, nothing parsed yet."""
+
+    format = ""
+    status = JobStatus.QUEUED
+    started_at = None
+    finished_at = None
+    raw_file = factory.LazyAttribute(
+        lambda o: ContentFile(b'{"SchemaVersion": 2, "Results": []}', name=o.filename)
+    )
+    size_bytes = 35

@@ -1,0 +1,304 @@
+"""Benchmark of the scan import pipeline on PostgreSQL: throughput, memory, table growth.
+
+Run as ``.venv/bin/python bench/ingest.py``. It creates its own database (``hygiene_bench_ingest``) on
+the configured server (the embedded one unless DATABASE_URL is set), generates realistic scan files
+(Trivy JSON and SARIF with 100,000 findings each, and a ~300 MB Trivy report with 200,000), and runs
+each import as the worker does (``job_run``) in a child process of its own, so each import's peak RSS
+is measured alone. It then copies the same rows with a raw COPY into a table of the same shape
+(same columns, generated columns, indexes and storage settings) to compare with, and drops the
+database. The last line is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DB_NAME = "hygiene_bench_ingest"
+N_FINDINGS = 100_000
+BIG_FILE_BYTES = 300 * 1024 * 1024
+BIG_FILE_FINDINGS = 200_000
+IMAGE = "registry.example.com/team/app"
+REPOSITORY = "https://git.example.com/team/app"
+
+
+def _django(db_name: str) -> None:
+    os.environ["HYGIENE_DB_NAME"] = db_name
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hygiene.settings.local")
+    os.environ.setdefault("DEBUG", "0")
+    import django
+
+    django.setup()
+
+
+# -- child: one import, measured alone ---------------------------------------------------------------
+
+
+def child(path: str, asset_name: str) -> None:
+    """Import ``path`` for the asset the way a worker does; print time, counts and peak RSS."""
+    _django(DB_NAME)
+    from assets.models import Asset
+    from findings.services import jobs
+
+    asset = Asset.objects.select_related("team").get(name=asset_name)
+    stored = time.perf_counter()
+    job = jobs.job_create_from_path(actor=None, team=asset.team, asset=asset, path=path, enqueue=False)
+    started = time.perf_counter()
+    job = jobs.job_run(job_id=job.pk)
+    elapsed = time.perf_counter() - started
+    assert job is not None
+    if job.status != "done":
+        raise SystemExit(f"import failed: {job.error}")
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "store_seconds": started - stored,
+                "findings": job.findings_count,
+                **jobs.job_counts(job),
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def run_child(path: Path, asset_name: str) -> dict[str, Any]:
+    env = {**os.environ, "HYGIENE_DB_NAME": DB_NAME}
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(path), asset_name],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# -- parent: database, files, the runs ---------------------------------------------------------------
+
+
+def _admin_connection() -> Any:
+    import psycopg2
+    from django.conf import settings
+
+    params = dict(settings.DATABASES["default"])
+    conn = psycopg2.connect(
+        dbname="postgres",
+        user=params.get("USER") or None,
+        password=params.get("PASSWORD") or None,
+        host=params.get("HOST") or None,
+        port=params.get("PORT") or None,
+    )
+    conn.autocommit = True
+    return conn
+
+
+def create_database() -> None:
+    conn = _admin_connection()
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        cursor.execute(f"CREATE DATABASE {DB_NAME}")
+    conn.close()
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "--verbosity", "0"],
+        env={**os.environ, "HYGIENE_DB_NAME": DB_NAME},
+        check=True,
+    )
+
+
+def drop_database() -> None:
+    from django.db import connections
+
+    connections.close_all()
+    conn = _admin_connection()
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+    conn.close()
+
+
+def create_assets() -> None:
+    from assets.models import Asset, AssetKind
+    from hygiene.models import Team
+
+    team = Team.objects.create(name="Bench", slug="bench")
+    Asset.objects.create(team=team, name="app-image", kind=AssetKind.CONTAINER_IMAGE, identifiers=[IMAGE])
+    Asset.objects.create(team=team, name="app-repo", kind=AssetKind.REPOSITORY, identifiers=[REPOSITORY])
+    Asset.objects.create(team=team, name="big-image", kind=AssetKind.CONTAINER_IMAGE)
+
+
+def write_changed_trivy(source: Path, dest: Path) -> int:
+    """The same report with every tenth finding gone and as many new ones (new advisory ids)."""
+    import orjson
+
+    report = orjson.loads(source.read_bytes())
+    total = 0
+    for result in report["Results"]:
+        vulns = result.get("Vulnerabilities") or []
+        kept = [v for i, v in enumerate(vulns) if i % 10 != 0]
+        added = [
+            {**v, "VulnerabilityID": f"CVE-2099-{total + i}"} for i, v in enumerate(vulns) if i % 10 == 5
+        ]
+        result["Vulnerabilities"] = kept + added
+        total += len(vulns)
+    dest.write_bytes(orjson.dumps(report))
+    return total
+
+
+def table_bytes() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_total_relation_size('findings_finding')")
+        return int(cursor.fetchone()[0])
+
+
+def raw_copy_seconds(path: Path) -> tuple[float, int]:
+    """COPY the rows of ``path`` (parsed and shaped beforehand, untimed) into a findings-shaped table."""
+    import csv
+    import io
+
+    from django.db import connection
+
+    from findings.importers import parse
+    from findings.services.ingest import fingerprint
+
+    columns = (
+        *("asset_id", "team_id", "scanner", "category", "rule_id", "title", "severity", "package"),
+        *("installed_version", "fixed_version", "location", "target", "cvss", "published_at"),
+        *("description", "url", "fingerprint", "status", "first_seen", "last_seen", "kev"),
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    seen: set[str] = set()
+    with path.open("rb") as stream:
+        for record in parse("trivy", stream):
+            key = fingerprint(record)
+            if key in seen:
+                continue
+            seen.add(key)
+            writer.writerow(
+                (
+                    *(1, 1, "trivy", record.category, record.rule_id, record.title[:500], record.severity),
+                    *(record.package, record.installed_version, record.fixed_version, record.location),
+                    *(record.target, record.cvss, record.published_at, record.description, record.url),
+                    *(key, "open", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "f"),
+                )
+            )
+    data = buffer.getvalue().encode()
+    del buffer
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_copy")
+        cursor.execute(
+            "CREATE TABLE bench_copy (LIKE findings_finding INCLUDING ALL)"
+            " WITH (fillfactor = 50, toast_tuple_target = 256)"
+        )
+        started = time.perf_counter()
+        cursor.copy_expert(
+            f"COPY bench_copy ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", io.BytesIO(data)
+        )
+        elapsed = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_copy")
+    return elapsed, len(seen)
+
+
+def rate(result: dict[str, Any]) -> float:
+    return result["findings"] / result["seconds"]
+
+
+def report(label: str, result: dict[str, Any]) -> None:
+    print(
+        f"{label:<44} {result['findings']:>8,} findings {result['seconds']:7.2f} s {rate(result):>9,.0f}/s"
+        f"  new {result['new']:>7,} unchanged {result['unchanged']:>7,} reopened {result['reopened']:>6,}"
+        f" mitigated {result['mitigated']:>6,}  peak RSS {result['peak_rss_mb']:6.0f} MB"
+        f"  (storing the raw file: {result['store_seconds']:.2f} s)",
+        flush=True,
+    )
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hygiene.settings.local")
+    os.environ.setdefault("DEBUG", "0")
+    work = Path(tempfile.mkdtemp(prefix="hygiene-bench-ingest-"))
+    os.environ["MEDIA_ROOT"] = str(work / "media")
+    _django(DB_NAME)
+    from bench.scan_samples import write_sarif, write_trivy
+
+    began = time.perf_counter()
+    create_database()
+    try:
+        create_assets()
+        trivy, sarif, changed, big = (
+            work / name for name in ("trivy.json", "sarif.json", "c.json", "big.json")
+        )
+        write_trivy(trivy, N_FINDINGS)
+        write_sarif(sarif, N_FINDINGS)
+        write_changed_trivy(trivy, changed)
+        write_trivy(big, BIG_FILE_FINDINGS, seed=1, target_bytes=BIG_FILE_BYTES)
+        mb = {p.name: p.stat().st_size / 2**20 for p in (trivy, sarif, changed, big)}
+        print(f"files: {', '.join(f'{name} {size:.0f} MB' for name, size in mb.items())}", flush=True)
+
+        first = run_child(trivy, "app-image")
+        report("Trivy, first import", first)
+        before = table_bytes()
+        again = run_child(trivy, "app-image")
+        after = table_bytes()
+        report("Trivy, identical re-import", again)
+        growth = 100 * (after - before) / before
+        print(
+            f"findings table {before / 2**20:.1f} MB -> {after / 2**20:.1f} MB ({growth:+.2f}%)", flush=True
+        )
+        moved = run_child(changed, "app-image")
+        report("Trivy, re-import with 10% new and 10% gone", moved)
+        sarif_first = run_child(sarif, "app-repo")
+        report("SARIF, first import", sarif_first)
+        sarif_again = run_child(sarif, "app-repo")
+        report("SARIF, identical re-import", sarif_again)
+        big_first = run_child(big, "big-image")
+        report(f"Trivy {mb['big.json']:.0f} MB, first import", big_first)
+
+        copy_seconds, copied = raw_copy_seconds(trivy)
+        ratio = first["seconds"] / copy_seconds
+        print(
+            f"raw COPY of the same {copied:,} rows into a findings-shaped table: {copy_seconds:.2f} s"
+            f" ({copied / copy_seconds:,.0f} rows/s); first import takes {ratio:.2f}x that",
+            flush=True,
+        )
+        runs = (first, again, moved, sarif_first, sarif_again, big_first)
+        figures = {
+            "first_import_findings_per_s": round(rate(first)),
+            "copy_ratio": round(ratio, 2),
+            "copy_rows_per_s": round(copied / copy_seconds),
+            "reimport_findings_per_s": round(rate(again)),
+            "changed_reimport_findings_per_s": round(rate(moved)),
+            "sarif_first_import_findings_per_s": round(rate(sarif_first)),
+            "sarif_reimport_findings_per_s": round(rate(sarif_again)),
+            "big_file_mb": round(mb["big.json"]),
+            "big_file_findings_per_s": round(rate(big_first)),
+            "peak_rss_mb": round(max(run["peak_rss_mb"] for run in runs)),
+            "identical_reimport_growth_pct": round(growth, 2),
+            "total_seconds": round(time.perf_counter() - began, 1),
+        }
+    finally:
+        drop_database()
+        subprocess.run(["rm", "-rf", str(work)], check=False)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", nargs=2, metavar=("PATH", "ASSET"))
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+    else:
+        main()

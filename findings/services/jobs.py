@@ -1,0 +1,371 @@
+"""Import jobs: store an uploaded or pulled scan file, then import it on a worker.
+
+A request only stores the raw file (with its SHA-256 and size) and enqueues the job; parsing happens
+in ``job_run``, on a Celery worker (or synchronously for the ``import_scan`` command). ``job_run`` runs
+the whole import in one transaction, so a file that fails halfway writes nothing; the job's own failure
+is recorded after the rollback, and the raw file is always kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Iterator
+from itertools import chain, islice
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.db import DatabaseError, connection, transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+
+from assets.models import Asset
+from findings.errors import ImportFailed, ScanTooLarge
+from findings.importers import FORMATS, detect_format, parse
+from findings.importers.base import SNIFF_BYTES, FindingRecord
+from findings.models import ImportJob, JobStatus, ScanSource
+from findings.services.ingest import ImportCounts, ingest_records, merge_target_for
+from findings.services.matching import asset_match
+from findings.services.progress import ProgressReporter
+from hygiene.models import Team
+from hygiene.permissions import can_contribute, token_allows
+from hygiene.services.audit import audit_event
+
+logger = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20
+_JOB_LOCK_CLASS = 0x4A4F4253  # "JOBS"
+# Records read before matching an unnamed asset: the scanner names its target on every record.
+_MATCH_PEEK = 1000
+
+
+def format_label(name: str) -> str:
+    module = FORMATS.get(name)
+    return str(getattr(module, "LABEL", name)) if module is not None else name
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
+def too_large_message(size: int | None) -> str:
+    limit = human_size(settings.HYGIENE_SCAN_MAX_BYTES)
+    if size is None:
+        return f"The scan file is larger than the {limit} limit (HYGIENE_SCAN_MAX_BYTES)."
+    return f"The scan file is {human_size(size)}, larger than the {limit} limit (HYGIENE_SCAN_MAX_BYTES)."
+
+
+def _check_may_push(actor: Any, team: Team, asset: Asset | None) -> None:
+    if asset is not None and asset.team_id != team.pk:
+        raise PermissionDenied(f"{asset.name} does not belong to {team.name}.")
+    if actor is None:
+        return
+    if not token_allows(actor, "scans:push"):
+        raise PermissionDenied("This token may not push scans (it needs the “scans:push” action).")
+    if not can_contribute(actor, team_id=team.pk):
+        raise PermissionDenied(f"Only members of {team.name} can import scans for it.")
+
+
+def _check_format(requested_format: str) -> None:
+    if requested_format and requested_format not in FORMATS:
+        known = ", ".join(sorted(FORMATS))
+        raise ImportFailed(f"Unknown format “{requested_format}”. Known formats: {known}.")
+
+
+@transaction.atomic
+def job_create(
+    *,
+    actor: Any,
+    team: Team,
+    file: IO[bytes] | File,
+    filename: str,
+    asset: Asset | None = None,
+    requested_format: str = "",
+    source: ScanSource | None = None,
+    sha256: str = "",
+    size: int | None = None,
+    enqueue: bool = True,
+) -> ImportJob:
+    """Keep the scan file and queue its import; nothing of it is parsed here.
+
+    ``sha256``/``size`` may come from the upload handler that already hashed the stream; otherwise the
+    file is read once to compute them. ``enqueue=False`` leaves the job for the caller to ``job_run``.
+    """
+    _check_may_push(actor, team, asset)
+    _check_format(requested_format)
+    wrapped = file if isinstance(file, File) else File(file)
+    if not sha256 or size is None:
+        sha256, size = _digest(wrapped)
+    if size > settings.HYGIENE_SCAN_MAX_BYTES:
+        raise ScanTooLarge(too_large_message(size))
+    job = ImportJob(
+        team=team,
+        asset=asset,
+        source=source,
+        uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        requested_format=requested_format,
+        filename=Path(filename).name[:255] or "scan",
+        sha256=sha256,
+        size_bytes=size,
+    )
+    job.raw_file.save(get_valid_filename(job.filename) or "scan", wrapped, save=False)
+    job.save()
+    audit_event(
+        action="scan_upload",
+        object_type="findings_importjob",
+        object_id=str(job.pk),
+        actor_id=job.uploaded_by_id,
+        actor_label=actor.get_username() if job.uploaded_by_id else "system",
+        detail={
+            "filename": job.filename,
+            "sha256": sha256,
+            "size_bytes": size,
+            "team": team.slug,
+            "asset": asset.pk if asset else None,
+            "format": requested_format or "auto",
+            "source": source.pk if source else None,
+        },
+    )
+    if enqueue:
+        transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
+    return job
+
+
+def job_create_from_path(
+    *,
+    actor: Any,
+    team: Team,
+    path: str | Path,
+    asset: Asset | None = None,
+    requested_format: str = "",
+    source: ScanSource | None = None,
+    enqueue: bool = True,
+) -> ImportJob:
+    """Queue the import of a file on this server (drop folders, the command); the file is copied."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > settings.HYGIENE_SCAN_MAX_BYTES:
+        raise ScanTooLarge(too_large_message(size))
+    with path.open("rb") as handle:
+        return job_create(
+            actor=actor,
+            team=team,
+            file=handle,
+            filename=path.name,
+            asset=asset,
+            requested_format=requested_format,
+            source=source,
+            enqueue=enqueue,
+        )
+
+
+def _digest(file: File) -> tuple[str, int]:
+    hasher = hashlib.sha256()
+    size = 0
+    file.seek(0)
+    for chunk in file.chunks(_CHUNK):
+        hasher.update(chunk)
+        size += len(chunk)
+        if size > settings.HYGIENE_SCAN_MAX_BYTES:
+            raise ScanTooLarge(too_large_message(None))
+    file.seek(0)
+    return hasher.hexdigest(), size
+
+
+def job_enqueue(*, job_id: int) -> None:
+    from findings.tasks import run_import_job
+
+    run_import_job.delay(job_id)
+
+
+def job_run(*, job_id: int) -> ImportJob | None:
+    """Import a queued job's file; a job already done or failed is left alone (tasks may repeat)."""
+    job = _job_claim(job_id)
+    if job is None:
+        return ImportJob.objects.filter(pk=job_id).first()
+    try:
+        with transaction.atomic():
+            _job_import(job)
+    except ImportFailed as exc:
+        _job_fail(job, str(exc))
+    except Exception as exc:  # the job must end failed, whatever broke; the worker log has the trace
+        logger.exception("import job %s failed", job_id)
+        _job_fail(job, _describe_unexpected(exc, job))
+    return job
+
+
+def _job_claim(job_id: int) -> ImportJob | None:
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.is_finished:
+            return None
+        # A job found running was cut off (a worker died; acks_late redelivered it): its transaction
+        # rolled back with it, so it starts over.
+        job.status = JobStatus.RUNNING
+        job.started_at = timezone.now()
+        job.progress = 0
+        job.error = ""
+        job.save(update_fields=["status", "started_at", "progress", "error"])
+    return job
+
+
+def _job_import(job: ImportJob) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_JOB_LOCK_CLASS, job.pk % 2**31])
+        if not cursor.fetchone()[0]:
+            return  # another worker is importing this very job
+    status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
+    if status != JobStatus.RUNNING:
+        return
+    with job.raw_file.open("rb") as field_file:
+        stream = field_file.file
+        job.format = _job_format(job, stream)
+        records: Iterator[FindingRecord] = iter(parse(job.format, stream))
+        asset = job.asset
+        if asset is None:
+            head = list(islice(records, _MATCH_PEEK))
+            asset = asset_match(team_id=job.team_id, targets={record.target for record in head})
+            records = chain(head, records)
+        assert job.started_at is not None
+        target = merge_target_for(asset=asset, scanner=job.format, job_id=job.pk, seen_at=job.started_at)
+        with ProgressReporter(job_id=job.pk, stream=stream, size=job.size_bytes) as progress:
+            counts = ingest_records(target=target, records=records, on_progress=progress.update)
+    _job_finish(job, asset, counts)
+
+
+def _job_format(job: ImportJob, stream: IO[bytes]) -> str:
+    head = stream.read(SNIFF_BYTES)
+    stream.seek(0)
+    if not job.requested_format:
+        return detect_format(head, job.filename)
+    _check_format(job.requested_format)
+    if not FORMATS[job.requested_format].sniff(head):
+        # Parsing with the wrong importer could read nothing and mark every finding mitigated.
+        try:
+            detected = f"it looks like {format_label(detect_format(head, job.filename))}"
+        except ImportFailed:
+            detected = "no known format recognizes it"
+        raise ImportFailed(
+            f"The file is not {format_label(job.requested_format)} as requested: {detected}."
+            " Choose the right format, or let it be detected."
+        )
+    return job.requested_format
+
+
+def _job_finish(job: ImportJob, asset: Asset, counts: ImportCounts) -> None:
+    job.asset = asset
+    job.status = JobStatus.DONE
+    job.progress = 100
+    job.new_count = counts.new
+    job.unchanged_count = counts.unchanged
+    job.reopened_count = counts.reopened
+    job.mitigated_count = counts.mitigated
+    job.findings_count = counts.findings
+    job.finished_at = timezone.now()
+    job.save(
+        update_fields=[
+            *("asset", "format", "status", "progress", "new_count", "unchanged_count"),
+            *("reopened_count", "mitigated_count", "findings_count", "finished_at"),
+        ]
+    )
+    audit_event(
+        action="scan_import",
+        object_type="findings_importjob",
+        object_id=str(job.pk),
+        actor_id=job.uploaded_by_id,
+        detail={"asset": asset.pk, "format": job.format, **job_counts(job)},
+    )
+
+
+def _job_fail(job: ImportJob, message: str) -> None:
+    with transaction.atomic():
+        job.status = JobStatus.FAILED
+        job.error = message
+        job.finished_at = timezone.now()
+        job.save(update_fields=["format", "status", "error", "finished_at"])
+        audit_event(
+            action="scan_import_failed",
+            object_type="findings_importjob",
+            object_id=str(job.pk),
+            actor_id=job.uploaded_by_id,
+            detail={"format": job.format, "error": message[:1000]},
+        )
+
+
+def _describe_unexpected(exc: BaseException, job: ImportJob) -> str:
+    label = format_label(job.format) if job.format else "The scan"
+    if isinstance(exc, RecursionError):
+        return f"{label}: the file is nested too deeply to read."
+    if isinstance(exc, UnicodeDecodeError):
+        return f"{label}: the file is not valid UTF-8 (bad byte at offset {exc.start})."
+    if isinstance(exc, MemoryError):
+        return f"{label}: a single entry in the file is too large to import."
+    if isinstance(exc, DatabaseError):
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"{label}: a finding could not be stored ({detail[:300]})."
+    return f"{label}: the import stopped on an unexpected error ({type(exc).__name__}); see the worker log."
+
+
+def job_counts(job: ImportJob) -> dict[str, int]:
+    return {
+        "new": job.new_count,
+        "unchanged": job.unchanged_count,
+        "reopened": job.reopened_count,
+        "mitigated": job.mitigated_count,
+        "findings": job.findings_count,
+    }
+
+
+def job_duration_seconds(job: ImportJob) -> float | None:
+    duration: dt.timedelta | None = job.duration
+    return None if duration is None else round(duration.total_seconds(), 3)
+
+
+def upload_destination(*, user: Any, asset_ref: str = "", team_slug: str = "") -> tuple[Team, Asset | None]:
+    """The team and (optional) asset an upload names: an asset by id or name, else a team.
+
+    Without either, the one team the uploader (or their token) can push to. Assets and teams the user
+    cannot see are reported as missing (404), never as forbidden.
+    """
+    from assets.selectors import asset_get_for_user, visible_assets
+    from hygiene.permissions import member_team_ids
+    from hygiene.selectors import team_get_for_user
+
+    team = team_get_for_user(user=user, slug=team_slug) if team_slug else None
+    asset_ref = asset_ref.strip()
+    if asset_ref:
+        if asset_ref.isdigit():
+            asset = asset_get_for_user(user=user, pk=int(asset_ref))
+        else:
+            assets = visible_assets(user).filter(name=asset_ref)
+            if team is not None:
+                assets = assets.filter(team=team)
+            matches = list(assets.select_related("team")[:2])
+            if not matches:
+                raise Http404(f"No asset you can see is named “{asset_ref}”.")
+            if len(matches) > 1:
+                raise ValidationError(
+                    {"asset": f"Several assets are named “{asset_ref}”: give its id or the team."}
+                )
+            asset = matches[0]
+        if team is not None and asset.team_id != team.pk:
+            raise ValidationError({"asset": f"{asset.name} does not belong to the team {team.slug}."})
+        return asset.team, asset
+    if team is not None:
+        return team, None
+    teams = member_team_ids(user)
+    if len(teams) != 1:
+        raise ValidationError(
+            {"team": "Name the asset (or the team, to match the asset by the identifiers the scan reports)."}
+        )
+    return Team.objects.get(pk=teams[0]), None

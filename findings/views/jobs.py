@@ -1,0 +1,162 @@
+"""Pages of the import pipeline: upload a scan, follow its job, list recent imports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+from findings import selectors
+from findings.errors import ImportFailed, ScanTooLarge
+from findings.importers import FORMATS
+from findings.models import JobStatus
+from findings.services import jobs as services
+from findings.uploads import declared_too_large, install_scan_upload_handler
+from hygiene.lib.forms import add_validation_errors
+from hygiene.lib.pagination import paginate
+
+
+class ScanUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Scan file", help_text="The scanner's report as it wrote it (JSON, SARIF...)."
+    )
+    asset = forms.CharField(
+        label="Asset",
+        required=False,
+        max_length=200,
+        help_text="Its name. Leave empty to match it by the image, repository or package the scan names.",
+        widget=forms.TextInput(attrs={"list": "asset-options", "autocomplete": "off"}),
+    )
+    team = forms.ChoiceField(label="Team", required=False, help_text="Needed only when the asset is empty.")
+    format = forms.ChoiceField(
+        label="Format", required=False, help_text="Leave on “detect” unless it guesses wrong."
+    )
+
+    def __init__(self, *args: Any, teams: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [("", "—"), *teams]
+        labels = sorted((name, str(getattr(module, "LABEL", name))) for name, module in FORMATS.items())
+        self.fields["format"].choices = [("", "Detect from the file"), *labels]
+
+
+def _upload_context(request: HttpRequest, form: ScanUploadForm) -> dict[str, Any]:
+    return {
+        "form": form,
+        "asset_options": selectors.upload_asset_options(user=request.user),
+        "max_size": services.human_size(settings.HYGIENE_SCAN_MAX_BYTES),
+    }
+
+
+# The upload handler must be installed before the CSRF check reads the body, so CSRF is checked
+# inside (csrf_protect) rather than by the middleware.
+@csrf_exempt
+@login_required
+def scan_upload(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        if declared_too_large(request):
+            return _refuse_too_large(request)
+        handler = install_scan_upload_handler(request)
+        return _scan_upload_post(request, handler)
+    return _scan_upload_get(request)
+
+
+@csrf_protect
+def _scan_upload_get(request: HttpRequest) -> HttpResponse:
+    teams = selectors.upload_team_options(user=request.user)
+    form = ScanUploadForm(teams=teams, initial={"asset": request.GET.get("asset", "")})
+    return render(request, "findings/upload.html", _upload_context(request, form))
+
+
+@csrf_protect
+def _scan_upload_post(request: HttpRequest, handler: Any) -> HttpResponse:
+    teams = selectors.upload_team_options(user=request.user)
+    form = ScanUploadForm(request.POST, request.FILES, teams=teams)
+    if handler.exceeded:
+        return _refuse_too_large(request)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            team, asset = services.upload_destination(
+                user=request.user, asset_ref=form.cleaned_data["asset"], team_slug=form.cleaned_data["team"]
+            )
+            job = services.job_create(
+                actor=request.user,
+                team=team,
+                asset=asset,
+                file=upload,
+                filename=upload.name or "scan",
+                requested_format=form.cleaned_data["format"],
+                sha256=getattr(upload, "sha256", ""),
+                size=upload.size,
+            )
+        except Http404 as exc:
+            form.add_error("asset", str(exc) or "No such asset.")
+        except ScanTooLarge:
+            return _refuse_too_large(request)
+        except (ValidationError, ImportFailed, PermissionDenied) as exc:
+            if isinstance(exc, ValidationError):
+                add_validation_errors(form, exc)
+            else:
+                form.add_error(None, str(exc) or "You may not import scans for this team.")
+        else:
+            messages.success(request, f"“{job.filename}” received: import #{job.pk} is queued.")
+            return redirect(job)
+    return render(request, "findings/upload.html", _upload_context(request, form), status=400)
+
+
+def _refuse_too_large(request: HttpRequest) -> HttpResponse:
+    messages.error(request, services.too_large_message(None))
+    response = render(
+        request,
+        "findings/upload.html",
+        _upload_context(request, ScanUploadForm(teams=selectors.upload_team_options(user=request.user))),
+        status=413,
+    )
+    # The rest of an oversized body is not read; the browser must not reuse the connection.
+    response["Connection"] = "close"
+    return response
+
+
+@login_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    jobs = selectors.job_list_for_user(user=request.user)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"page": paginate(request, jobs), "query": query.urlencode()}
+    return render(request, "findings/job_list.html", context)
+
+
+@login_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = selectors.job_get_for_user(user=request.user, pk=pk)
+    context = {
+        "job": job,
+        "running": job.status in (JobStatus.QUEUED, JobStatus.RUNNING),
+        "duration": services.job_duration_seconds(job),
+        "size": services.human_size(job.size_bytes),
+        "format_label": services.format_label(job.format) if job.format else "",
+    }
+    return render(request, "findings/job_detail.html", context)
+
+
+@login_required
+def job_raw_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """The file as it was uploaded, always as a download (scanner output is never rendered)."""
+    job = selectors.job_get_for_user(user=request.user, pk=pk)
+    if not job.raw_file:
+        raise Http404("The raw file of this import is not kept.")
+    response = FileResponse(
+        job.raw_file.open("rb"),
+        as_attachment=True,
+        filename=job.filename,
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

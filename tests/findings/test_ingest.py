@@ -1,0 +1,255 @@
+"""Importing scans into deduplicated findings: counts, re-import semantics, all-or-nothing."""
+
+import datetime as dt
+import shutil
+
+import pytest
+from django.utils import timezone
+
+from findings.errors import ImportFailed
+from findings.models import Finding, FindingStatus, ImportJob, JobStatus
+from findings.services import jobs
+from tests.factories.findings import ImageAssetFactory, QueuedImportJobFactory, record
+
+pytestmark = pytest.mark.django_db
+
+TRIVY = "trivy/legacy_many_vulns.json"
+
+
+def import_file(path, asset, *, requested_format="", filename=None):
+    """Queue and run a job for ``path`` the way a worker does; return the finished job."""
+    job = jobs.job_create_from_path(
+        actor=None, team=asset.team, asset=asset, path=path, requested_format=requested_format, enqueue=False
+    )
+    job = jobs.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+@pytest.fixture
+def import_records(monkeypatch):
+    """Run a job whose parser yields ``records``: a scan reduced to what the importer reads from it."""
+
+    def run(asset, records, *, fmt="trivy", unnamed=False):
+        job = QueuedImportJobFactory(asset=asset)
+        if unnamed:
+            ImportJob.objects.filter(pk=job.pk).update(asset=None)
+        monkeypatch.setattr(jobs, "detect_format", lambda head, filename: fmt)
+        monkeypatch.setattr(jobs, "parse", lambda name, stream: iter(records))
+        jobs.job_run(job_id=job.pk)
+        job.refresh_from_db()
+        return job
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("sample", "fmt", "expected"),
+    [
+        ("trivy/legacy_many_vulns.json", "trivy", 93),
+        ("trivy/scheme_2_many_vulns.json", "trivy", 5),
+        ("gitleaks/gitleaks8_many.json", "gitleaks", 4),
+        # Four results, two of them the same secret in the same file and line: three findings.
+        ("trufflehog/v3_git.json", "trufflehog", 3),
+        ("cyclonedx/log4j.json", "cyclonedx", 8),
+    ],
+)
+def test_a_real_scan_becomes_one_open_finding_per_distinct_issue(scans_dir, sample, fmt, expected):
+    # Given an asset and a real scanner report
+    asset = ImageAssetFactory()
+
+    # When it is imported
+    job = import_file(scans_dir / sample, asset)
+
+    # Then the job is done, its format detected, and each distinct issue is one open finding
+    assert job.status == JobStatus.DONE, job.error
+    assert job.format == fmt
+    assert job.new_count == job.findings_count == expected
+    assert asset.findings.filter(status=FindingStatus.OPEN).count() == expected
+    assert job.progress == 100 and job.duration is not None
+
+
+def test_importing_the_same_file_twice_changes_nothing_but_last_seen(scans_dir):
+    asset = ImageAssetFactory()
+    first = import_file(scans_dir / TRIVY, asset)
+    columns = [
+        f.attname for f in Finding._meta.concrete_fields if f.attname not in ("last_seen", "last_job_id")
+    ]
+    before = list(asset.findings.order_by("id").values_list(*columns))
+
+    second = import_file(scans_dir / TRIVY, asset)
+
+    assert (second.new_count, second.unchanged_count, second.reopened_count, second.mitigated_count) == (
+        0,
+        first.findings_count,
+        0,
+        0,
+    )
+    assert list(asset.findings.order_by("id").values_list(*columns)) == before
+    assert set(asset.findings.values_list("last_seen", flat=True)) == {second.started_at}
+
+
+def test_a_finding_missing_from_a_newer_scan_is_mitigated_at_that_scans_time(import_records):
+    asset = ImageAssetFactory()
+    import_records(asset, [record(1), record(2), record(3)])
+
+    newer = import_records(asset, [record(1), record(2)])
+
+    gone = Finding.objects.get(asset=asset, rule_id=record(3).rule_id)
+    assert gone.status == FindingStatus.MITIGATED
+    assert gone.mitigated_at == newer.started_at
+    assert (newer.unchanged_count, newer.mitigated_count) == (2, 1)
+
+
+def test_a_mitigated_finding_that_comes_back_is_reopened(import_records):
+    asset = ImageAssetFactory()
+    import_records(asset, [record(1), record(2)])
+    import_records(asset, [record(1)])
+
+    back = import_records(asset, [record(1), record(2)])
+
+    finding = Finding.objects.get(asset=asset, rule_id=record(2).rule_id)
+    assert finding.status == FindingStatus.OPEN and finding.mitigated_at is None
+    assert (back.reopened_count, back.unchanged_count, back.new_count) == (1, 1, 0)
+    assert [outcome for _, outcome in finding.history()] == ["new", "mitigated", "reopened"]
+
+
+@pytest.mark.parametrize("decision", [FindingStatus.FALSE_POSITIVE, FindingStatus.RISK_ACCEPTED])
+def test_a_persons_decision_survives_the_finding_being_seen_again_or_gone(decision, import_records):
+    asset = ImageAssetFactory()
+    import_records(asset, [record(1), record(2)])
+    Finding.objects.filter(rule_id=record(1).rule_id).update(status=decision)
+
+    import_records(asset, [record(2)])
+    import_records(asset, [record(1), record(2)])
+
+    finding = Finding.objects.get(asset=asset, rule_id=record(1).rule_id)
+    assert finding.status == decision
+    assert finding.mitigated_at is None
+
+
+def test_a_scan_by_another_scanner_does_not_mitigate_what_it_does_not_look_for(import_records):
+    asset = ImageAssetFactory()
+    import_records(asset, [record(1)], fmt="trivy")
+
+    other = import_records(asset, [record(2, category="secret", rule_id="aws-key")], fmt="gitleaks")
+
+    assert other.mitigated_count == 0
+    assert Finding.objects.get(rule_id=record(1).rule_id).status == FindingStatus.OPEN
+
+
+def test_a_finding_reported_twice_in_one_file_is_one_finding(import_records):
+    asset = ImageAssetFactory()
+
+    job = import_records(asset, [record(1), record(1, title="same issue, other wording"), record(2)])
+
+    assert job.findings_count == job.new_count == 2
+    assert asset.findings.count() == 2
+
+
+def test_an_import_that_fails_halfway_writes_nothing_and_keeps_the_raw_file(
+    import_records,
+):
+    asset = ImageAssetFactory()
+    import_records(asset, [record(1)])
+
+    def broken():
+        for n in range(2, 30_000):  # past the first COPY batch, so rows were really staged
+            yield record(n)
+        raise ImportFailed("Trivy JSON: the file ends in the middle of a JSON value (at line 9, byte 40).")
+
+    job = import_records(asset, broken())
+
+    assert job.status == JobStatus.FAILED
+    assert "ends in the middle" in job.error
+    assert list(asset.findings.values_list("rule_id", "status")) == [(record(1).rule_id, FindingStatus.OPEN)]
+    assert job.raw_file and job.raw_file.storage.exists(job.raw_file.name)
+
+
+def test_an_import_runs_a_fixed_number_of_queries_whatever_the_number_of_findings(
+    django_assert_max_num_queries, import_records
+):
+    asset = ImageAssetFactory()
+    import_records(asset, [record(n) for n in range(500)])
+    records = [record(n) for n in range(250, 1250)]  # 250 seen again, 750 new, 250 gone
+
+    # Creating the job, claiming it, staging, four merge statements, finishing: about 23 in all.
+    with django_assert_max_num_queries(25):
+        job = import_records(asset, records)
+
+    assert (job.new_count, job.unchanged_count, job.mitigated_count) == (750, 250, 250)
+
+
+def test_findings_get_an_sla_due_date_from_their_severity_and_the_assets_exposure(import_records):
+    dev = ImageAssetFactory(environment="development")
+    prod = ImageAssetFactory(environment="production")
+
+    dev_job = import_records(dev, [record(1, severity="critical"), record(2, severity="info")])
+    import_records(prod, [record(1, severity="critical")])
+
+    today = dev_job.started_at.date()
+    assert Finding.objects.get(asset=dev, severity="critical").sla_due == today + dt.timedelta(days=7)
+    assert Finding.objects.get(asset=dev, severity="info").sla_due is None
+    assert Finding.objects.get(asset=prod).sla_due == today + dt.timedelta(days=4)
+
+
+def test_a_known_exploited_vulnerability_is_due_by_its_kev_date_when_earlier(import_records):
+    from findings.models import KevEntry
+
+    asset = ImageAssetFactory()
+    kev_due = timezone.localdate() + dt.timedelta(days=3)
+    KevEntry.objects.create(cve_id=record(1).rule_id, due_date=kev_due)
+
+    import_records(asset, [record(1, severity="low"), record(2, severity="low")])
+
+    kev, plain = Finding.objects.filter(asset=asset).order_by("rule_id")
+    assert (kev.kev, kev.kev_due, kev.sla_due) == (True, kev_due, kev_due)
+    assert plain.kev is False and plain.sla_due > kev_due
+
+
+def test_an_unnamed_asset_is_matched_by_the_image_reference_the_scan_reports(import_records):
+    asset = ImageAssetFactory(identifiers=["registry.example.org/ml/trainer"])
+    scanned = record(1, target="registry.example.org/ml/trainer:1.4 (debian 12.5)")
+
+    job = import_records(asset, [scanned], unnamed=True)
+
+    assert job.status == JobStatus.DONE and job.asset == asset
+    assert asset.findings.count() == 1
+
+
+def test_a_scan_of_something_no_asset_lists_fails_and_says_how_to_fix_it(import_records):
+    asset = ImageAssetFactory(identifiers=["registry.example.org/other"])
+
+    job = import_records(asset, [record(1, target="ghcr.io/acme/unknown:2")], unnamed=True)
+
+    assert job.status == JobStatus.FAILED
+    assert "ghcr.io/acme/unknown:2" in job.error and "name the asset" in job.error
+    assert not Finding.objects.exists()
+
+
+def test_a_finished_job_is_left_alone_when_its_task_runs_again(scans_dir):
+    asset = ImageAssetFactory()
+    job = import_file(scans_dir / TRIVY, asset)
+    Finding.objects.all().delete()
+
+    jobs.job_run(job_id=job.pk)
+
+    assert not Finding.objects.exists()
+
+
+def test_the_raw_file_is_kept_with_its_sha256(scans_dir, tmp_path):
+    import hashlib
+
+    path = tmp_path / "scan.json"
+    shutil.copy(scans_dir / TRIVY, path)
+    asset = ImageAssetFactory()
+
+    job = import_file(path, asset)
+
+    with job.raw_file.open("rb") as kept:
+        assert (
+            hashlib.sha256(kept.read()).hexdigest()
+            == job.sha256
+            == hashlib.sha256(path.read_bytes()).hexdigest()
+        )
+    assert job.size_bytes == path.stat().st_size
