@@ -237,6 +237,15 @@ HYGIENE_SCAN_URL_DEADLINE = env.float("HYGIENE_SCAN_URL_DEADLINE", default=600.0
 # https://epss.empiricalsecurity.com/epss_scores-current.csv.gz
 HYGIENE_KEV_URL = env.str("HYGIENE_KEV_URL", default="")
 HYGIENE_EPSS_URL = env.str("HYGIENE_EPSS_URL", default="")
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "SourceKindEnum": "findings.models.SourceKind",
+        "FindingStatusEnum": "findings.models.FindingStatus",
+        "JobStatusEnum": "findings.models.JobStatus",
+        "BulkFindingStatusEnum": [("false_positive", "Mark false positive"), ("open", "Reopen")],
+        "HistoryEventKindEnum": [("import", "import"), ("status", "status")],
+    }
+)
 CELERY_BEAT_SCHEDULE.update(
     {
         "pull-due-scan-sources": {"task": "findings.tasks.pull_due_sources", "schedule": 60.0},

@@ -1,0 +1,103 @@
+"""The findings API answers like the pages: same filters, same visibility, same bulk rules."""
+
+import pytest
+
+from findings.models import FindingStatus
+from tests.factories.assets import AssetFactory, level
+from tests.factories.findings import FindingFactory
+from tests.factories.hygiene import ApiTokenFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def asset(team_a):
+    return AssetFactory(team=team_a, name="llm-serving")
+
+
+def ids(response):
+    return {row["rule_id"] for row in response.json()["results"]}
+
+
+def test_the_list_takes_the_pages_filters(api_client, asset, teammate):
+    FindingFactory(asset=asset, rule_id="CVE-2021-44228", severity="critical", package="log4j-core")
+    FindingFactory(asset=asset, rule_id="CVE-2022-0001", severity="low", status=FindingStatus.MITIGATED)
+    api_client.force_authenticate(teammate)
+
+    assert ids(api_client.get("/api/v1/findings/")) == {"CVE-2021-44228", "CVE-2022-0001"}
+    assert ids(api_client.get("/api/v1/findings/?status=open")) == {"CVE-2021-44228"}
+    assert ids(api_client.get("/api/v1/findings/?severity=low,critical&q=log4j")) == {"CVE-2021-44228"}
+    assert ids(api_client.get("/api/v1/findings/?q=CVE-2022-0001")) == {"CVE-2022-0001"}
+
+
+def test_restricted_findings_stay_hidden_from_other_teams_and_auditors(api_client, team_a, outsider, auditor):
+    secret = FindingFactory(asset=AssetFactory(team=team_a, classification=level("restricted")))
+
+    for user in (outsider, auditor):
+        api_client.force_authenticate(user)
+        assert api_client.get("/api/v1/findings/").json()["count"] == 0
+        assert api_client.get(f"/api/v1/findings/{secret.pk}/").status_code == 404
+
+
+def test_a_finding_comes_with_its_history(api_client, asset, owner):
+    finding = FindingFactory(asset=asset)
+    api_client.force_authenticate(owner)
+    api_client.post(
+        "/api/v1/findings/bulk-status/",
+        {"findings": [finding.pk], "status": "false_positive", "reason": "test fixture"},
+        format="json",
+    )
+
+    body = api_client.get(f"/api/v1/findings/{finding.pk}/").json()
+
+    assert body["status"] == "false_positive"
+    assert body["history"][-1]["label"] == "Open → False positive"
+    assert body["history"][-1]["reason"] == "test fixture"
+
+
+def test_bulk_status_changes_need_a_write_token_and_a_champion(api_client, asset, owner, teammate):
+    finding = FindingFactory(asset=asset)
+    payload = {"findings": [finding.pk], "status": "false_positive", "reason": "scanner bug"}
+    read_only = ApiTokenFactory(user=owner, actions=["read"])
+    writer = ApiTokenFactory(user=owner, actions=["read", "write"])
+
+    api_client.force_authenticate(teammate)
+    assert api_client.post("/api/v1/findings/bulk-status/", payload, format="json").status_code == 403
+    api_client.force_authenticate(None)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {read_only.clear}")
+    assert api_client.post("/api/v1/findings/bulk-status/", payload, format="json").status_code == 403
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {writer.clear}")
+    response = api_client.post("/api/v1/findings/bulk-status/", payload, format="json")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "false_positive", "changed": 1, "unchanged": 0}
+
+
+def test_bulk_status_explains_bad_input(api_client, asset, owner):
+    finding = FindingFactory(asset=asset, status=FindingStatus.RISK_ACCEPTED)
+    api_client.force_authenticate(owner)
+
+    blank = api_client.post(
+        "/api/v1/findings/bulk-status/",
+        {"findings": [finding.pk], "status": "open", "reason": " "},
+        format="json",
+    )
+    accepted = api_client.post(
+        "/api/v1/findings/bulk-status/",
+        {"findings": [finding.pk], "status": "open", "reason": "try"},
+        format="json",
+    )
+
+    assert blank.status_code == 400
+    assert "reason" in blank.json()
+    assert accepted.json() == {"status": "open", "changed": 0, "unchanged": 1}
+
+
+def test_the_schema_documents_findings_and_sources(api_client, lead):
+    api_client.force_authenticate(lead)
+
+    schema = api_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    for path in ("/api/v1/findings/", "/api/v1/findings/{id}/", "/api/v1/findings/bulk-status/",
+                 "/api/v1/scan-sources/", "/api/v1/scan-sources/{id}/pull/"):  # fmt: skip
+        assert path in schema["paths"]
