@@ -1,0 +1,251 @@
+"""Scan sources: who manages them, which folders and URLs they may name, and what a pull does."""
+
+import datetime as dt
+import http.server
+import os
+import shutil
+import threading
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from findings.models import Finding, ImportJob, JobStatus, ScanSource, SourceKind
+from findings.services.sources import source_create, source_pull, sources_claim_due
+from hygiene.models import AuditEntry
+from tests.conftest import client_for
+from tests.factories.assets import AssetFactory, level
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def drop(tmp_path, settings):
+    folder = tmp_path / "drop" / "ml-trainer"
+    folder.mkdir(parents=True)
+    settings.HYGIENE_SCAN_FOLDER_ROOTS = [str(tmp_path / "drop")]
+    settings.HYGIENE_SCAN_FOLDER_SETTLE_SECONDS = 0
+    return folder
+
+
+@pytest.fixture
+def asset(team_a):
+    return AssetFactory(team=team_a, name="ml-trainer", kind="container_image")
+
+
+@pytest.fixture
+def folder_source(drop, team_a, asset, owner):
+    return source_create(
+        actor=owner, team=team_a, asset=asset, name="CI drop", kind=SourceKind.FOLDER, location=str(drop)
+    )
+
+
+def test_a_champion_adds_a_folder_under_an_allowed_root(folder_source, drop):
+    assert folder_source.location == str(drop)
+    assert AuditEntry.objects.filter(object_type="findings_scansource", action="insert").exists()
+
+
+@pytest.mark.parametrize("location", ["/etc", "{drop}/../../outside", "relative/path"])
+def test_folders_outside_the_allowed_roots_are_refused(drop, team_a, owner, location, tmp_path):
+    (tmp_path / "outside").mkdir(exist_ok=True)
+
+    with pytest.raises(ValidationError, match="allowed root|absolute path"):
+        source_create(
+            actor=owner, team=team_a, name="x", kind=SourceKind.FOLDER, location=location.format(drop=drop)
+        )
+
+
+def test_a_link_out_of_the_allowed_root_is_refused(drop, team_a, owner, tmp_path):
+    os.symlink("/etc", drop / "sneaky")
+
+    with pytest.raises(ValidationError, match="allowed root"):
+        source_create(actor=owner, team=team_a, name="x", kind=SourceKind.FOLDER, location=str(drop / "sneaky"))
+
+
+def test_urls_must_name_an_allow_listed_host(team_a, owner, settings):
+    settings.HYGIENE_SCAN_URL_ALLOWED_HOSTS = ["scans.example.org"]
+
+    with pytest.raises(ValidationError, match="not on the allow-list"):
+        source_create(actor=owner, team=team_a, name="x", kind=SourceKind.URL, location="https://evil.test/a")
+    created = source_create(
+        actor=owner, team=team_a, name="x", kind=SourceKind.URL, location="https://scans.example.org/t.json"
+    )
+    assert created.kind == SourceKind.URL
+
+
+def test_members_and_auditors_cannot_add_sources(drop, team_a, teammate, auditor):
+    for person in (teammate, auditor):
+        with pytest.raises(PermissionDenied):
+            source_create(actor=person, team=team_a, name="x", kind=SourceKind.FOLDER, location=str(drop))
+
+
+def test_a_pull_imports_each_new_file_once_and_moves_it_aside(folder_source, drop, scans_dir):
+    shutil.copy(scans_dir / "trivy" / "scheme_2_many_vulns.json", drop / "scan-1.json")
+    (drop / "broken.json").write_text('{"SchemaVersion": 2, "Results": [')
+    (drop / ".hidden.json").write_text("{}")
+    (drop / "half-written.json.part").write_text("{")
+    os.symlink("/etc/passwd", drop / "passwd.json")
+
+    result = source_pull(source_id=folder_source.pk)
+
+    assert len(result.jobs) == 2
+    assert (drop / "processed" / "scan-1.json").exists()
+    assert (drop / "failed" / "broken.json").exists()
+    assert {p.name for p in drop.iterdir()} == {"processed", "failed", ".hidden.json", "half-written.json.part",
+                                               "passwd.json"}  # fmt: skip
+    done = ImportJob.objects.get(source=folder_source, status=JobStatus.DONE)
+    assert done.new_count > 0
+    assert Finding.objects.filter(asset=folder_source.asset).count() == done.findings_count
+    assert "broken.json" in result.failed_files[0]
+
+
+def test_the_same_file_dropped_again_is_not_imported_twice(folder_source, drop, scans_dir):
+    shutil.copy(scans_dir / "trivy" / "scheme_2_many_vulns.json", drop / "scan.json")
+    source_pull(source_id=folder_source.pk)
+    shutil.copy(scans_dir / "trivy" / "scheme_2_many_vulns.json", drop / "scan.json")
+
+    result = source_pull(source_id=folder_source.pk)
+
+    assert result.jobs == []
+    assert result.duplicates == 1
+    assert ImportJob.objects.filter(source=folder_source).count() == 1
+    assert len(list((drop / "processed").iterdir())) == 2
+
+
+def test_a_pull_of_a_vanished_folder_is_recorded_as_failed(folder_source, drop):
+    shutil.rmtree(drop)
+
+    result = source_pull(source_id=folder_source.pk)
+
+    entry = AuditEntry.objects.get(object_type="findings_scansource", action="pull")
+    assert "does not exist" in result.error
+    assert entry.after["ok"] is False
+
+
+def test_due_sources_are_claimed_once_per_interval(folder_source, team_a, owner, drop):
+    disabled = ScanSource.objects.create(
+        team=team_a, name="off", kind=SourceKind.FOLDER, location=str(drop), enabled=False
+    )
+    now = timezone.now()
+
+    first = sources_claim_due(now=now)
+    again = sources_claim_due(now=now + dt.timedelta(minutes=30))
+    later = sources_claim_due(now=now + dt.timedelta(minutes=61))
+
+    assert first == [folder_source.pk]
+    assert again == []
+    assert later == [folder_source.pk]
+    assert disabled.pk not in first + later
+
+
+def test_a_url_source_imports_the_report_when_it_changes(team_a, asset, owner, settings, scans_dir):
+    body = (scans_dir / "trivy" / "scheme_2_many_vulns.json").read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    settings.HYGIENE_SCAN_URL_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.HYGIENE_SCAN_URL_ALLOW_PRIVATE = ["127.0.0.1"]
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/reports/trivy.json"
+    try:
+        source = source_create(actor=owner, team=team_a, asset=asset, name="CI", kind=SourceKind.URL, location=url)
+        first = source_pull(source_id=source.pk)
+        second = source_pull(source_id=source.pk)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+    assert len(first.jobs) == 1
+    assert ImportJob.objects.get(pk=first.jobs[0]).filename == "trivy.json"
+    assert second.jobs == [] and second.duplicates == 1
+
+
+def test_the_source_page_shows_pulls_and_imports_to_the_team_and_hides_it_from_others(
+    client, folder_source, drop, scans_dir, teammate, outsider, django_capture_on_commit_callbacks
+):
+    shutil.copy(scans_dir / "trivy" / "scheme_2_many_vulns.json", drop / "scan.json")
+    url = reverse("findings:source", args=[folder_source.pk])
+    client_for(client, teammate)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("findings:source-pull", args=[folder_source.pk]))
+
+    page = client.get(url).content.decode()
+    assert "Pull of “CI drop” requested" in page
+    assert "1 import started." in page
+    assert "scan.json" in page
+    assert 'href="/findings/sources/%d/edit/"' % folder_source.pk not in page
+    assert client_for(client, outsider).get(url).status_code == 404
+
+
+def test_auditors_read_sources_but_cannot_pull_them_and_never_see_restricted_ones(
+    client, folder_source, team_a, drop, auditor
+):
+    secret = ScanSource.objects.create(
+        team=team_a,
+        asset=AssetFactory(team=team_a, classification=level("restricted")),
+        name="secret",
+        kind=SourceKind.FOLDER,
+        location=str(drop),
+    )
+    client_for(client, auditor)
+
+    listed = client.get(reverse("findings:sources")).context["page"].object_list
+    pulled = client.post(reverse("findings:source-pull", args=[folder_source.pk]))
+
+    assert [s.name for s in listed] == ["CI drop"]
+    assert client.get(reverse("findings:source", args=[secret.pk])).status_code == 404
+    assert pulled.status_code == 403
+
+
+def test_a_champion_creates_edits_and_deletes_a_source_through_the_pages(client, owner, team_a, drop, asset):
+    client_for(client, owner)
+    form = {"name": "Nightly", "kind": "folder", "location": str(drop), "team": team_a.slug,
+            "asset": asset.pk, "format": "trivy", "interval_minutes": 30, "enabled": "on"}  # fmt: skip
+
+    created = client.post(reverse("findings:source-create"), form, follow=True)
+    source = ScanSource.objects.get(name="Nightly")
+    edited = client.post(reverse("findings:source-edit", args=[source.pk]), {**form, "interval_minutes": 5},
+                         follow=True)  # fmt: skip
+    refused = client.post(reverse("findings:source-create"), {**form, "location": "/etc"})
+    deleted = client.post(reverse("findings:source-delete", args=[source.pk]), follow=True)
+
+    assert "Scan source “Nightly” added" in created.content.decode()
+    assert "saved" in edited.content.decode()
+    assert refused.status_code == 400
+    assert "allowed root" in refused.content.decode()
+    assert "deleted" in deleted.content.decode()
+    assert not ScanSource.objects.filter(pk=source.pk).exists()
+
+
+def test_sources_through_the_api(api_client, owner, team_a, drop, django_capture_on_commit_callbacks):
+    api_client.force_authenticate(owner)
+
+    created = api_client.post(
+        "/api/v1/scan-sources/",
+        {"name": "API drop", "kind": "folder", "location": str(drop), "team": team_a.slug},
+        format="json",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        pulled = api_client.post(f"/api/v1/scan-sources/{created.json()['id']}/pull/")
+    refused = api_client.post(
+        "/api/v1/scan-sources/",
+        {"name": "x", "kind": "url", "location": "http://169.254.169.254/", "team": team_a.slug},
+        format="json",
+    )
+
+    assert created.status_code == 201
+    assert pulled.status_code == 202
+    assert api_client.get("/api/v1/scan-sources/").json()["count"] == 1
+    assert refused.status_code == 400
+    assert "allow-list" in refused.json()["location"][0]
