@@ -50,7 +50,7 @@ def test_a_champion_adds_a_folder_under_an_allowed_root(folder_source, drop):
 def test_folders_outside_the_allowed_roots_are_refused(drop, team_a, owner, location, tmp_path):
     (tmp_path / "outside").mkdir(exist_ok=True)
 
-    with pytest.raises(ValidationError, match="allowed root|absolute path"):
+    with pytest.raises(ValidationError, match=r"allowed root|absolute path"):
         source_create(
             actor=owner, team=team_a, name="x", kind=SourceKind.FOLDER, location=location.format(drop=drop)
         )
@@ -60,7 +60,9 @@ def test_a_link_out_of_the_allowed_root_is_refused(drop, team_a, owner, tmp_path
     os.symlink("/etc", drop / "sneaky")
 
     with pytest.raises(ValidationError, match="allowed root"):
-        source_create(actor=owner, team=team_a, name="x", kind=SourceKind.FOLDER, location=str(drop / "sneaky"))
+        source_create(
+            actor=owner, team=team_a, name="x", kind=SourceKind.FOLDER, location=str(drop / "sneaky")
+        )
 
 
 def test_urls_must_name_an_allow_listed_host(team_a, owner, settings):
@@ -92,8 +94,8 @@ def test_a_pull_imports_each_new_file_once_and_moves_it_aside(folder_source, dro
     assert len(result.jobs) == 2
     assert (drop / "processed" / "scan-1.json").exists()
     assert (drop / "failed" / "broken.json").exists()
-    assert {p.name for p in drop.iterdir()} == {"processed", "failed", ".hidden.json", "half-written.json.part",
-                                               "passwd.json"}  # fmt: skip
+    left = {"processed", "failed", ".hidden.json", "half-written.json.part", "passwd.json"}
+    assert {p.name for p in drop.iterdir()} == left
     done = ImportJob.objects.get(source=folder_source, status=JobStatus.DONE)
     assert done.new_count > 0
     assert Finding.objects.filter(asset=folder_source.asset).count() == done.findings_count
@@ -158,7 +160,9 @@ def test_a_url_source_imports_the_report_when_it_changes(team_a, asset, owner, s
     settings.HYGIENE_SCAN_URL_ALLOW_PRIVATE = ["127.0.0.1"]
     url = f"http://127.0.0.1:{httpd.server_address[1]}/reports/trivy.json"
     try:
-        source = source_create(actor=owner, team=team_a, asset=asset, name="CI", kind=SourceKind.URL, location=url)
+        source = source_create(
+            actor=owner, team=team_a, asset=asset, name="CI", kind=SourceKind.URL, location=url
+        )
         first = source_pull(source_id=source.pk)
         second = source_pull(source_id=source.pk)
     finally:
@@ -184,7 +188,7 @@ def test_the_source_page_shows_pulls_and_imports_to_the_team_and_hides_it_from_o
     assert "Pull of “CI drop” requested" in page
     assert "1 import started." in page
     assert "scan.json" in page
-    assert 'href="/findings/sources/%d/edit/"' % folder_source.pk not in page
+    assert reverse("findings:source-edit", args=[folder_source.pk]) not in page
     assert client_for(client, outsider).get(url).status_code == 404
 
 
