@@ -13,7 +13,7 @@ import contextlib
 from types import TracebackType
 from typing import IO, Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 PARSE_SHARE = 90
 
@@ -50,7 +50,7 @@ class ProgressReporter:
         self._written = percent
         try:
             if self._connection is None:
-                self._connection = connection.__class__(dict(connection.settings_dict), alias="progress")
+                self._connection = connections.create_connection(DEFAULT_DB_ALIAS)
             with self._connection.cursor() as cursor:
                 cursor.execute(
                     "UPDATE findings_importjob SET progress = %s WHERE id = %s AND status = 'running'",
