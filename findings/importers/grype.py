@@ -51,6 +51,9 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
         if key == "matches" and reader.peek() == b"[":
             matches_at = reader.tell()
             reader.skip()
+        elif key == "matches":
+            if reader.value() is not None:
+                raise ImportFailed(f"{LABEL}: matches should be an array.")
         elif key == "source":
             meta[key] = reader.value()
         else:
@@ -61,6 +64,8 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
             f"{LABEL}: expected a Grype report with a matches array at the top level, found the keys "
             f"{found}. Is this another scanner's output?"
         )
+    if reader.peek():
+        raise reader.error("unexpected content after the end of the report")
     if matches_at is None:
         return
     target = _target(meta.get("source"))

@@ -229,7 +229,7 @@ class JsonReader:
                 if end is not None:
                     self._pos += end
                     return view[:end]
-                if partial and str(exc) == "Input data was truncated":
+                if partial and _near_end(str(exc), len(view)):
                     if want >= MAX_VALUE:
                         raise self.error(f"a single JSON value larger than {MAX_VALUE >> 20} MB") from None
                     want *= 4
@@ -340,6 +340,14 @@ class JsonReader:
 
 def _shown(found: bytes) -> str:
     return repr(found.decode("latin-1")) if found else "the end of the file (truncated?)"
+
+
+def _near_end(message: str, size: int) -> bool:
+    """Whether a decoder error may only mean that the view stopped inside the value."""
+    if message == "Input data was truncated":
+        return True
+    found = re.search(r"\(byte (\d+)\)", message)
+    return bool(found) and int(found.group(1)) >= size - 64  # e.g. "invalid number" for a cut "1."
 
 
 def _end_of_document(message: str, data: bytes) -> int | None:

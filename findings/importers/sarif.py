@@ -92,11 +92,15 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
     keys: list[str] = []
     for key in reader.members():
         keys.append(key)
-        if key == "runs" and reader.peek() == b"[":
+        if key != "runs":
+            reader.skip()
+        elif reader.peek() == b"[":
             for index in reader.elements():
                 yield from _run(reader, index)
-        else:
-            reader.skip()
+        elif reader.value() is not None:
+            raise ImportFailed(f"{LABEL}: runs should be an array.")
+    if reader.peek():
+        raise reader.error("unexpected content after the end of the log")
     if "runs" not in keys:
         found = ", ".join(clip(key, 40) for key in keys[:8]) or "none"
         raise ImportFailed(

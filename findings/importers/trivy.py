@@ -98,6 +98,8 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
         yield from _report(reader)
     elif reader.value() is not None:
         raise reader.error("expected a Trivy report (a JSON object, a legacy list of results, or null)")
+    if reader.peek():
+        raise reader.error("unexpected content after the end of the report")
 
 
 def _report(reader: JsonReader) -> Iterator[FindingRecord]:
@@ -109,11 +111,13 @@ def _report(reader: JsonReader) -> Iterator[FindingRecord]:
             # "." is Trivy's name for "the directory I was run in": it identifies nothing.
             name = as_text(reader.value(), 1000)
             context.target = "" if name in (".", "./") else name
-        elif key == "Results" and reader.peek() == b"[":
+        elif key != "Results":
+            reader.skip()
+        elif reader.peek() == b"[":
             for index in reader.elements():
                 yield from _result(reader, context, f"Results[{index}]", legacy=False)
-        else:
-            reader.skip()
+        elif reader.value() is not None:
+            raise ImportFailed(f"{LABEL}: Results should be an array.")
     if not _TOP_LEVEL_KEYS.intersection(keys):
         found = ", ".join(clip(key, 40) for key in keys[:8]) or "none"
         raise ImportFailed(
