@@ -9,6 +9,7 @@ their due date recomputed by the one SLA function, ``findings.sla.sla_due``.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -18,7 +19,6 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 from psycopg2.extras import execute_values
 
 from findings.enrichment_files import EpssRecord, KevRecord, parse_epss, parse_kev
@@ -126,7 +126,6 @@ SELECT f.id, f.severity, f.first_seen, a.environment, a.is_restricted, NULL, fal
 def kev_apply_to_findings() -> int:
     """Set kev, kev_due and the SLA due date of every finding the catalogue now says otherwise about."""
     policy = SlaPolicy.from_settings()
-    tz = timezone.get_current_timezone()
     with connection.cursor() as cursor:
         cursor.execute(_KEV_CHANGED)
         rows = cursor.fetchall()
@@ -137,7 +136,7 @@ def kev_apply_to_findings() -> int:
                 kev_due,
                 sla_due(
                     severity=severity,
-                    found_on=first_seen.astimezone(tz).date(),
+                    found_on=first_seen.astimezone(dt.UTC).date(),  # as the import computes it
                     sensitive=is_sensitive(environment=environment, is_restricted=restricted),
                     kev_due=kev_due,
                     policy=policy,
