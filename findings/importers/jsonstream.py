@@ -1,69 +1,35 @@
 """Streaming reader for very large JSON scan files (Trivy, SARIF, Grype).
 
-ijson, even with its yajl2_c backend, tokenizes at about 170 MB/s here and builds values a token at a
-time: too slow for 300 MB reports. This reader walks only the outer levels itself (object members,
-array elements) and hands complete values to msgspec, which decodes at memory speed and, given a
-Struct type, builds only the fields an importer reads. The elements of a long array are decoded a
-window at a time: the reader guesses an element boundary near the end of the window and the decoder
-checks the guess, because a JSON value has exactly one end: a guess that decodes is right, a wrong one
-fails and the reader backs off. Nothing here recurses on the input's nesting and the decoder stops at
-the interpreter's recursion limit, so hostile nesting becomes ImportFailed, never a crash.
+ijson, even with its yajl2_c backend, tokenizes at about 170 MB/s here: too slow for 300 MB reports.
+This reader walks only the outer levels itself (object members, array elements) and hands complete
+values to msgspec, which decodes at memory speed and, given a Struct type, builds only the fields an
+importer reads; long arrays are decoded a window of elements at a time (see ``jsonwindow``). Nothing
+here recurses on the input's nesting and the decoder stops at the interpreter's recursion limit, so
+hostile nesting becomes ImportFailed, never a crash.
 """
 
 from __future__ import annotations
 
 import codecs
-import gc
 import re
-import tempfile
 from collections.abc import Iterator
-from functools import cache
 from typing import Any, BinaryIO
 
 import msgspec
 
 from findings.errors import ImportFailed
 
+from .jsonwindow import decode, decode_window, decoders, describe_failure, end_of_document, line_of, near_end
+from .jsonwindow import seekable as seekable
+
 _WS = re.compile(rb"[ \t\r\n]*")
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _SCALAR = re.compile(rb"-?[0-9][0-9.eE+-]*|true|false|null")
-_TRAILING = re.compile(r"trailing characters \(byte (\d+)\)")
 _CHUNK = 1 << 20
 _MAX_WINDOW = 1 << 20
 _MIN_WINDOW = 64 << 10
 # One value (a SARIF tool object, one finding) above this is refused rather than buffered.
 MAX_VALUE = 64 << 20
-
-
-@cache
-def _decoders(element: Any) -> tuple[msgspec.json.Decoder, msgspec.json.Decoder]:
-    return msgspec.json.Decoder(element), msgspec.json.Decoder(list[element])  # type: ignore[valid-type]
-
-
-def _decode(decoder: msgspec.json.Decoder, data: bytes) -> Any:
-    # The cyclic GC would run dozens of times while the decoder builds thousands of fresh containers
-    # that cannot form cycles; pausing it for the call makes decoding markedly faster.
-    if not gc.isenabled():
-        return decoder.decode(data)
-    gc.disable()
-    try:
-        return decoder.decode(data)
-    finally:
-        gc.enable()
-
-
-def seekable(stream: BinaryIO) -> BinaryIO:
-    """The stream itself when it can seek, else a temporary copy (two-pass readers need to seek)."""
-    try:
-        if stream.seekable():
-            return stream
-    except (AttributeError, OSError, ValueError):
-        pass
-    copy = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, closed with the import
-    while chunk := stream.read(_CHUNK):
-        copy.write(chunk)
-    copy.seek(0)
-    return copy
 
 
 class JsonReader:
@@ -120,38 +86,18 @@ class JsonReader:
     def _line_of(self, offset: int) -> int | None:
         if self._origin is None:
             return None
+        line = line_of(self._stream, self._origin, offset)
         try:
-            self._stream.seek(self._origin)
-            lines, left = 1, offset
-            while left > 0 and (chunk := self._stream.read(min(_CHUNK, left))):
-                lines += chunk.count(b"\n")
-                left -= len(chunk)
             self._stream.seek(self._origin + self._base + len(self._buf))
-            return lines
         except (OSError, ValueError):
-            return None
+            self._eof = True  # the stream is gone; the error being built ends the import anyway
+        return line
 
     def _failure(self, exc: Exception, data: bytes, at: int) -> ImportFailed:
         """ImportFailed for a decoder error on ``data``, which starts at absolute offset ``at``."""
-        if isinstance(exc, UnicodeDecodeError):
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError as bad:
-                return self.error("the file is not valid UTF-8", at + bad.start)
-            return self.error("the file is not valid UTF-8", at)
-        if isinstance(exc, RecursionError):
-            return self.error("JSON nested too deeply", at)
-        message = str(exc)
-        if isinstance(exc, msgspec.ValidationError):
-            return self.error(f"unexpected value: {message.split(' - at ')[0]}", at)
-        if message == "Input data was truncated":
-            if self._eof and at + len(data) >= self._base + len(self._buf):
-                return self.error("the file ends in the middle of a JSON value; it may be truncated", at)
-            return self.error("invalid JSON (an unterminated value or an invalid escape)", at)
-        found = re.search(r"\(byte (\d+)\)", message)
-        where = at + int(found.group(1)) if found else at
-        message = re.sub(r"^JSON is malformed: | \(byte \d+\)| - at `\$[^`]*`", "", message)
-        return self.error(f"invalid JSON: {message}", where)
+        at_end = self._eof and at + len(data) >= self._base + len(self._buf)
+        what, offset = describe_failure(exc, data, at_end)
+        return self.error(what, at + offset)
 
     # -- tokens -----------------------------------------------------------------------------------
 
@@ -196,7 +142,7 @@ class JsonReader:
         else:
             raise self.error("the file ends where a JSON value was expected; it may be truncated")
         try:
-            return _decode(_decoders(kind)[0], raw)
+            return decode(decoders(kind)[0], raw)
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise self._failure(exc, raw, self.tell() - len(raw)) from None
 
@@ -223,13 +169,13 @@ class JsonReader:
             view = self._buf[self._pos : self._pos + want]
             partial = self._pos + len(view) < len(self._buf) or not self._eof
             try:
-                _decode(_decoders(msgspec.Raw)[0], view)
+                decode(decoders(msgspec.Raw)[0], view)
             except msgspec.DecodeError as exc:
-                end = _end_of_document(str(exc), view)
+                end = end_of_document(str(exc), view)
                 if end is not None:
                     self._pos += end
                     return view[:end]
-                if partial and _near_end(str(exc), len(view)):
+                if partial and near_end(str(exc), len(view)):
                     if want >= MAX_VALUE:
                         raise self.error(f"a single JSON value larger than {MAX_VALUE >> 20} MB") from None
                     want *= 4
@@ -307,88 +253,22 @@ class JsonReader:
 
     def _batch(self, kind: Any) -> tuple[list[Any], bool] | None:
         self._more(self._window)
-        buf, start = self._buf, self._pos
-        decoder = _decoders(kind)[1]
-        candidates = _candidates(buf, start, min(len(buf), start + self._window), self._eof)
-        for tries, cut in enumerate(candidates):
-            if tries == 3:
-                break
-            piece = b"[" + buf[start : cut + 1] + b"]"
-            try:
-                elements = _decode(decoder, piece)
-            except msgspec.ValidationError:
-                break  # a misshapen element: decode one at a time to report it where it is
-            except msgspec.DecodeError as exc:
-                end = _end_of_document(str(exc), piece)
-                if end is None:
-                    continue  # the guess fell inside an element: back off to an earlier one
-                # The array itself closed inside the window, right before the trailing characters.
-                document = piece[:end].rstrip()
-                elements = _decode(decoder, document)
-                self._pos = start + len(document) - 1
-                return elements, True
-            except (UnicodeDecodeError, RecursionError) as exc:
-                raise self._failure(exc, piece[1:], self._base + start) from None
-            self._pos = cut + 1
-            self._window = min(_MAX_WINDOW, self._window * 2)
-            return elements, self._separator(b"]", "an array element")
-        # No guess held (huge or odd elements): take the next few one at a time, smaller windows after.
-        self._window = max(_MIN_WINDOW, self._window // 4)
-        self._singles = 8
-        return None
+        start = self._pos
+        try:
+            found = decode_window(self._buf, start, self._window, self._eof, decoders(kind)[1])
+        except (UnicodeDecodeError, RecursionError) as exc:
+            raise self._failure(exc, self._buf[start:], self._base + start) from None
+        if found is None:
+            # No guess held (huge or odd elements): take a few one at a time, smaller windows after.
+            self._window = max(_MIN_WINDOW, self._window // 4)
+            self._singles = 8
+            return None
+        elements, self._pos, closed = found
+        if closed:
+            return elements, True
+        self._window = min(_MAX_WINDOW, self._window * 2)
+        return elements, self._separator(b"]", "an array element")
 
 
 def _shown(found: bytes) -> str:
     return repr(found.decode("latin-1")) if found else "the end of the file (truncated?)"
-
-
-def _near_end(message: str, size: int) -> bool:
-    """Whether a decoder error may only mean that the view stopped inside the value."""
-    if message == "Input data was truncated":
-        return True
-    found = re.search(r"\(byte (\d+)\)", message)
-    return bool(found) and int(found.group(1)) >= size - 64  # e.g. "invalid number" for a cut "1."
-
-
-def _end_of_document(message: str, data: bytes) -> int | None:
-    """Where the first complete JSON value in ``data`` ends, from a "trailing characters" error."""
-    match = _TRAILING.search(message)
-    if not match:
-        return None
-    # msgspec (0.22) points one byte past the first trailing character; the tests pin this.
-    end = int(match.group(1)) - 1
-    while end > 0 and data[end - 1 : end] in b" \t\r\n":
-        end -= 1
-    return end if data[end - 1 : end] in (b"}", b"]") else None
-
-
-def _candidates(buf: bytes, start: int, limit: int, eof: bool) -> Iterator[int]:
-    """Likely ends of array elements, last first: a '}' followed by ',' and '{', or by ']'.
-
-    After the first guess, only cuts where the braces and brackets balance (counted naively, ignoring
-    strings) are offered, which skips most cuts inside nested arrays of objects.
-    """
-    end = limit
-    balance: tuple[int, int] | None = None  # counted only once the first guess has failed
-    while True:
-        cut = buf.rfind(b"}", start, end)
-        if cut < 0:
-            return
-        if balance is not None:
-            opened, listed = balance
-            opened += buf.count(b"}", cut, end) - buf.count(b"{", cut, end)
-            listed += buf.count(b"]", cut, end) - buf.count(b"[", cut, end)
-            balance = opened, listed
-        end = cut
-        tail = buf[cut + 1 : cut + 65].lstrip()
-        if not tail or (len(tail) < 2 and not eof):
-            continue
-        if tail[:1] != b"]" and (tail[:1] != b"," or tail[1:].lstrip()[:1] != b"{"):
-            continue
-        # The counts cover buf[start:cut]: whole elements plus the last one without its '}'.
-        if balance is None or balance == (1, 0):
-            yield cut
-            if balance is None:
-                opened = buf.count(b"{", start, cut) - buf.count(b"}", start, cut)
-                listed = buf.count(b"[", start, cut) - buf.count(b"]", start, cut)
-                balance = opened, listed

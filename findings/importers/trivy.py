@@ -15,20 +15,14 @@ import msgspec
 
 from findings.errors import ImportFailed
 
-from .base import Category, FindingRecord, Severity
-from .common import as_score, as_text, clip, file_location, parse_datetime, severity_from_cvss
+from .base import Category, FindingRecord
+from .common import as_score, as_text, clip, parse_datetime
 from .jsonstream import JsonReader
+from .trivy_checks import LABEL, licence, misconfiguration, secret, severity
 
 NAME = "trivy"
-LABEL = "Trivy JSON"
+__all__ = ["LABEL", "NAME", "parse", "sniff"]
 
-_SEVERITIES = {
-    "CRITICAL": Severity.CRITICAL,
-    "HIGH": Severity.HIGH,
-    "MEDIUM": Severity.MEDIUM,
-    "LOW": Severity.LOW,
-    "UNKNOWN": Severity.INFO,
-}
 # "alpine:3.10 (alpine 3.10.2)": Trivy appends the detected OS to the image name of OS results.
 _OS_SUFFIX = re.compile(r"^(?P<name>.*?) \((?P<os>[\w.-]+) [^()]*\)$")
 _TOP_LEVEL_KEYS = {"SchemaVersion", "ArtifactName", "ArtifactType", "Results", "Metadata", "CreatedAt"}
@@ -177,21 +171,6 @@ def _legacy_target(report: _Result, result: _Result) -> None:
     result.target = report.target
 
 
-def _need_object(item: Any, where: str, key: str, index: int) -> dict[str, Any]:
-    if type(item) is not dict:
-        raise ImportFailed(f"{LABEL}: {where}.{key}[{index}] should be an object.")
-    return item
-
-
-def _severity(value: object, score: float | None) -> str:
-    severity = _SEVERITIES.get(value) if type(value) is str else None  # type: ignore[arg-type]
-    if severity is None and type(value) is str:
-        severity = _SEVERITIES.get(value.upper())
-    if severity is None or (severity == Severity.INFO and score):
-        return severity_from_cvss(score)
-    return severity
-
-
 def _cvss(cvss: object, source: object) -> float | None:
     if type(cvss) is not dict or not cvss:
         return None
@@ -223,7 +202,7 @@ def _vulnerability(vuln: _Vulnerability, result: _Result, where: str, key: str, 
         Category.VULNERABILITY,
         rule,
         as_text(vuln.Title, 500) or f"{rule} in {package}",
-        _severity(vuln.Severity, score),
+        severity(vuln.Severity, score),
         package,
         as_text(vuln.InstalledVersion, 200),
         as_text(vuln.FixedVersion, 200),
@@ -236,69 +215,10 @@ def _vulnerability(vuln: _Vulnerability, result: _Result, where: str, key: str, 
     )
 
 
-def _misconfiguration(item: Any, result: _Result, where: str, key: str, index: int) -> FindingRecord | None:
-    check = _need_object(item, where, key, index)
-    get = check.get
-    rule = as_text(get("ID"), 200) or as_text(get("AVDID"), 200)
-    if not rule:
-        raise ImportFailed(f"{LABEL}: {where}.{key}[{index}] has no ID.")
-    cause = get("CauseMetadata")
-    line = cause.get("StartLine") if type(cause) is dict else None
-    if as_text(get("Status"), 20) not in ("", "FAIL"):
-        return None  # passed checks, listed with --include-non-failures, are not problems
-    parts = [as_text(get("Description")), as_text(get("Message")), as_text(get("Resolution"))]
-    return FindingRecord(
-        category=Category.MISCONFIGURATION,
-        rule_id=rule,
-        title=as_text(get("Title"), 500) or rule,
-        severity=_severity(get("Severity"), None),
-        location=file_location(result.name, line),
-        target=result.target,
-        description=clip("\n".join(part for part in parts if part)),
-        url=as_text(get("PrimaryURL"), 2000),
-    )
-
-
-def _secret(item: Any, result: _Result, where: str, key: str, index: int) -> FindingRecord:
-    secret = _need_object(item, where, key, index)
-    get = secret.get
-    rule = as_text(get("RuleID"), 200) or "secret"
-    match = as_text(get("Match"), 500)
-    description = f"{as_text(get('Category'), 100) or 'A'} secret found by Trivy rule {rule}."
-    if "***" in match:  # Trivy masks the secret in Match; an unmasked match is never copied
-        description += f"\nMatch: {match}"
-    return FindingRecord(
-        category=Category.SECRET,
-        rule_id=rule,
-        title=as_text(get("Title"), 500) or rule,
-        severity=_severity(get("Severity"), None),
-        location=file_location(result.name, get("StartLine")),
-        target=result.target,
-        description=description,
-    )
-
-
-def _licence(item: Any, result: _Result, where: str, key: str, index: int) -> FindingRecord:
-    licence = _need_object(item, where, key, index)
-    get = licence.get
-    name = as_text(get("Name"), 200) or "unknown licence"
-    category = as_text(get("Category"), 100)
-    return FindingRecord(
-        category=Category.LICENCE,
-        rule_id=name,
-        title=f"{name} licence" + (f" ({category})" if category else ""),
-        severity=_severity(get("Severity"), None),
-        package=as_text(get("PkgName"), 500),
-        location=as_text(get("FilePath"), 1000) or clip(result.name, 1000),
-        target=result.target,
-        url=as_text(get("Link"), 2000),
-    )
-
-
 _KINDS: dict[str, Any] = {"Vulnerabilities": _Vulnerability}
 _BUILDERS: dict[str, Any] = {
     "Vulnerabilities": _vulnerability,
-    "Misconfigurations": _misconfiguration,
-    "Secrets": _secret,
-    "Licenses": _licence,
+    "Misconfigurations": misconfiguration,
+    "Secrets": secret,
+    "Licenses": licence,
 }
