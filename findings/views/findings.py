@@ -78,10 +78,17 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and finding.sla_due is not None
         and finding.sla_due < timezone.localdate(),
         "advisory_url": finding.url if finding.url.lower().startswith(("https://", "http://")) else "",
-        "bulk_form": BulkStatusForm() if may_change else None,
+        "bulk_form": BulkStatusForm(initial={"action": _likely_action(finding.status)})
+        if may_change
+        else None,
         "next": request.get_full_path(),
     }
     return render(request, "findings/finding_detail.html", context)
+
+
+def _likely_action(status: str) -> str:
+    """Offer reopening first for a finding that is not open, marking false positive otherwise."""
+    return FindingStatus.FALSE_POSITIVE if status == FindingStatus.OPEN else FindingStatus.OPEN
 
 
 def _back(request: HttpRequest) -> str:
