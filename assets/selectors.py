@@ -130,7 +130,7 @@ def asset_counts_for_user(*, user: Any, filters: dict[str, str] | None = None) -
         restricted=Count("id", filter=Q(is_restricted=True)),
         unclassified=Count("id", filter=Q(classification__isnull=True)),
         production=Count("id", filter=Q(environment="production")),
-        with_violations=Count("id", filter=Q(Exists(PolicyViolation.objects.filter(asset=OuterRef("pk"))))),
+        with_violations=Count("id", filter=Q(pk__in=PolicyViolation.objects.values("asset_id"))),
     )
 
 
