@@ -66,10 +66,14 @@ def _granted_asset_ids(user: Any) -> list[int]:
         return []
     from assets.models import Asset
 
-    granted = get_objects_for_user(
-        user, "assets.view_asset", klass=Asset, accept_global_perms=False, with_superuser=False
-    )
-    return list(granted.values_list("pk", flat=True))
+    cached: list[int] | None = getattr(user, "_findings_granted_assets", None)
+    if cached is None:
+        granted = get_objects_for_user(
+            user, "assets.view_asset", klass=Asset, accept_global_perms=False, with_superuser=False
+        )
+        cached = list(granted.values_list("pk", flat=True))
+        user._findings_granted_assets = cached  # one lookup per request, like the team memberships
+    return cached
 
 
 def finding_list_for_user(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Finding]:

@@ -219,3 +219,15 @@ def test_an_empty_list_says_so(client, teammate):
     page = client_for(client, teammate).get(LIST).content.decode()
 
     assert "No findings match these filters." in page
+
+
+def test_the_list_page_runs_the_same_queries_whatever_the_rows_shown(
+    client, asset, owner, django_assert_max_num_queries
+):
+    FindingFactory.create_batch(120, asset=asset)
+    client_for(client, owner)
+
+    with django_assert_max_num_queries(18):
+        response = client.get(LIST, {"per_page": 100})
+
+    assert len(response.context["page"].object_list) == 100

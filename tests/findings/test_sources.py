@@ -253,3 +253,16 @@ def test_sources_through_the_api(api_client, owner, team_a, drop, django_capture
     assert api_client.get("/api/v1/scan-sources/").json()["count"] == 1
     assert refused.status_code == 400
     assert "allow-list" in refused.json()["location"][0]
+
+
+def test_the_scheduler_task_pulls_every_due_source(folder_source, drop, scans_dir):
+    from findings.tasks import pull_due_sources
+
+    shutil.copy(scans_dir / "trivy" / "scheme_2_many_vulns.json", drop / "nightly.json")
+
+    pull_due_sources()
+
+    folder_source.refresh_from_db()
+    assert folder_source.last_pulled_at is not None
+    assert ImportJob.objects.get(source=folder_source).status == JobStatus.DONE
+    assert (drop / "processed" / "nightly.json").exists()
