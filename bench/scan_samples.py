@@ -226,3 +226,41 @@ def write_sarif(
             out.write((b",\n" if i else b"\n") + orjson.dumps(_sarif_result(rng, i, len(rules), message)))
         out.write(b'],"columnKind":"utf16CodeUnits"}]}\n')
     return n_results
+
+
+_MEASURE = """
+import resource, sys, time
+from findings.importers import parse
+name, path = sys.argv[1], sys.argv[2]
+wall, cpu, count = time.perf_counter(), time.process_time(), 0
+with open(path, "rb") as stream:
+    for _ in parse(name, stream):
+        count += 1
+wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"{name}: {count} records, {count / wall:,.0f}/s wall, {count / cpu:,.0f}/s CPU, peak RSS {rss:.0f} MB")
+"""
+
+
+def main() -> None:
+    """Write a Trivy report and a SARIF log and time their parsing, each in a fresh interpreter."""
+    import argparse
+    import subprocess
+    import sys
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--findings", type=int, default=100_000)
+    parser.add_argument("--dir", default=None, help="where to write the files (default: a temporary folder)")
+    args = parser.parse_args()
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(dir=args.dir) as folder:
+        for name, write in (("trivy", write_trivy), ("sarif", write_sarif)):
+            path = Path(folder) / f"{name}.json"
+            write(path, args.findings)
+            print(f"{name}: wrote {path.stat().st_size / 1e6:.0f} MB", flush=True)
+            subprocess.run([sys.executable, "-c", _MEASURE, name, str(path)], cwd=root, check=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -169,6 +169,16 @@ def as_text(value: object, limit: int = MAX_TEXT) -> str:
     return clip(text, limit)
 
 
+def as_dict(value: object) -> dict[str, Any]:
+    """An optional JSON object from untrusted input; anything else counts as empty."""
+    return value if type(value) is dict else {}
+
+
+def as_list(value: object) -> list[Any]:
+    """An optional JSON array from untrusted input; anything else counts as empty."""
+    return value if type(value) is list else []
+
+
 def as_score(value: object) -> float | None:
     """A CVSS-like score in (0, 10], from a number or a numeric string; anything else is None."""
     if isinstance(value, str):

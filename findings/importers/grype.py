@@ -15,7 +15,7 @@ import msgspec
 from findings.errors import ImportFailed
 
 from .base import Category, FindingRecord
-from .common import as_score, as_text, clip, file_location, normalize_severity, severity_from_cvss
+from .common import as_list, as_score, as_text, clip, file_location, normalize_severity, severity_from_cvss
 from .jsonstream import JsonReader, seekable
 
 NAME = "grype"
@@ -95,7 +95,7 @@ def _record(match: _Match, target: str, index: int) -> FindingRecord:
     rule = as_text(vuln.get("id"), 200)
     if not rule:
         raise ImportFailed(f"{LABEL}: matches[{index}] has no vulnerability id.")
-    related = [item for item in match.relatedVulnerabilities or () if type(item) is dict]
+    related = [item for item in as_list(match.relatedVulnerabilities) if type(item) is dict]
     package = as_text(artifact.get("name"), 500)
     version = as_text(artifact.get("version"), 200)
     score = _cvss(vuln) or next((s for s in map(_cvss, related) if s), None)

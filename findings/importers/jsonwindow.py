@@ -42,7 +42,7 @@ def near_end(message: str, size: int) -> bool:
     if message == "Input data was truncated":
         return True
     found = re.search(r"\(byte (\d+)\)", message)
-    return bool(found) and int(found.group(1)) >= size - 64  # e.g. "invalid number" for a cut "1."
+    return found is not None and int(found.group(1)) >= size - 64  # e.g. "invalid number" for "1."
 
 
 def end_of_document(message: str, data: bytes) -> int | None:

@@ -13,6 +13,8 @@ from findings.errors import ImportFailed
 
 from .base import Category, FindingRecord, Severity
 from .common import (
+    as_dict,
+    as_list,
     as_score,
     as_text,
     clip,
@@ -57,12 +59,10 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
 
 
 def _package(package: dict[str, Any], path: str, where: str) -> Iterator[FindingRecord]:
-    info = package.get("package") if type(package.get("package")) is dict else {}
-    vulns = {as_text(v.get("id"), 200): v for v in package.get("vulnerabilities") or () if type(v) is dict}
-    groups = [g.get("ids") for g in package.get("groups") or () if type(g) is dict]
-    groups = [
-        [as_text(i, 200) for i in ids if as_text(i, 200) in vulns] for ids in groups if type(ids) is list
-    ]
+    info = as_dict(package.get("package"))
+    vulns = {as_text(v.get("id"), 200): v for v in as_list(package.get("vulnerabilities")) if type(v) is dict}
+    listed = [as_list(g.get("ids")) for g in as_list(package.get("groups")) if type(g) is dict]
+    groups = [[as_text(i, 200) for i in ids if as_text(i, 200) in vulns] for ids in listed]
     grouped = {i for ids in groups for i in ids}
     groups = [ids for ids in groups if ids] + [[i] for i in vulns if i and i not in grouped]
     for ids in groups:
@@ -88,7 +88,7 @@ def _record(
     if rule.startswith("MAL-"):
         severity = Severity.CRITICAL  # a malicious package: everything on the machine is exposed
     aliases = sorted(
-        {as_text(a, 100) for v in vulns for a in v.get("aliases") or () if as_text(a, 100)} - {rule}
+        {as_text(a, 100) for v in vulns for a in as_list(v.get("aliases")) if as_text(a, 100)} - {rule}
     )
     summary = as_text(chosen.get("summary"), 500)
     details = as_text(chosen.get("details"))
@@ -120,7 +120,7 @@ def _severity(vuln: dict[str, Any]) -> str:
 
 
 def _score(vuln: dict[str, Any]) -> float | None:
-    for entry in vuln.get("severity") or ():
+    for entry in as_list(vuln.get("severity")):
         if type(entry) is dict and str(entry.get("type", "")).startswith("CVSS_V3"):
             score = as_score(entry.get("score")) or cvss3_base_score(entry.get("score"))
             if score is not None:
@@ -131,12 +131,12 @@ def _score(vuln: dict[str, Any]) -> float | None:
 def _fixed(vulns: list[dict[str, Any]], name: str) -> str:
     fixed: list[str] = []
     for vuln in vulns:
-        for affected in vuln.get("affected") or ():
+        for affected in as_list(vuln.get("affected")):
             package = affected.get("package") if type(affected) is dict else None
             if type(package) is not dict or as_text(package.get("name"), 500) != name:
                 continue
-            for span in affected.get("ranges") or ():
-                for event in (span.get("events") or ()) if type(span) is dict else ():
+            for span in as_list(affected.get("ranges")):
+                for event in as_list(span.get("events")) if type(span) is dict else ():
                     version = as_text(event.get("fixed"), 100) if type(event) is dict else ""
                     if version and version not in fixed:
                         fixed.append(version)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .base import Category, Severity
-from .common import as_score, as_text, file_location, normalize_severity, severity_from_cvss
+from .common import as_dict, as_list, as_score, as_text, file_location, normalize_severity, severity_from_cvss
 
 _LEVELS = {"error": Severity.HIGH, "warning": Severity.MEDIUM, "note": Severity.LOW, "none": Severity.INFO}
 # Tools whose every result is of one kind; the others report code weaknesses unless a rule says more.
@@ -55,13 +55,13 @@ def _text_of(value: object, limit: int = 4000) -> str:
 
 
 def _objects(value: object) -> list[dict[str, Any]]:
-    return [item for item in value if type(item) is dict] if type(value) is list else []
+    return [item for item in as_list(value) if type(item) is dict]
 
 
 class RunContext:
     def __init__(self, meta: dict[str, Any]) -> None:
-        tool = meta.get("tool") if type(meta.get("tool")) is dict else {}
-        driver = tool.get("driver") if type(tool.get("driver")) is dict else {}
+        tool = as_dict(meta.get("tool"))
+        driver = as_dict(tool.get("driver"))
         self.tool = as_text(driver.get("name"), 200).lower()
         self.target = _target(meta)
         self._tool_category = _TOOL_CATEGORIES.get(self.tool.split()[0] if self.tool else "", "")
@@ -132,7 +132,7 @@ class RunContext:
         return self._describe(found, as_text(rule_id, 200))
 
     def _describe(self, rule: dict[str, Any], rule_id: str) -> Rule:
-        properties = rule.get("properties") if type(rule.get("properties")) is dict else {}
+        properties = as_dict(rule.get("properties"))
         config = rule.get("defaultConfiguration")
         level = config.get("level") if type(config) is dict else None
         rule_id = rule_id or as_text(rule.get("id"), 200)
@@ -157,7 +157,7 @@ class RunContext:
 
     def _rule_category(self, rule_id: str, name: str, properties: dict[str, Any]) -> str:
         if self.tool == "trivy":
-            tags = properties.get("tags") if type(properties.get("tags")) is list else []
+            tags = as_list(properties.get("tags"))
             for word in [*(tag.lower() for tag in tags if type(tag) is str), name.lower()]:
                 for marker, category in _TAG_CATEGORIES.items():
                     if marker in word:
@@ -171,7 +171,7 @@ def _target(meta: dict[str, Any]) -> str:
         uri = as_text(provenance.get("repositoryUri"), 1000)
         if uri:
             return uri
-    properties = meta.get("properties") if type(meta.get("properties")) is dict else {}
+    properties = as_dict(meta.get("properties"))
     image = as_text(properties.get("imageName"), 1000)
     if image:
         return image
