@@ -329,16 +329,15 @@ def _import_dropped_file(source: ScanSource, path: Path, result: PullResult) -> 
             result.duplicates += 1
             move_aside(path, PROCESSED)
             return
-        job = _create_job(source, handle, path.name, result)
+        job = _create_job(source, handle, path.name, result, enqueue=False)
     if job is None:
         move_aside(path, FAILED)
         return
     result.jobs.append(job.pk)
-    job = _wait_for(job)
-    if job.is_finished:
-        move_aside(path, PROCESSED if job.status == JobStatus.DONE else FAILED)
-        if job.status == JobStatus.FAILED:
-            result.failed_files.append(f"{path.name}: {job.error[:200]}")
+    job = _run_here(job)
+    move_aside(path, PROCESSED if job.status == JobStatus.DONE else FAILED)
+    if job.status == JobStatus.FAILED:
+        result.failed_files.append(f"{path.name}: {job.error[:200]}")
 
 
 def _open_regular(path: Path) -> IO[bytes]:
@@ -358,7 +357,9 @@ def _sha256(handle: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _create_job(source: ScanSource, handle: IO[bytes], filename: str, result: PullResult) -> ImportJob | None:
+def _create_job(
+    source: ScanSource, handle: IO[bytes], filename: str, result: PullResult, *, enqueue: bool = True
+) -> ImportJob | None:
     from findings.services.jobs import job_create
 
     try:
@@ -370,6 +371,7 @@ def _create_job(source: ScanSource, handle: IO[bytes], filename: str, result: Pu
             asset=source.asset,
             requested_format=source.format,
             source=source,
+            enqueue=enqueue,
         )
     except (ImportFailed, ValidationError, PermissionDenied) as exc:
         message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
@@ -377,16 +379,12 @@ def _create_job(source: ScanSource, handle: IO[bytes], filename: str, result: Pu
         return None
 
 
-def _wait_for(job: ImportJob) -> ImportJob:
-    """Run the job here unless a worker already has; then wait (bounded) for it to finish."""
+def _run_here(job: ImportJob) -> ImportJob:
+    """Import the job in this worker: the file can only be moved aside once its import is over."""
     from findings.services.jobs import job_run
 
     job_run(job_id=job.pk)
-    deadline = time.monotonic() + float(getattr(settings, "HYGIENE_SCAN_PULL_WAIT_SECONDS", 600))
     job.refresh_from_db()
-    while not job.is_finished and time.monotonic() < deadline:
-        time.sleep(1)
-        job.refresh_from_db()
     return job
 
 
