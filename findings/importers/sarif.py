@@ -149,7 +149,7 @@ def _record(result: _Result, context: RunContext, run: int, position: int) -> Fi
     severity = rule.severity or _result_severity(result.level, properties) or rule.default_severity
     if not severity:
         severity = Severity.HIGH if category == Category.SECRET else Severity.MEDIUM  # SARIF's default
-    # Positional: keywords cost a microsecond per record (test_base.py pins the field order).
+    # Positional: keywords cost a microsecond per record. test_base.py pins the field order.
     record = FindingRecord(
         category,
         rule_id,

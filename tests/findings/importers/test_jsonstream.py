@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import random
 from typing import Any
@@ -13,7 +12,6 @@ import pytest
 
 from findings.errors import ImportFailed
 from findings.importers import jsonstream
-from findings.importers.base import FindingRecord
 from findings.importers.jsonstream import JsonReader
 
 
@@ -98,11 +96,3 @@ def test_values_larger_than_the_limit_are_refused(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(jsonstream, "MAX_VALUE", 1 << 16)
     with pytest.raises(ImportFailed, match="larger than"):
         read_document(b'{"a": [' + b'"xxxxxxxx",' * 20_000 + b"1]}")
-
-
-def test_record_field_order_is_the_one_positional_construction_relies_on() -> None:
-    # trivy.py and sarif.py build FindingRecord positionally for speed.
-    assert [field.name for field in dataclasses.fields(FindingRecord)] == [
-        "category", "rule_id", "title", "severity", "package", "installed_version", "fixed_version",
-        "location", "target", "cvss", "published_at", "description", "url",
-    ]  # fmt: skip
