@@ -14,7 +14,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -124,10 +124,10 @@ def _gunzip(data: bytes, label: str, limit: int) -> bytes:
 def parse_epss(stream: BinaryIO) -> EpssFile:
     """The scores of an EPSS CSV (plain or gzipped), with the date and model of its comment line."""
     head = stream.read(2)
-    rest: BinaryIO = _Prefixed(head, stream)
+    rest: Any = _Prefixed(head, stream)
     if head == GZIP_MAGIC:
-        rest = gzip.GzipFile(fileobj=rest)  # type: ignore[assignment]
-    text = codecs.getreader("utf-8")(rest, errors="strict")
+        rest = gzip.GzipFile(fileobj=rest)
+    text = codecs.getreader("utf-8")(rest, "strict")
     try:
         first = text.readline()
     except (UnicodeDecodeError, OSError, EOFError) as exc:

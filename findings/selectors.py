@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.postgres.search import SearchQuery
 from django.db.models import Count, F, Q, QuerySet
@@ -19,7 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
-from findings.models import Finding, FindingStatus, ImportJob, ScanSource, Severity
+from findings.models import Finding, FindingQuerySet, FindingStatus, ImportJob, ScanSource, Severity
 from hygiene.models import AuditEntry
 from hygiene.permissions import is_active_user, scope_queryset, token_team_id
 
@@ -79,12 +79,12 @@ def _granted_asset_ids(user: Any) -> list[int]:
 def finding_list_for_user(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Finding]:
     """The findings ``user`` may see, filtered and sorted (``filters`` as parsed by the list form)."""
     filters = filters or {}
-    findings = _apply_filters(_visible_findings(user), filters)
+    findings = _apply_filters(cast(FindingQuerySet, _visible_findings(user)), filters)
     sort = SORTS.get(str(filters.get("sort") or DEFAULT_SORT), SORTS[DEFAULT_SORT])
     return findings.select_related("asset", "team").only(*LIST_FIELDS).order_by(*sort)
 
 
-def _apply_filters(findings: QuerySet[Finding], filters: Mapping[str, Any]) -> QuerySet[Finding]:
+def _apply_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -> FindingQuerySet:
     for field in ("severity", "category", "status"):
         values = _as_list(filters.get(field))
         if values:

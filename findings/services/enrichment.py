@@ -221,7 +221,7 @@ def enrichment_pull(*, kind: str) -> EnrichmentResult | None:
         fetch_to_file(url, spool, policy=policy)
         spool.seek(0)
         loader = kev_load if kind == "kev" else epss_load
-        return loader(stream=spool, origin=url)  # type: ignore[arg-type]
+        return loader(stream=spool, origin=url)
 
 
 def enrichment_load_path(*, kind: str, path: Path) -> EnrichmentResult:

@@ -402,6 +402,6 @@ def _pull_url(source: ScanSource, result: PullResult) -> None:
             result.duplicates += 1
             return
         spool.seek(0)
-        job = _create_job(source, spool, fetched.filename, result)  # type: ignore[arg-type]
+        job = _create_job(source, spool, fetched.filename, result)
     if job is not None:
         result.jobs.append(job.pk)

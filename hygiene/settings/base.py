@@ -237,7 +237,9 @@ HYGIENE_SCAN_URL_DEADLINE = env.float("HYGIENE_SCAN_URL_DEADLINE", default=600.0
 # https://epss.empiricalsecurity.com/epss_scores-current.csv.gz
 HYGIENE_KEV_URL = env.str("HYGIENE_KEV_URL", default="")
 HYGIENE_EPSS_URL = env.str("HYGIENE_EPSS_URL", default="")
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+_enum_names = SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})
+assert isinstance(_enum_names, dict)
+_enum_names.update(
     {
         "SourceKindEnum": "findings.models.SourceKind",
         "FindingStatusEnum": "findings.models.FindingStatus",
