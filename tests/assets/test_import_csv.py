@@ -53,7 +53,18 @@ def test_valid_rows_create_assets_with_every_field(owner, team_a):
     assert features.technical_owner == owner
     assert features.identifiers == ["s3://lake/churn", "pkg:pypi/churn@1.0"]
     assert features.tags == ["pii", "features"]
-    assert Asset.objects.get(name="churn-model").kind == AssetKind.MODEL
+    assert features.effective_classification.slug == "confidential"
+    model = Asset.objects.get(name="churn-model")
+    assert model.kind == AssetKind.MODEL
+    assert list(model.violations.values_list("rule", flat=True)) == ["unclassified"]
+
+
+def test_a_restricted_row_makes_a_restricted_asset_hidden_from_other_teams(owner, team_a):
+    _import(owner, _csv("chats,dataset,production,research,restricted,,,,,,"))
+
+    chats = Asset.objects.get(name="chats")
+    assert chats.is_restricted
+    assert chats.effective_classification.slug == "restricted"
 
 
 def test_one_bad_row_writes_nothing_and_reports_row_column_and_message(owner, team_a):
