@@ -56,7 +56,7 @@ SORTS: dict[str, tuple[Any, ...]] = {
 }
 DEFAULT_SORT = "name"
 GRAPH_HOPS = 3
-GRAPH_MAX_NODES = 150
+GRAPH_MAX_NODES = 80
 
 
 def visible_assets(user: Any) -> QuerySet[Asset]:
@@ -346,7 +346,7 @@ def asset_find_for_user(*, user: Any, pk: int | None = None, name: str = "") -> 
     return matches[0]
 
 
-def asset_options_for_user(*, user: Any, near: Asset, limit: int = 300) -> list[tuple[int, str, str]]:
+def asset_options_for_user(*, user: Any, near: Asset, limit: int = 100) -> list[tuple[int, str, str]]:
     """(id, name, team) of visible active assets for the edge form, the asset's own team first."""
     same_team = Case(When(team_id=near.team_id, then=Value(0)), default=Value(1), output_field=IntegerField())
     rows = (

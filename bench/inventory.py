@@ -249,6 +249,8 @@ def bench_pages(teams: list[Any], first_id: int, rng: random.Random) -> dict[str
         for _ in range(REQUESTS)
     ]
     detail_times = _timed(client, [f"/assets/{pk}/" for pk in detail_ids])
+    # A page with almost no work, to show what the middleware stack and this machine cost on their own.
+    baseline_times = _timed(client, ["/teams/"] * REQUESTS)
     queries = {}
     for size in (25, 200):
         with CaptureQueriesContext(connection) as captured:
@@ -262,12 +264,15 @@ def bench_pages(teams: list[Any], first_id: int, rng: random.Random) -> dict[str
     print(f"detail page ({REQUESTS} requests): median {statistics.median(detail_times):.1f} ms, "
           f"p95 {_p95(detail_times)} ms, {detail_queries} queries")  # fmt: skip
     print(f"queries per list page: {queries[25]} at 25 rows, {queries[200]} at 200 rows")
+    print(f"baseline (teams page): median {statistics.median(baseline_times):.1f} ms, "
+          f"p95 {_p95(baseline_times)} ms")  # fmt: skip
     return {
         "list_p50": round(statistics.median(list_times), 2),
         "list_p95": _p95(list_times),
         "detail_p50": round(statistics.median(detail_times), 2),
         "detail_p95": _p95(detail_times),
         "queries": queries,
+        "baseline_p50": round(statistics.median(baseline_times), 2),
     }
 
 
@@ -298,6 +303,7 @@ def main() -> None:
                 "asset_detail_p95_ms": pages["detail_p95"],
                 "queries_per_list_page": pages["queries"][25],
                 "queries_per_list_page_200_rows": pages["queries"][200],
+                "baseline_teams_page_p50_ms": pages["baseline_p50"],
             }
         )
     )
