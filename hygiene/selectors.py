@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Count, QuerySet
 from django.http import Http404
@@ -25,7 +25,10 @@ def team_guest_list(*, team: Team) -> list[Any]:
     from guardian.shortcuts import get_users_with_perms
 
     members = set(Membership.objects.filter(team=team).values_list("user_id", flat=True))
-    granted = get_users_with_perms(team, only_with_perms_in=["view_team"], with_superusers=False)
+    # A queryset unless attach_perms is asked for; the stubs cannot tell the two apart.
+    granted = cast(
+        "QuerySet[Any]", get_users_with_perms(team, only_with_perms_in=["view_team"], with_superusers=False)
+    )
     return [user for user in granted.order_by("username") if user.pk not in members]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from csp.constants import NONE, SELF
@@ -171,7 +172,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "hygiene.api.exceptions.exception_handler",
 }
-SPECTACULAR_SETTINGS = {
+# Typed loosely so each app's block below can add to it.
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "hygiene API",
     "DESCRIPTION": "Inventory, findings, controls and incidents of an AI security hygiene programme.",
     "VERSION": "1",
