@@ -41,6 +41,11 @@ CHOICES = {
     "criticality": Criticality,
     "lifecycle": Lifecycle,
 }
+# Values and their labels, lower-cased ("container image" is read as container_image).
+CHOICE_LOOKUP = {
+    name: {key: value for value, label in choices.choices for key in (value, str(label).lower())}
+    for name, choices in CHOICES.items()
+}
 TEMPLATE_EXAMPLES = [
     [
         *("customer-support-transcripts", "dataset", "production", "data-engineering", "restricted"),
@@ -202,12 +207,10 @@ def _unquote(value: str) -> str:
 def _choice(name: str, value: str) -> tuple[str, str]:
     if not value:
         return "", ""
-    choices = CHOICES[name]
-    wanted = value.strip().lower()
-    for choice_value, label in choices.choices:
-        if wanted in (choice_value, str(label).lower()):
-            return choice_value, ""
-    allowed = ", ".join(choices.values)
+    found = CHOICE_LOOKUP[name].get(value.strip().lower())
+    if found is not None:
+        return found, ""
+    allowed = ", ".join(CHOICES[name].values)
     return "", f"“{value[:60]}” is not a valid {name}; use one of: {allowed}."
 
 

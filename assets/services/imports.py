@@ -27,7 +27,7 @@ from assets.csv_io import CsvRejected, CsvRow, RowError, parse_csv
 from assets.errors import LineageCycle
 from assets.models import Asset, ClassificationLevel, Environment, LineageEdge
 from assets.services.assets import asset_create, asset_update
-from assets.services.classification import classification_recompute_downstream
+from assets.services.classification import classification_recompute_downstream, downstream_ids
 from assets.services.lineage import edge_add
 from assets.services.policy import policy_check
 from hygiene.models import Team, TeamFunction
@@ -245,8 +245,9 @@ def csv_import(*, actor: Any, data: bytes, max_rows: int, source: str = "") -> C
     if updated:
         Asset.objects.bulk_update(updated, [*sorted(changed_fields), "updated_at"], batch_size=500)
     result.asset_ids = [asset.pk for asset in (*created, *updated)]
-    affected = classification_recompute_downstream(asset_ids=result.asset_ids)
-    policy_check(asset_ids=affected)
+    if "classification" in changed_fields:
+        classification_recompute_downstream(asset_ids=[asset.pk for asset in updated])
+    policy_check(asset_ids=downstream_ids(result.asset_ids))
     audit_event(
         action="import",
         object_type="assets_asset",
@@ -261,6 +262,13 @@ def csv_import(*, actor: Any, data: bytes, max_rows: int, source: str = "") -> C
     return result
 
 
+def _differs(asset: Asset, key: str, value: Any) -> bool:
+    if key in ("classification", "technical_owner"):
+        # Compare ids: reading the related object would cost a query per row.
+        return bool(getattr(asset, f"{key}_id") != (value.pk if value is not None else None))
+    return bool(getattr(asset, key) != value)
+
+
 def _prepare_writes(
     resolved: list[_Resolved], result: CsvImportResult
 ) -> tuple[list[Asset], list[Asset], set[str], list[RowError]]:
@@ -273,10 +281,13 @@ def _prepare_writes(
     for item in resolved:
         if item.existing is None:
             asset = Asset(team=item.team, name=item.row.name, kind=item.row.kind, **item.fields)
+            # A new asset has no lineage yet: its own level is its effective one (as asset_create does).
+            asset.effective_classification = asset.classification
+            asset.is_restricted = bool(asset.classification and asset.classification.is_restricted)
             target = created
         else:
             asset = item.existing
-            changed = [key for key, value in item.fields.items() if getattr(asset, key) != value]
+            changed = [key for key, value in item.fields.items() if _differs(asset, key, value)]
             if not changed:
                 result.assets_unchanged += 1
                 continue

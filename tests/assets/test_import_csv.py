@@ -11,7 +11,7 @@ from assets.csv_io import COLUMNS, CsvRejected
 from assets.models import Asset, AssetKind, Lifecycle
 from assets.services.imports import csv_import
 from tests.conftest import client_for
-from tests.factories.assets import AssetFactory, level
+from tests.factories.assets import AssetFactory, LineageEdgeFactory, level
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +189,17 @@ def test_auditor_cannot_import(auditor, team_a):
 
     assert rejected.value.errors[0].column == "team"
     assert Asset.objects.count() == 0
+
+
+def test_reclassifying_a_dataset_by_csv_reaches_the_models_trained_on_it(owner, team_a):
+    dataset = AssetFactory(team=team_a, name="chats", classification=level("internal"))
+    model = AssetFactory(team=team_a, name="bot", kind=AssetKind.MODEL, classification=level("internal"))
+    LineageEdgeFactory(source=dataset, target=model, kind="trained_on")
+
+    result = _import(owner, _csv("chats,dataset,,research,restricted,,,,,,"))
+
+    model.refresh_from_db()
+    assert result.assets_updated == 1
+    assert model.effective_classification.slug == "restricted"
+    assert model.effective_source == dataset
+    assert model.is_restricted
