@@ -1,4 +1,17 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def ensure_global_roles(sender: Any, **kwargs: Any) -> None:
+    """Recreate the role groups after a flush (tests) as the data migration first did."""
+    from django.contrib.auth.models import Group
+
+    from hygiene.roles import GLOBAL_ROLES
+
+    for name in GLOBAL_ROLES:
+        Group.objects.using(kwargs.get("using", "default")).get_or_create(name=name)
 
 
 class HygieneConfig(AppConfig):
@@ -7,3 +20,5 @@ class HygieneConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401
+
+        post_migrate.connect(ensure_global_roles, sender=self)

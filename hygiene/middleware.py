@@ -16,6 +16,7 @@ from hygiene.permissions import is_auditor, is_security_lead
 from hygiene.services.audit import actor_context
 
 Handler = Callable[[HttpRequest], HttpResponse]
+LAST_SEEN_RESOLUTION_S = 60
 
 
 class SessionTimeoutMiddleware:
@@ -35,7 +36,9 @@ class SessionTimeoutMiddleware:
                 logout(request)
                 messages.info(request, "Your session ended; please sign in again.")
                 return redirect(f"{reverse('login')}?next={request.path}")
-            request.session["hygiene_last_seen"] = now
+            # Writing the session on every request costs a query; a minute's precision is enough.
+            if now - last > LAST_SEEN_RESOLUTION_S or "hygiene_last_seen" not in request.session:
+                request.session["hygiene_last_seen"] = now
         return self.get_response(request)
 
 
