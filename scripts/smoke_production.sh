@@ -245,8 +245,14 @@ print(asset.pk)
     wait_for "$WAIT_SECONDS" job_finished || fail "job $JOB_ID did not finish within ${WAIT_SECONDS} s"
     [[ $(jq -r .status "$WORK/job.json") == done ]] || fail "job $JOB_ID failed: $(jq -r .error "$WORK/job.json")"
     findings=$(sql "SELECT count(*) FROM findings_finding WHERE asset_id = $ASSET_ID")
+    new_count=$(jq -r .new_count "$WORK/job.json")
     ((findings > 0)) || fail "job $JOB_ID is done but wrote no findings"
-    ok "the worker finished job $JOB_ID: $findings findings in PostgreSQL"
+    [[ $findings == "$new_count" ]] || fail "job $JOB_ID reports $new_count new findings, PostgreSQL holds $findings"
+    ok "the worker finished job $JOB_ID: $findings new findings in PostgreSQL"
+    sha=$(jq -r .sha256 "$WORK/job.json")
+    [[ $sha == $(sha256sum "$SCAN" | cut -d' ' -f1) ]] || fail "the job's SHA-256 is not the file's"
+    [[ -n $(find "$MEDIA_ROOT" -type f -size "$(stat -c %s "$SCAN")c") ]] || fail "the raw file is not in MEDIA_ROOT"
+    ok "the raw file is kept in MEDIA_ROOT with its SHA-256"
 else
     step "Scan push skipped: the findings pipeline (run_import_job, /api/v1/scans/) is not in this tree"
 fi
