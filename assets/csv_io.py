@@ -169,6 +169,7 @@ def _parse_row(
     errors: list[RowError] = []
     values: dict[str, Any] = {}
     for name in raw:
+        value: Any
         if name in CHOICES:
             value, problem = _choice(name, raw[name])
         elif name in ("identifiers", "tags"):

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -77,9 +77,10 @@ class RowErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class CsvRejectedSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = RowErrorSerializer(many=True)
+# Built inline: a serializer field named "errors" would hide Serializer.errors.
+CsvRejectedSerializer = inline_serializer(
+    name="CsvRejected", fields={"detail": serializers.CharField(), "errors": RowErrorSerializer(many=True)}
+)
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -40,7 +40,7 @@ class BomUploadForm(forms.Form):
 
     def __init__(self, *args: Any, teams: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].choices = teams
+        self.fields["team"].choices = teams  # type: ignore[attr-defined]
 
     def clean_file(self) -> Any:
         return _bounded(self.cleaned_data["file"], settings.HYGIENE_BOM_MAX_BYTES)
