@@ -122,12 +122,35 @@ def scope_queryset(
         if restricted_field and not is_security_lead(user):
             everything &= Q(**{restricted_field: False})
         condition |= everything
-    if grant_perm and narrowed is None:
+    if grant_perm and narrowed is None and has_object_grants(user, grant_perm, queryset.model):
         granted = get_objects_for_user(
-            user, grant_perm, klass=queryset.model, accept_global_perms=False, with_superuser=False
+            user,
+            grant_perm,
+            klass=queryset.model,
+            accept_global_perms=False,
+            with_superuser=False,
+            use_groups=False,
         )
         condition |= Q(pk__in=granted.values("pk"))
     return queryset.filter(condition)
+
+
+def has_object_grants(user: Any, perm: str, model: type[Model]) -> bool:
+    """Whether anything of ``model`` was granted to ``user`` by name (cached for the request).
+
+    Most people hold no grants; leaving the OR out then lets lists use the team index alone.
+    """
+    cache: dict[str, bool] = user.__dict__.setdefault("_hygiene_grants", {})
+    if perm not in cache:
+        from django.contrib.contenttypes.models import ContentType
+        from guardian.utils import get_user_obj_perms_model
+
+        perms_model = get_user_obj_perms_model(model)
+        grants = perms_model.objects.filter(user_id=user.pk, permission__codename=perm.split(".")[-1])
+        if perms_model.objects.is_generic():  # type: ignore[attr-defined]
+            grants = grants.filter(content_type=ContentType.objects.get_for_model(model))
+        cache[perm] = grants.exists()
+    return cache[perm]
 
 
 def can_view_team(user: Any, team_id: int) -> bool:
