@@ -24,7 +24,8 @@ BEGIN
     IF op = 'UPDATE' THEN
         SELECT COALESCE(jsonb_agg(n.key ORDER BY n.key), '[]'::jsonb) INTO changed
           FROM jsonb_each(new_row) n WHERE n.value IS DISTINCT FROM old_row -> n.key;
-        IF changed = '[]'::jsonb OR changed = '["last_used_at"]'::jsonb THEN
+        -- Bookkeeping columns alone are not worth an entry; sign-ins are logged as events.
+        IF changed <@ '["last_used_at", "last_login"]'::jsonb THEN
             RETURN;
         END IF;
     ELSE

@@ -150,3 +150,13 @@ def test_audit_export_is_csv_and_is_itself_logged(client, lead):
     assert body.startswith("id,seq,occurred_at")
     assert "Exported team" in body
     assert AuditEntry.objects.filter(action="export", actor_label="lead").exists()
+
+
+def test_sign_in_is_one_event_not_an_anonymous_row_change(client, teammate):
+    client.post(
+        "/accounts/login/", {"username": teammate.username, "password": "correct horse battery staple"}
+    )
+    entries = AuditEntry.objects.filter(
+        object_type="auth_user", object_id=str(teammate.pk), action__in=["login", "update"]
+    )
+    assert [entry.action for entry in entries] == ["login"]
