@@ -19,7 +19,6 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import connection, transaction
-from psycopg2.extras import execute_values
 
 from findings.enrichment_files import EpssRecord, KevRecord, parse_epss, parse_kev
 from findings.errors import EnrichmentFileInvalid
@@ -28,7 +27,6 @@ from findings.sla import SlaPolicy, is_sensitive, sla_due
 from hygiene.services.audit import audit_event
 
 COPY_BATCH = 50_000
-UPDATE_BATCH = 5_000
 # The real EPSS file has about 300,000 rows; a file far beyond that is refused, not loaded.
 EPSS_MAX_ROWS = 3_000_000
 ENRICHMENT_MAX_BYTES = 256 * 1024 * 1024
@@ -144,15 +142,25 @@ def kev_apply_to_findings() -> int:
             )
             for finding_id, severity, first_seen, environment, restricted, kev_due, in_kev in rows
         ]
-        execute_values(
-            cursor,
-            "UPDATE findings_finding f SET kev = v.kev, kev_due = v.kev_due, sla_due = v.sla_due"
-            " FROM (VALUES %s) AS v (id, kev, kev_due, sla_due) WHERE f.id = v.id",
-            values,
-            template="(%s, %s, %s::date, %s::date)",
-            page_size=UPDATE_BATCH,
+        # Through a staging table: one join on the primary key, however many findings change.
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.kev_rescored")
+        cursor.execute(
+            "CREATE TEMP TABLE kev_rescored (id bigint PRIMARY KEY, kev boolean, kev_due date, sla_due date)"
+            " ON COMMIT DROP"
         )
+        _copy_rows(cursor, "kev_rescored", "id, kev, kev_due, sla_due", (_rescored(v) for v in values))
+        cursor.execute("ANALYZE kev_rescored")
+        cursor.execute(
+            "UPDATE findings_finding f SET kev = r.kev, kev_due = r.kev_due, sla_due = r.sla_due"
+            " FROM kev_rescored r WHERE f.id = r.id"
+        )
+        cursor.execute("DROP TABLE kev_rescored")
     return len(values)
+
+
+def _rescored(value: tuple[Any, ...]) -> tuple[Any, ...]:
+    finding_id, in_kev, kev_due, due = value
+    return finding_id, "t" if in_kev else "f", kev_due, due
 
 
 @transaction.atomic

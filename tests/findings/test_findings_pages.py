@@ -227,7 +227,7 @@ def test_the_list_page_runs_the_same_queries_whatever_the_rows_shown(
     FindingFactory.create_batch(120, asset=asset)
     client_for(client, owner)
 
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(17):
         response = client.get(LIST, {"per_page": 100})
 
     assert len(response.context["page"].object_list) == 100
