@@ -6,7 +6,7 @@
     return;
   }
   var all = document.getElementById("select-all");
-  var boxes = Array.prototype.slice.call(form.querySelectorAll("input.select-finding"));
+  var boxes = Array.prototype.slice.call(document.querySelectorAll("input.select-finding[form=\"bulk-form\"]"));
   var count = document.getElementById("selected-count");
 
   function refresh() {
