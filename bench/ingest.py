@@ -66,10 +66,18 @@ def child(path: str, asset_name: str) -> None:
                 "store_seconds": started - stored,
                 "findings": job.findings_count,
                 **jobs.job_counts(job),
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_mb": peak_rss_mb(),
             }
         )
     )
+
+
+def peak_rss_mb() -> float:
+    """This process's resident-set high-water mark (VmHWM: ru_maxrss would count the parent's before exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_child(path: Path, asset_name: str) -> dict[str, Any]:
@@ -88,17 +96,14 @@ def run_child(path: Path, asset_name: str) -> dict[str, Any]:
 
 
 def _admin_connection() -> Any:
+    """A connection to the server's maintenance database, with the same parameters as Django's."""
     import psycopg2
-    from django.conf import settings
+    from django.db import connection
 
-    params = dict(settings.DATABASES["default"])
-    conn = psycopg2.connect(
-        dbname="postgres",
-        user=params.get("USER") or None,
-        password=params.get("PASSWORD") or None,
-        host=params.get("HOST") or None,
-        port=params.get("PORT") or None,
-    )
+    params = {**connection.get_connection_params(), "dbname": "postgres"}
+    params.pop("database", None)
+    params.pop("cursor_factory", None)
+    conn = psycopg2.connect(**params)
     conn.autocommit = True
     return conn
 
@@ -164,21 +169,19 @@ def table_bytes() -> int:
 
 def raw_copy_seconds(path: Path) -> tuple[float, int]:
     """COPY the rows of ``path`` (parsed and shaped beforehand, untimed) into a findings-shaped table."""
-    import csv
     import io
 
     from django.db import connection
 
     from findings.importers import parse
-    from findings.services.ingest import fingerprint
+    from findings.services.ingest import _escape, fingerprint
 
     columns = (
         *("asset_id", "team_id", "scanner", "category", "rule_id", "title", "severity", "package"),
-        *("installed_version", "fixed_version", "location", "target", "cvss", "published_at"),
-        *("description", "url", "fingerprint", "status", "first_seen", "last_seen", "kev"),
+        *("installed_version", "fixed_version", "location", "target", "description", "url"),
+        *("fingerprint", "status", "first_seen", "last_seen", "kev", "cvss", "published_at"),
     )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    lines: list[str] = []
     seen: set[str] = set()
     with path.open("rb") as stream:
         for record in parse("trivy", stream):
@@ -186,16 +189,20 @@ def raw_copy_seconds(path: Path) -> tuple[float, int]:
             if key in seen:
                 continue
             seen.add(key)
-            writer.writerow(
-                (
-                    *(1, 1, "trivy", record.category, record.rule_id, record.title[:500], record.severity),
-                    *(record.package, record.installed_version, record.fixed_version, record.location),
-                    *(record.target, record.cvss, record.published_at, record.description, record.url),
-                    *(key, "open", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "f"),
-                )
+            text = (
+                *(record.category, record.rule_id, record.title[:500], record.severity, record.package),
+                *(record.installed_version, record.fixed_version, record.location, record.target),
+                *(record.description, record.url, key),
             )
-    data = buffer.getvalue().encode()
-    del buffer
+            cvss = "\\N" if record.cvss is None else repr(record.cvss)
+            published = "\\N" if record.published_at is None else record.published_at.isoformat()
+            lines.append(
+                "1\t1\ttrivy\t"
+                + "\t".join(map(_escape, text))
+                + f"\topen\t2026-01-01T00:00:00Z\t2026-01-01T00:00:00Z\tf\t{cvss}\t{published}"
+            )
+    data = "\n".join(lines).encode()
+    del lines
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_copy")
         cursor.execute(
@@ -203,9 +210,7 @@ def raw_copy_seconds(path: Path) -> tuple[float, int]:
             " WITH (fillfactor = 50, toast_tuple_target = 256)"
         )
         started = time.perf_counter()
-        cursor.copy_expert(
-            f"COPY bench_copy ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", io.BytesIO(data)
-        )
+        cursor.copy_expert(f"COPY bench_copy ({', '.join(columns)}) FROM STDIN", io.BytesIO(data))
         elapsed = time.perf_counter() - started
         cursor.execute("DROP TABLE bench_copy")
     return elapsed, len(seen)

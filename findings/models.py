@@ -172,9 +172,17 @@ class FindingQuerySet(models.QuerySet["Finding"]):
 class Finding(models.Model):
     """One issue on one asset, deduplicated across imports by ``fingerprint``."""
 
-    asset = models.ForeignKey("assets.Asset", on_delete=models.CASCADE, related_name="findings")
+    # Imports insert 100,000s of rows at a time, so the table carries only the indexes the lists use:
+    # the (asset, fingerprint) and (asset, status) indexes serve asset lookups, the (team, status,
+    # severity) one the team scope. Only the asset reference is checked by the database; the team is
+    # a copy of the asset's and the last job a pointer, both written by the import that checked them.
+    asset = models.ForeignKey(
+        "assets.Asset", on_delete=models.CASCADE, related_name="findings", db_index=False
+    )
     # Denormalized from the asset so the permission scope is one indexed filter.
-    team = models.ForeignKey("hygiene.Team", on_delete=models.CASCADE, related_name="findings")
+    team = models.ForeignKey(
+        "hygiene.Team", on_delete=models.CASCADE, related_name="findings", db_index=False, db_constraint=False
+    )
     # The importer key of the scan that first reported it: only a newer scan of the same scanner on
     # the same asset can mark it mitigated.
     scanner = models.CharField(max_length=32)
@@ -212,7 +220,13 @@ class Finding(models.Model):
     epss_percentile = models.FloatField(null=True, blank=True)
     # Not indexed for the same reason as last_seen (deleting a job is rare and may scan).
     last_job = models.ForeignKey(
-        ImportJob, on_delete=models.SET_NULL, null=True, blank=True, db_index=False, related_name="+"
+        ImportJob,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        db_constraint=False,
+        related_name="+",
     )
     search = models.GeneratedField(
         expression=SearchVector("title", "rule_id", "package", config="simple"),
@@ -244,18 +258,20 @@ class Finding(models.Model):
     def history(self) -> list[tuple[ImportJob, str]]:
         """Each import that saw this finding (or found it gone), oldest first, with its outcome.
 
-        Only changes are stored (``FindingSighting``); the imports in between that saw the finding
-        unchanged are the done jobs of the same asset and scanner while the finding was present.
+        Only changes after the first sighting are stored (``FindingSighting``): the import that found
+        it is the one that started at ``first_seen``, and the imports that saw it unchanged are the
+        done jobs of the same asset and scanner while it was present.
         """
         events = {s.job_id: s.outcome for s in self.sightings.all()}
-        # An import's time is when it started: that is what last_seen and mitigated_at record.
+        # An import's time is when it started: that is what first_seen, last_seen and mitigated_at hold.
         jobs = ImportJob.objects.filter(
             Q(pk__in=list(events))
+            | Q(asset_id=self.asset_id, started_at=self.first_seen)
             | Q(
                 asset_id=self.asset_id,
                 format=self.scanner,
                 status=JobStatus.DONE,
-                started_at__gte=self.first_seen,
+                started_at__gt=self.first_seen,
                 started_at__lte=max(self.last_seen, self.mitigated_at or self.last_seen),
             )
         ).order_by("started_at", "id")
@@ -263,6 +279,8 @@ class Finding(models.Model):
         present = False
         for job in jobs:
             outcome = events.get(job.pk)
+            if outcome is None and job.started_at == self.first_seen and not history:
+                outcome = Outcome.NEW
             if outcome in (Outcome.NEW, Outcome.REOPENED):
                 present = True
             elif outcome == Outcome.MITIGATED:
@@ -282,12 +300,12 @@ class Outcome(models.TextChoices):
 
 
 class FindingSighting(models.Model):
-    """What one import changed about one finding: first seen, back again, or gone.
+    """What one import changed about a finding it had seen before: back again, or gone.
 
-    A row for every finding an import saw unchanged would grow without bound (a daily scan of an image
-    with 1,000 findings adds 365,000 rows a year) and make every re-import insert as much as it reads;
-    those sightings are implied instead (see ``Finding.history``). Rows are written set-based by the
-    import pipeline, so this table carries no audit trigger either.
+    A row for every finding an import saw would grow without bound (a daily scan of an image with
+    1,000 findings adds 365,000 rows a year) and make every import write twice what it reads; the
+    first sighting (``first_seen``) and the unchanged ones are implied instead (``Finding.history``).
+    Rows are written set-based by the import pipeline, so this table carries no audit trigger either.
     """
 
     finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="sightings")

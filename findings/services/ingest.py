@@ -11,7 +11,6 @@ Must run inside the caller's transaction: an import is all or nothing.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -35,7 +34,7 @@ _STAGE_COLUMNS = (
     *("fixed_version", "location", "target", "description", "url"),
     *("cvss", "published_at", "sla_due", "kev", "kev_due"),
 )
-_TEXT_COLUMNS = _STAGE_COLUMNS[:12]
+_TEXT_COLUMNS = _STAGE_COLUMNS[:12]  # the staging table is plain text: long values are cut on merge
 _SEVERITIES = frozenset(Severity.values)
 _CATEGORIES = frozenset(Category.values)
 
@@ -121,41 +120,50 @@ def _stage(
     """COPY the records, fingerprinted and deduplicated, into the staging table in batches."""
     due_for = _due_dates(target)
     seen: set[bytes] = set()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    pending = 0
+    lines: list[str] = []
     for record in records:
         digest = _digest(record)
         if digest in seen:
             continue
         seen.add(digest)
-        writer.writerow(_row(record, digest.hex(), due_for))
-        pending += 1
-        if pending % PROGRESS_EVERY == 0 and on_progress is not None:
+        lines.append(_line(record, digest.hex(), due_for))
+        if len(lines) % PROGRESS_EVERY == 0 and on_progress is not None:
             on_progress()
-        if pending >= BATCH_ROWS:
-            _copy(cursor, buffer)
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
-    if pending:
-        _copy(cursor, buffer)
+        if len(lines) >= BATCH_ROWS:
+            _copy(cursor, lines)
+            lines = []
+    if lines:
+        _copy(cursor, lines)
     return len(seen)
 
 
-DueFor = Callable[[str, str], tuple[Any, ...]]
+DueFor = Callable[[str, str], tuple[str, str, str]]
+_NULL = "\\N"
 
 
-def _row(record: FindingRecord, digest: str, due_for: DueFor) -> tuple[Any, ...]:
+def _line(record: FindingRecord, digest: str, due_for: DueFor) -> str:
+    """One row in COPY's text format: tab-separated, backslash escapes, \\N for NULL."""
     severity = record.severity if record.severity in _SEVERITIES else Severity.INFO
     category = record.category if record.category in _CATEGORIES else Category.VULNERABILITY
-    published = record.published_at.isoformat() if record.published_at is not None else None
-    sla, kev, kev_due = due_for(severity, record.rule_id)
-    return (
+    text = (
         *(digest, category, record.rule_id, record.title, severity, record.package),
         *(record.installed_version, record.fixed_version, record.location, record.target),
-        *(record.description, record.url, record.cvss, published, sla, kev, kev_due),
+        *(record.description, record.url),
     )
+    line = "\t".join(text)
+    # Escape the joined line in one pass; only a tab inside a value (rare) needs value by value.
+    if line.count("\t") != len(text) - 1:
+        line = "\t".join(map(_escape, text))
+    elif "\\" in line or "\n" in line or "\r" in line:
+        line = line.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+    cvss = _NULL if record.cvss is None else repr(float(record.cvss))
+    published = _NULL if record.published_at is None else record.published_at.isoformat()
+    sla, kev, kev_due = due_for(severity, record.rule_id)
+    return f"{line}\t{cvss}\t{published}\t{sla}\t{kev}\t{kev_due}"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def _due_dates(target: MergeTarget) -> DueFor:
@@ -163,9 +171,9 @@ def _due_dates(target: MergeTarget) -> DueFor:
     policy = SlaPolicy.from_settings()
     found_on = target.seen_at.date()
     kev_due = dict(KevEntry.objects.values_list("cve_id", "due_date"))
-    memo: dict[tuple[str, Any], tuple[Any, ...]] = {}
+    memo: dict[tuple[str, Any], tuple[str, str, str]] = {}
 
-    def due_for(severity: str, rule_id: str) -> tuple[Any, ...]:
+    def due_for(severity: str, rule_id: str) -> tuple[str, str, str]:
         in_kev = rule_id in kev_due
         key = (severity, kev_due[rule_id] if in_kev else False)
         cached = memo.get(key)
@@ -179,9 +187,9 @@ def _due_dates(target: MergeTarget) -> DueFor:
             )
             kev_date = kev_due.get(rule_id)
             cached = (
-                due.isoformat() if due else None,
+                due.isoformat() if due else _NULL,
                 "t" if in_kev else "f",
-                kev_date.isoformat() if kev_date else None,
+                kev_date.isoformat() if kev_date else _NULL,
             )
             memo[key] = cached
         return cached
@@ -189,15 +197,14 @@ def _due_dates(target: MergeTarget) -> DueFor:
     return due_for
 
 
-def _copy(cursor: Any, buffer: io.StringIO) -> None:
+def _copy(cursor: Any, lines: list[str]) -> None:
+    data = "\n".join(lines)
     # PostgreSQL text cannot hold NUL; a scanner that emits one loses just that character.
-    data = buffer.getvalue()
     if "\x00" in data:
         data = data.replace("\x00", "")
+    columns = ", ".join(_STAGE_COLUMNS)
     cursor.copy_expert(
-        f"COPY finding_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN"
-        f" WITH (FORMAT csv, FORCE_NOT_NULL ({', '.join(_TEXT_COLUMNS)}))",
-        io.BytesIO(data.encode("utf-8", "replace")),
+        f"COPY finding_stage ({columns}) FROM STDIN", io.BytesIO(data.encode("utf-8", "replace"))
     )
 
 
@@ -209,7 +216,8 @@ WITH back AS (
            sla_due = CASE WHEN f.status = 'mitigated' THEN s.sla_due ELSE f.sla_due END
       FROM finding_stage s
      WHERE f.asset_id = %(asset)s AND f.fingerprint = s.fingerprint
-       AND (f.mitigated_at IS NOT NULL OR f.status = 'mitigated')
+       AND (f.status = 'mitigated'
+            OR (f.status IN ('false_positive', 'risk_accepted') AND f.mitigated_at IS NOT NULL))
     RETURNING f.id, f.status
 ), logged AS (
     INSERT INTO findings_findingsighting (finding_id, job_id, outcome, occurred_at)
@@ -242,10 +250,7 @@ WITH added AS (
       LEFT JOIN findings_epssscore e ON e.cve_id = s.rule_id
      WHERE NOT EXISTS (
            SELECT 1 FROM findings_finding f WHERE f.asset_id = %(asset)s AND f.fingerprint = s.fingerprint)
-    RETURNING id
-), logged AS (
-    INSERT INTO findings_findingsighting (finding_id, job_id, outcome, occurred_at)
-    SELECT id, %(job)s, 'new', %(seen_at)s FROM added
+    RETURNING 1
 )
 SELECT count(*) FROM added
 """

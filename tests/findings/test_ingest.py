@@ -253,3 +253,13 @@ def test_the_raw_file_is_kept_with_its_sha256(scans_dir, tmp_path):
             == hashlib.sha256(path.read_bytes()).hexdigest()
         )
     assert job.size_bytes == path.stat().st_size
+
+
+def test_scanner_text_with_tabs_newlines_and_backslashes_is_stored_exactly(import_records):
+    asset = ImageAssetFactory()
+    description = "Line one\nline two\ttabbed\r\nC:\\path\\to\\file \\N not null"
+
+    import_records(asset, [record(1, description=description, title="a\tb", location="src\\x.py:3")])
+
+    finding = Finding.objects.get(asset=asset)
+    assert (finding.description, finding.title, finding.location) == (description, "a\tb", "src\\x.py:3")
