@@ -103,7 +103,7 @@ def ingest_records(
         )
         staged = _stage(cursor, records, target=target, on_progress=on_progress)
         cursor.execute("ANALYZE finding_stage")
-        counts = _merge(cursor, target)
+        counts = _merge(cursor, target, staged)
         # Dropped now rather than at commit: a caller may run several imports in one transaction.
         cursor.execute("DROP TABLE finding_stage")
     counts.findings = staged
@@ -273,7 +273,7 @@ SELECT count(*) FILTER (WHERE status = 'mitigated') FROM gone
 """
 
 
-def _merge(cursor: Any, target: MergeTarget) -> ImportCounts:
+def _merge(cursor: Any, target: MergeTarget, staged: int) -> ImportCounts:
     params = {
         "asset": target.asset_id,
         "team": target.team_id,
@@ -285,10 +285,13 @@ def _merge(cursor: Any, target: MergeTarget) -> ImportCounts:
     cursor.execute(_REOPEN, params)
     counts.reopened, back = cursor.fetchone()
     cursor.execute(_REFRESH, params)
+    refreshed = cursor.rowcount
     # A false positive that comes back keeps its status: to the uploader it is simply seen again.
-    counts.unchanged = cursor.rowcount + back - counts.reopened
-    cursor.execute(_INSERT, params)
-    counts.new = cursor.fetchone()[0]
+    counts.unchanged = refreshed + back - counts.reopened
+    # Every staged row matched an existing finding: skip the anti-join over all of them.
+    if refreshed + back < staged:
+        cursor.execute(_INSERT, params)
+        counts.new = cursor.fetchone()[0]
     cursor.execute(_MITIGATE, params)
     counts.mitigated = cursor.fetchone()[0]
     return counts
