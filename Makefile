@@ -24,7 +24,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/djlint templates --check --quiet
+	$(BIN)/djlint templates --check
 	$(BIN)/djlint templates --lint --quiet
 	$(BIN)/mypy
 
