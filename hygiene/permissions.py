@@ -13,7 +13,7 @@ Every selector of every app filters through ``scope_queryset`` and every write c
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Model, Q, QuerySet
@@ -145,9 +145,10 @@ def has_object_grants(user: Any, perm: str, model: type[Model]) -> bool:
         from django.contrib.contenttypes.models import ContentType
         from guardian.utils import get_user_obj_perms_model
 
-        perms_model = get_user_obj_perms_model(model)
+        # guardian takes a model class as well as an instance; its annotations only name instances.
+        perms_model: Any = get_user_obj_perms_model(cast(Any, model))
         grants = perms_model.objects.filter(user_id=user.pk, permission__codename=perm.split(".")[-1])
-        if perms_model.objects.is_generic():  # type: ignore[attr-defined]
+        if perms_model.objects.is_generic():
             grants = grants.filter(content_type=ContentType.objects.get_for_model(model))
         cache[perm] = grants.exists()
     return cache[perm]
