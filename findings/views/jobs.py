@@ -108,6 +108,7 @@ def _scan_upload_post(request: HttpRequest, handler: Any) -> HttpResponse:
         else:
             messages.success(request, f"“{job.filename}” received: import #{job.pk} is queued.")
             return redirect(job)
+    messages.error(request, "The scan was not uploaded: see what to correct below.")
     return render(request, "findings/upload.html", _upload_context(request, form), status=400)
 
 

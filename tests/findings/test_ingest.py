@@ -263,3 +263,26 @@ def test_scanner_text_with_tabs_newlines_and_backslashes_is_stored_exactly(impor
 
     finding = Finding.objects.get(asset=asset)
     assert (finding.description, finding.title, finding.location) == (description, "a\tb", "src\\x.py:3")
+
+
+def test_records_built_in_code_import_as_a_done_job_with_a_history():
+    asset = ImageAssetFactory()
+    week_ago = timezone.now() - dt.timedelta(days=7)
+
+    first = jobs.job_import_records(
+        team=asset.team, asset=asset, records=[record(1), record(2)], scanner="trivy", started_at=week_ago
+    )
+    second = jobs.job_import_records(team=asset.team, asset=asset, records=[record(1)], scanner="trivy")
+
+    assert (first.status, first.new_count, second.unchanged_count, second.mitigated_count) == (
+        "done",
+        2,
+        1,
+        1,
+    )
+    finding = Finding.objects.get(asset=asset, rule_id=record(1).rule_id)
+    assert finding.first_seen == week_ago
+    assert [(job.pk, outcome) for job, outcome in finding.history()] == [
+        (first.pk, "new"),
+        (second.pk, "unchanged"),
+    ]
