@@ -35,6 +35,8 @@ def test_compose_runs_the_database_broker_web_worker_and_beat(compose):
         assert services[name]["build"] == "."
         assert "media:/app/media" in services[name]["volumes"], name
     assert {"pgdata", "media"} <= set(compose["volumes"])
+    # Only the TLS proxy on the host may reach gunicorn, since the app trusts X-Forwarded-Proto.
+    assert services["web"]["ports"] == ["${HYGIENE_LISTEN:-127.0.0.1}:${HYGIENE_PORT:-8000}:8000"]
 
 
 def test_app_services_start_only_after_healthy_servers_and_finished_migrations(compose):
