@@ -70,7 +70,7 @@ class JobAssetSerializer(serializers.Serializer):
 class ImportJobSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     asset = JobAssetSerializer(read_only=True, allow_null=True)
     duration_seconds = serializers.SerializerMethodField()
 

@@ -90,7 +90,7 @@ def job_create(
     *,
     actor: Any,
     team: Team,
-    file: IO[bytes] | File,
+    file: IO[bytes] | File[Any],
     filename: str,
     asset: Asset | None = None,
     requested_format: str = "",
@@ -172,7 +172,7 @@ def job_create_from_path(
         )
 
 
-def _digest(file: File) -> tuple[str, int]:
+def _digest(file: File[Any]) -> tuple[str, int]:
     hasher = hashlib.sha256()
     size = 0
     file.seek(0)
@@ -200,6 +200,7 @@ def job_import_records(
     import so a demo can show history.
     """
     raw = orjson.dumps([dataclasses.asdict(record) for record in records], default=str)
+    started = started_at or timezone.now()
     job = ImportJob(
         team=team,
         asset=asset,
@@ -209,12 +210,12 @@ def job_import_records(
         sha256=hashlib.sha256(raw).hexdigest(),
         size_bytes=len(raw),
         status=JobStatus.RUNNING,
-        started_at=started_at or timezone.now(),
+        started_at=started,
     )
     job.raw_file.save(get_valid_filename(filename), ContentFile(raw), save=False)
     with transaction.atomic():
         job.save()
-        target = merge_target_for(asset=asset, scanner=scanner, job_id=job.pk, seen_at=job.started_at)
+        target = merge_target_for(asset=asset, scanner=scanner, job_id=job.pk, seen_at=started)
         counts = ingest_records(target=target, records=records)
         _job_finish(job, asset, counts)
     return job

@@ -41,9 +41,9 @@ class ScanUploadForm(forms.Form):
 
     def __init__(self, *args: Any, teams: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].choices = [("", "—"), *teams]
+        self.fields["team"].choices = [("", "—"), *teams]  # type: ignore[attr-defined]
         labels = sorted((name, str(getattr(module, "LABEL", name))) for name, module in FORMATS.items())
-        self.fields["format"].choices = [("", "Detect from the file"), *labels]
+        self.fields["format"].choices = [("", "Detect from the file"), *labels]  # type: ignore[attr-defined]
 
 
 def _upload_context(request: HttpRequest, form: ScanUploadForm) -> dict[str, Any]:
@@ -148,7 +148,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def job_raw_file(request: HttpRequest, pk: int) -> HttpResponse:
+def job_raw_file(request: HttpRequest, pk: int) -> FileResponse:
     """The file as it was uploaded, always as a download (scanner output is never rendered)."""
     job = selectors.job_get_for_user(user=request.user, pk=pk)
     if not job.raw_file:
