@@ -130,10 +130,10 @@ def _stage(
         if len(lines) % PROGRESS_EVERY == 0 and on_progress is not None:
             on_progress()
         if len(lines) >= BATCH_ROWS:
-            _copy(cursor, lines)
+            _copy(cursor, _copy_data(lines))
             lines = []
     if lines:
-        _copy(cursor, lines)
+        _copy(cursor, _copy_data(lines))
     return len(seen)
 
 
@@ -197,15 +197,16 @@ def _due_dates(target: MergeTarget) -> DueFor:
     return due_for
 
 
-def _copy(cursor: Any, lines: list[str]) -> None:
+def _copy_data(lines: list[str]) -> io.BytesIO:
     data = "\n".join(lines)
     # PostgreSQL text cannot hold NUL; a scanner that emits one loses just that character.
     if "\x00" in data:
         data = data.replace("\x00", "")
-    columns = ", ".join(_STAGE_COLUMNS)
-    cursor.copy_expert(
-        f"COPY finding_stage ({columns}) FROM STDIN", io.BytesIO(data.encode("utf-8", "replace"))
-    )
+    return io.BytesIO(data.encode("utf-8", "replace"))
+
+
+def _copy(cursor: Any, data: io.BytesIO) -> None:
+    cursor.copy_expert(f"COPY finding_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN", data)
 
 
 _REOPEN = """
