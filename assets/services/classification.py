@@ -109,8 +109,8 @@ def _propagate(affected: set[int], ranks: dict[int, int]) -> dict[int, _Effectiv
     while queue:
         asset_id = queue.popleft()
         mine = _Effective(own.get(asset_id), None)
-        inherited = best.get(asset_id)
-        value = inherited if inherited is not None and _better(inherited, mine, ranks) else mine
+        candidate = best.get(asset_id)
+        value = candidate if candidate is not None and _better(candidate, mine, ranks) else mine
         result[asset_id] = value
         passed_on = _Effective(value.level_id, value.source_id or asset_id)
         for child in children[asset_id]:
