@@ -56,6 +56,9 @@ class FindingRecord:
     published_at: dt.datetime | None = None
     description: str = ""
     url: str = ""
+    # The tool inside a format that many tools write (SARIF: CodeQL, Semgrep...); findings one tool
+    # stops reporting are mitigated, not those of another tool on the same asset.
+    tool: str = ""
 
 
 class Importer(Protocol):

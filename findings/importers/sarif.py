@@ -164,6 +164,7 @@ def _record(result: _Result, context: RunContext, run: int, position: int) -> Fi
         None,
         _description(text, rule),
         rule.url,
+        context.tool,
     )
     if category == Category.VULNERABILITY:
         _add_package(record, text)

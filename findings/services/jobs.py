@@ -276,10 +276,22 @@ def _job_import(job: ImportJob) -> None:
             asset = asset_match(team_id=job.team_id, targets={record.target for record in head})
             records = chain(head, records)
         assert job.started_at is not None
-        target = merge_target_for(asset=asset, scanner=job.format, job_id=job.pk, seen_at=job.started_at)
+        scanner, records = scanner_for(job.format, records)
+        target = merge_target_for(asset=asset, scanner=scanner, job_id=job.pk, seen_at=job.started_at)
         with ProgressReporter(job_id=job.pk, stream=stream, size=job.size_bytes) as progress:
             counts = ingest_records(target=target, records=records, on_progress=progress.update)
     _job_finish(job, asset, counts)
+
+
+def scanner_for(format_name: str, records: Iterator[FindingRecord]) -> tuple[str, Iterator[FindingRecord]]:
+    """The scanner whose earlier findings this scan supersedes: the format, and for SARIF the tool.
+
+    Without the tool, a Semgrep SARIF would mark every CodeQL finding on the asset mitigated.
+    """
+    head = list(islice(records, 1))
+    tool = head[0].tool if head else ""
+    scanner = f"{format_name}:{tool}"[:32] if tool else format_name
+    return scanner, chain(head, records)
 
 
 def _job_format(job: ImportJob, stream: IO[bytes]) -> str:

@@ -1,6 +1,7 @@
 """Importing scans into deduplicated findings: counts, re-import semantics, all-or-nothing."""
 
 import datetime as dt
+import json
 import shutil
 
 import pytest
@@ -286,3 +287,27 @@ def test_records_built_in_code_import_as_a_done_job_with_a_history():
         (first.pk, "new"),
         (second.pk, "unchanged"),
     ]
+
+
+def test_a_sarif_scan_by_another_tool_leaves_the_first_tools_findings_open(scans_dir):
+    asset = ImageAssetFactory()
+    codeql = import_file(scans_dir / "sarif" / "codeQL-output.sarif", asset)
+    semgrep = import_file(scans_dir / "sarif" / "issue_10191.json", asset)
+
+    assert (codeql.new_count, semgrep.new_count, semgrep.mitigated_count) == (72, 77, 0)
+    scanners = set(Finding.objects.filter(asset=asset).values_list("scanner", flat=True))
+    assert scanners == {"sarif:codeql", "sarif:semgrep oss"}
+    assert Finding.objects.filter(asset=asset, status="open").count() == 72 + 77
+
+
+def test_the_same_sarif_tool_again_mitigates_what_it_no_longer_reports(scans_dir, tmp_path):
+    asset = ImageAssetFactory()
+    import_file(scans_dir / "sarif" / "codeQL-output.sarif", asset)
+    log = json.loads((scans_dir / "sarif" / "codeQL-output.sarif").read_text())
+    log["runs"][0]["results"] = log["runs"][0]["results"][:10]
+    smaller = tmp_path / "codeql.sarif"
+    smaller.write_text(json.dumps(log))
+
+    job = import_file(smaller, asset)
+
+    assert job.mitigated_count == 72 - 10
