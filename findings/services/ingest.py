@@ -1,11 +1,10 @@
 """Merge a stream of ``FindingRecord`` into one asset's findings, set-based.
 
-The records are fingerprinted in Python and copied (``COPY``) in batches of 20,000 into a temporary
-staging table; three statements merge each batch (bring back what had gone, refresh what is seen
-again, insert what is new) on a second thread while the next batch is parsed, and one statement at
-the end marks gone what this scan no longer reports. Queries grow with batches, never with findings,
-and nothing but ``last_seen``/``last_job`` is written to a finding seen again (a HOT update: see the
-model's storage settings).
+The records are fingerprinted in Python and copied (``COPY``) in batches into a temporary staging
+table; four statements then merge the whole scan: bring back what had gone, refresh what is seen
+again, insert what is new, and mark gone what this scan no longer reports. The number of queries does
+not depend on the number of findings, and nothing but ``last_seen``/``last_job`` is written to a
+finding seen again (a HOT update: see the model's storage settings).
 
 Must run inside the caller's transaction: an import is all or nothing.
 """
@@ -15,13 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import queue
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import connection
 
 from findings.importers.base import FindingRecord
 from findings.models import Category, KevEntry, Severity
@@ -104,15 +101,9 @@ def ingest_records(
             + ", cvss float8, published_at timestamptz, sla_due date, kev boolean, kev_due date)"
             " ON COMMIT DROP"
         )
-        due_for = _due_dates(target)
-        writer = _BatchWriter(target)
-        try:
-            staged = _stage(records, due_for=due_for, writer=writer, on_progress=on_progress)
-        finally:
-            writer.close()
-        counts = writer.counts
-        cursor.execute(_MITIGATE, _params(target))
-        counts.mitigated = cursor.fetchone()[0]
+        staged = _stage(cursor, records, target=target, on_progress=on_progress)
+        cursor.execute("ANALYZE finding_stage")
+        counts = _merge(cursor, target, staged)
         # Dropped now rather than at commit: a caller may run several imports in one transaction.
         cursor.execute("DROP TABLE finding_stage")
     counts.findings = staged
@@ -120,13 +111,14 @@ def ingest_records(
 
 
 def _stage(
+    cursor: Any,
     records: Iterable[FindingRecord],
     *,
-    due_for: DueFor,
-    writer: _BatchWriter,
+    target: MergeTarget,
     on_progress: Callable[[], None] | None,
 ) -> int:
-    """Fingerprint and deduplicate the records and hand them to the writer in batches."""
+    """COPY the records, fingerprinted and deduplicated, into the staging table in batches."""
+    due_for = _due_dates(target)
     seen: set[bytes] = set()
     lines: list[str] = []
     for record in records:
@@ -138,68 +130,11 @@ def _stage(
         if len(lines) % PROGRESS_EVERY == 0 and on_progress is not None:
             on_progress()
         if len(lines) >= BATCH_ROWS:
-            writer.put(lines)
+            _copy(cursor, _copy_data(lines))
             lines = []
     if lines:
-        writer.put(lines)
-    return len(seen)
-
-
-class _BatchWriter:
-    """Copies and merges batches on a second thread while the caller parses the next one.
-
-    Parsing is Python work and merging is PostgreSQL's: overlapping them keeps both cores busy. The
-    thread uses the caller's own connection (same transaction, same lock), which the caller leaves
-    alone until ``close``; queries still go through Django's cursor wrapper, so they are counted.
-    """
-
-    def __init__(self, target: MergeTarget) -> None:
-        self.target = target
-        self.counts = ImportCounts()
-        self.error: BaseException | None = None
-        # The wrapper of this (the caller's) thread: ``connection`` means another one in the writer's.
-        self._db = connections[DEFAULT_DB_ALIAS]
-        self._db.ensure_connection()
-        self._queue: queue.Queue[list[str] | None] = queue.Queue(maxsize=2)
-        self._thread = threading.Thread(target=self._run, name="finding-merge", daemon=True)
-        self._thread.start()
-
-    def put(self, lines: list[str]) -> None:
-        self._raise_if_failed()
-        self._queue.put(lines)
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        self._raise_if_failed()
-
-    def _raise_if_failed(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def _run(self) -> None:
-        db = self._db
-        raw_cursor = db.connection.cursor()
-        cursor = db.make_debug_cursor(raw_cursor) if db.queries_logged else db.make_cursor(raw_cursor)
-        try:
-            while (lines := self._queue.get()) is not None:
-                if self.error is None:
-                    self._merge_batch(cursor, lines)
-        except BaseException as exc:
-            self.error = exc  # raised again in the caller's thread
-            while self._queue.get() is not None:  # drain, so the caller's put never blocks
-                pass
-        finally:
-            raw_cursor.close()
-
-    def _merge_batch(self, cursor: Any, lines: list[str]) -> None:
         _copy(cursor, _copy_data(lines))
-        cursor.execute("ANALYZE finding_stage")
-        batch = _merge(cursor, self.target, len(lines))
-        self.counts.new += batch.new
-        self.counts.unchanged += batch.unchanged
-        self.counts.reopened += batch.reopened
-        cursor.execute("TRUNCATE finding_stage")
+    return len(seen)
 
 
 DueFor = Callable[[str, str], tuple[str, str, str]]
@@ -339,19 +274,14 @@ SELECT count(*) FILTER (WHERE status = 'mitigated') FROM gone
 """
 
 
-def _params(target: MergeTarget) -> dict[str, Any]:
-    return {
+def _merge(cursor: Any, target: MergeTarget, staged: int) -> ImportCounts:
+    params = {
         "asset": target.asset_id,
         "team": target.team_id,
         "scanner": target.scanner,
         "job": target.job_id,
         "seen_at": target.seen_at,
     }
-
-
-def _merge(cursor: Any, target: MergeTarget, staged: int) -> ImportCounts:
-    """Merge one staged batch: bring back what had gone, refresh what is seen again, add what is new."""
-    params = _params(target)
     counts = ImportCounts()
     cursor.execute(_REOPEN, params)
     counts.reopened, back = cursor.fetchone()
@@ -363,4 +293,6 @@ def _merge(cursor: Any, target: MergeTarget, staged: int) -> ImportCounts:
     if refreshed + back < staged:
         cursor.execute(_INSERT, params)
         counts.new = cursor.fetchone()[0]
+    cursor.execute(_MITIGATE, params)
+    counts.mitigated = cursor.fetchone()[0]
     return counts
