@@ -311,3 +311,13 @@ def test_the_same_sarif_tool_again_mitigates_what_it_no_longer_reports(scans_dir
     job = import_file(smaller, asset)
 
     assert job.mitigated_count == 72 - 10
+
+
+def test_deleting_an_asset_deletes_its_findings_and_their_history(import_records):
+    asset = ImageAssetFactory()
+    import_records(asset, [record(n) for n in range(5)])
+    import_records(asset, [record(n) for n in range(3)])  # two mitigated: history rows
+
+    asset.delete()
+
+    assert not Finding.objects.filter(asset_id=asset.pk).exists()
