@@ -131,11 +131,12 @@ def _ingest_fresh(
         + (str(target.job_id),)
     )
     columns = (*_STAGE_COLUMNS, *_FRESH_COLUMNS)
+    due_for = _due_dates(target)  # before the writer thread owns the connection
     writer = _CopyWriter(f"COPY findings_finding ({', '.join(columns)}) FROM STDIN")
     try:
         added = _stage_lines(
             records,
-            target=target,
+            due_for=due_for,
             on_progress=on_progress,
             flush=lambda lines: writer.put(_copy_data([line + constants for line in lines])),
         )
@@ -200,10 +201,14 @@ def _stage(
     on_progress: Callable[[], None] | None,
 ) -> int:
     """COPY the records, fingerprinted and deduplicated, into the staging table in batches."""
+    due_for = _due_dates(target)  # before the writer thread owns the connection
     writer = _CopyWriter(f"COPY finding_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN")
     try:
         return _stage_lines(
-            records, target=target, on_progress=on_progress, flush=lambda lines: writer.put(_copy_data(lines))
+            records,
+            due_for=due_for,
+            on_progress=on_progress,
+            flush=lambda lines: writer.put(_copy_data(lines)),
         )
     finally:
         writer.close()
@@ -212,12 +217,11 @@ def _stage(
 def _stage_lines(
     records: Iterable[FindingRecord],
     *,
-    target: MergeTarget,
+    due_for: DueFor,
     on_progress: Callable[[], None] | None,
     flush: Callable[[list[str]], None],
 ) -> int:
     """Fingerprint and deduplicate the records into COPY lines, flushed in batches; return how many."""
-    due_for = _due_dates(target)
     seen: set[bytes] = set()
     lines: list[str] = []
     for record in records:
