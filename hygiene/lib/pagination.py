@@ -7,7 +7,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest
 
-DEFAULT_PAGE_SIZE = 50
+DEFAULT_PAGE_SIZE = 25
 PAGE_SIZES = (25, 50, 100, 200)
 
 
@@ -17,4 +17,7 @@ def paginate(request: HttpRequest, items: Any, *, per_page: int | None = None) -
     if requested.isdigit() and int(requested) in PAGE_SIZES:
         size = int(requested)
     paginator = Paginator(items, size)
-    return paginator.get_page(request.GET.get("page"))
+    page = paginator.get_page(request.GET.get("page"))
+    page.page_sizes = PAGE_SIZES  # type: ignore[attr-defined]
+    page.page_size = size  # type: ignore[attr-defined]
+    return page
