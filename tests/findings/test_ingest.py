@@ -321,3 +321,32 @@ def test_deleting_an_asset_deletes_its_findings_and_their_history(import_records
     asset.delete()
 
     assert not Finding.objects.filter(asset_id=asset.pk).exists()
+
+
+def test_an_import_waits_for_another_import_of_the_same_asset(import_records):
+    import psycopg2
+    from django.db import connection
+
+    from findings.services.ingest import _LOCK_CLASS
+
+    asset = ImageAssetFactory()
+    other = ImageAssetFactory()
+    # Another worker, mid-import of this asset, on its own connection.
+    params = {**connection.get_connection_params(), "dbname": connection.settings_dict["NAME"]}
+    params.pop("database", None)
+    params.pop("cursor_factory", None)
+    worker = psycopg2.connect(**params)
+    try:
+        with worker.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_LOCK_CLASS, asset.pk % 2**31])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        job = import_records(asset, [record(1)])
+        assert job.status == "failed", job.error
+        assert "lock" in job.error.lower() or "busy" in job.error.lower(), job.error
+        assert not Finding.objects.filter(asset=asset).exists()
+    finally:
+        worker.close()
+    with connection.cursor() as cursor:
+        cursor.execute("RESET lock_timeout")
+    assert import_records(other, [record(1)]).status == "done"  # other assets are not held up
