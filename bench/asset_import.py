@@ -18,8 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,60 +25,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._database import create_database, django_setup, drop_database  # noqa: E402
+
 DB_NAME = "hygiene_bench_asset_import"
 SAMPLES = ROOT.parent / "shared" / "scans" / "cyclonedx"
 N_LIBRARIES = 5_000
 N_MODELS = 40
 N_EXPORT_ASSETS = 10_000
-
-
-def _django() -> None:
-    os.environ["HYGIENE_DB_NAME"] = DB_NAME
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hygiene.settings.local")
-    os.environ.setdefault("DEBUG", "0")
-    import django
-
-    django.setup()
-
-
-def _admin_connection() -> Any:
-    import psycopg2
-    from django.conf import settings
-
-    params = dict(settings.DATABASES["default"])
-    conn = psycopg2.connect(
-        dbname="postgres",
-        user=params.get("USER") or None,
-        password=params.get("PASSWORD") or None,
-        # The embedded server is reached through a socket directory given in OPTIONS.
-        host=params.get("HOST") or params.get("OPTIONS", {}).get("host") or None,
-        port=params.get("PORT") or None,
-    )
-    conn.autocommit = True
-    return conn
-
-
-def create_database() -> None:
-    conn = _admin_connection()
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {DB_NAME}")
-    conn.close()
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "--verbosity", "0"],
-        env={**os.environ, "HYGIENE_DB_NAME": DB_NAME},
-        check=True,
-    )
-
-
-def drop_database() -> None:
-    from django.db import connections
-
-    connections.close_all()
-    conn = _admin_connection()
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    conn.close()
 
 
 def _ms(started: float) -> float:
@@ -216,9 +168,9 @@ def bench_export(team: Any) -> dict[str, Any]:
 
 
 def main() -> None:
-    _django()
+    django_setup(DB_NAME)
     began = time.perf_counter()
-    create_database()
+    create_database(DB_NAME)
     try:
         from hygiene.models import Team
 
@@ -227,7 +179,7 @@ def main() -> None:
         csv_figures = bench_csv(team)
         export = bench_export(team)
     finally:
-        drop_database()
+        drop_database(DB_NAME)
     print(f"total {time.perf_counter() - began:.0f} s")
     print(
         json.dumps(

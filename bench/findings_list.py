@@ -15,7 +15,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import random
 import statistics
 import sys
@@ -25,6 +24,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._database import create_database, django_setup, drop_database  # noqa: E402
+
 DB_NAME = "hygiene_bench_findings_ui"
 N_TEAMS = 20
 ASSETS_PER_TEAM = 100
@@ -185,23 +187,15 @@ def bench_enrichment(rng: random.Random) -> dict[str, float]:
 
 
 def main() -> None:
-    os.environ["HYGIENE_DB_NAME"] = DB_NAME
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hygiene.settings.local")
-    os.environ.setdefault("DEBUG", "0")
-    import django
-
-    django.setup()
-    import bench.ingest as ingest
-
-    ingest.DB_NAME = DB_NAME
-    ingest.create_database()
+    django_setup(DB_NAME)
+    create_database(DB_NAME)
     try:
         rng = random.Random(0)
         teams, ids = build(rng)
         enrichment = bench_enrichment(rng)
         pages = bench_pages(teams, ids[0])
     finally:
-        ingest.drop_database()
+        drop_database(DB_NAME)
     figures = {
         "findings": N_FINDINGS,
         "member_list_p95_ms": pages["pages"]["member_default"][1],

@@ -24,6 +24,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._database import create_database, django_setup, drop_database  # noqa: E402
+
 DB_NAME = "hygiene_bench_ingest"
 N_FINDINGS = 100_000
 BIG_FILE_BYTES = 300 * 1024 * 1024
@@ -32,21 +35,12 @@ IMAGE = "registry.example.com/team/app"
 REPOSITORY = "https://git.example.com/team/app"
 
 
-def _django(db_name: str) -> None:
-    os.environ["HYGIENE_DB_NAME"] = db_name
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hygiene.settings.local")
-    os.environ.setdefault("DEBUG", "0")
-    import django
-
-    django.setup()
-
-
 # -- child: one import, measured alone ---------------------------------------------------------------
 
 
 def child(path: str, asset_name: str) -> None:
     """Import ``path`` for the asset the way a worker does; print time, counts and peak RSS."""
-    _django(DB_NAME)
+    django_setup(DB_NAME)
     from assets.models import Asset
     from findings.services import jobs
 
@@ -93,42 +87,6 @@ def run_child(path: Path, asset_name: str) -> dict[str, Any]:
 
 
 # -- parent: database, files, the runs ---------------------------------------------------------------
-
-
-def _admin_connection() -> Any:
-    """A connection to the server's maintenance database, with the same parameters as Django's."""
-    import psycopg2
-    from django.db import connection
-
-    params = {**connection.get_connection_params(), "dbname": "postgres"}
-    params.pop("database", None)
-    params.pop("cursor_factory", None)
-    conn = psycopg2.connect(**params)
-    conn.autocommit = True
-    return conn
-
-
-def create_database() -> None:
-    conn = _admin_connection()
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {DB_NAME}")
-    conn.close()
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "--verbosity", "0"],
-        env={**os.environ, "HYGIENE_DB_NAME": DB_NAME},
-        check=True,
-    )
-
-
-def drop_database() -> None:
-    from django.db import connections
-
-    connections.close_all()
-    conn = _admin_connection()
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    conn.close()
 
 
 def create_assets() -> None:
@@ -235,11 +193,11 @@ def main() -> None:
     os.environ.setdefault("DEBUG", "0")
     work = Path(tempfile.mkdtemp(prefix="hygiene-bench-ingest-"))
     os.environ["MEDIA_ROOT"] = str(work / "media")
-    _django(DB_NAME)
+    django_setup(DB_NAME)
     from bench.scan_samples import write_sarif, write_trivy
 
     began = time.perf_counter()
-    create_database()
+    create_database(DB_NAME)
     try:
         create_assets()
         trivy, sarif, changed, big = (
@@ -294,7 +252,7 @@ def main() -> None:
             "total_seconds": round(time.perf_counter() - began, 1),
         }
     finally:
-        drop_database()
+        drop_database(DB_NAME)
         subprocess.run(["rm", "-rf", str(work)], check=False)
     print(json.dumps(figures))
 

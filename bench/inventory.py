@@ -21,7 +21,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._database import create_database, django_setup, drop_database  # noqa: E402
+
 DB_NAME = "hygiene_bench_inventory"
 CLUSTERS = 10
 CLUSTER_SIZE = 1_000
@@ -37,54 +39,6 @@ TEAMS = 4
 REQUESTS = 50
 KINDS = ["dataset", "pipeline", "model", "endpoint", "notebook", "container_image", "repository"]
 ENVIRONMENTS = ["development", "staging", "production"]
-
-
-def _django() -> None:
-    os.environ["HYGIENE_DB_NAME"] = DB_NAME
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hygiene.settings.local")
-    os.environ.setdefault("DEBUG", "0")
-    import django
-
-    django.setup()
-
-
-def _admin_connection() -> Any:
-    import psycopg2
-    from django.conf import settings
-
-    params = dict(settings.DATABASES["default"])
-    conn = psycopg2.connect(
-        dbname="postgres",
-        user=params.get("USER") or None,
-        password=params.get("PASSWORD") or None,
-        host=params.get("HOST") or params.get("OPTIONS", {}).get("host") or None,
-        port=params.get("PORT") or None,
-    )
-    conn.autocommit = True
-    return conn
-
-
-def create_database() -> None:
-    conn = _admin_connection()
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {DB_NAME}")
-    conn.close()
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "--verbosity", "0"],
-        env={**os.environ, "HYGIENE_DB_NAME": DB_NAME},
-        check=True,
-    )
-
-
-def drop_database() -> None:
-    from django.db import connections
-
-    connections.close_all()
-    conn = _admin_connection()
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    conn.close()
 
 
 def _ms(started: float) -> float:
@@ -277,17 +231,17 @@ def bench_pages(teams: list[Any], first_id: int, rng: random.Random) -> dict[str
 
 
 def main() -> None:
-    _django()
+    django_setup(DB_NAME)
     rng = random.Random(20261125)  # reproducible data, not secrets
     began = time.perf_counter()
-    create_database()
+    create_database(DB_NAME)
     try:
         loaded = load(rng)
         recompute = bench_recompute(loaded["first_id"])
         pages = bench_pages(loaded["teams"], loaded["first_id"], rng)
     finally:
         if not os.environ.get("BENCH_KEEP_DATABASE"):
-            drop_database()
+            drop_database(DB_NAME)
     print(f"total {time.perf_counter() - began:.0f} s")
     print(
         json.dumps(
