@@ -30,11 +30,10 @@ from assets.services.assets import asset_create, asset_update
 from assets.services.classification import classification_recompute_downstream, downstream_ids
 from assets.services.lineage import edge_add
 from assets.services.policy import policy_check
-from hygiene.models import Team, TeamFunction
+from hygiene.models import Team
 from hygiene.permissions import can_change, can_contribute, token_allows
 from hygiene.services.audit import audit_event
 
-UNASSIGNED_SLUG = "unassigned"
 BOM_TAG = "cyclonedx"
 PURL_PREFIX = "pkg:"
 RESOLVED_FIELDS = [
@@ -69,19 +68,6 @@ class CsvImportResult:
 
     def counts(self) -> dict[str, int]:
         return {key: value for key, value in asdict(self).items() if isinstance(value, int)}
-
-
-def unassigned_team() -> Team:
-    """The team operators' imports land in when they name none; created on first use."""
-    team, _ = Team.objects.get_or_create(
-        slug=UNASSIGNED_SLUG,
-        defaults={
-            "name": "Unassigned",
-            "function": TeamFunction.OTHER,
-            "description": "Assets imported without a team; move them to the team that runs them.",
-        },
-    )
-    return team
 
 
 def _actor_fields(actor: Any, fallback: str) -> dict[str, Any]:

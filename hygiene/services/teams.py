@@ -11,9 +11,24 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from hygiene.models import Membership, Profile, Team, TeamRole
+from hygiene.models import Membership, Profile, Team, TeamFunction, TeamRole
 from hygiene.permissions import can_change, is_security_lead
 from hygiene.roles import GLOBAL_ROLES
+
+UNASSIGNED_SLUG = "unassigned"
+
+
+def team_get_or_create_unassigned() -> Team:
+    """The team operators' imports land in when they name none (import_bom, import_scan)."""
+    team, _ = Team.objects.get_or_create(
+        slug=UNASSIGNED_SLUG,
+        defaults={
+            "name": "Unassigned",
+            "function": TeamFunction.OTHER,
+            "description": "Assets imported without a team; move them to the team that runs them.",
+        },
+    )
+    return team
 
 
 @transaction.atomic

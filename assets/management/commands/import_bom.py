@@ -12,9 +12,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from assets.models import Environment
-from assets.services.imports import bom_import, unassigned_team
+from assets.services.imports import bom_import
 from hygiene.models import Team
 from hygiene.services.audit import actor_context
+from hygiene.services.teams import team_get_or_create_unassigned
 
 
 class Command(BaseCommand):
@@ -64,7 +65,7 @@ class Command(BaseCommand):
     @staticmethod
     def _team(slug: str | None) -> Team:
         if not slug:
-            return unassigned_team()
+            return team_get_or_create_unassigned()
         team = Team.objects.filter(slug=slug).first()
         if team is None:
             known = ", ".join(Team.objects.order_by("slug").values_list("slug", flat=True)[:20])

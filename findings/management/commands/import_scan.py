@@ -18,10 +18,9 @@ from findings.errors import ImportFailed
 from findings.importers.base import SNIFF_BYTES
 from findings.models import JobStatus
 from findings.services.jobs import job_counts, job_create_from_path, job_run
-from hygiene.models import Team, TeamFunction
+from hygiene.models import Team
 from hygiene.services.audit import actor_context
-
-UNASSIGNED_SLUG = "unassigned"
+from hygiene.services.teams import team_get_or_create_unassigned
 
 
 class Command(BaseCommand):
@@ -77,7 +76,7 @@ def _destination(path: Path, asset_name: str, team_slug: str) -> tuple[Team, Ass
         raise CommandError(f"Several assets are named “{asset_name}”: give --team.")
     if found:
         return found[0].team, found[0]
-    team = team or _unassigned_team()
+    team = team or team_get_or_create_unassigned()
     asset = asset_create(actor=None, team=team, name=asset_name, kind=_guess_kind(path))
     return team, asset
 
@@ -86,18 +85,6 @@ def _team(slug: str) -> Team:
     team = Team.objects.filter(slug=slug).first()
     if team is None:
         raise CommandError(f"No team with the slug “{slug}”.")
-    return team
-
-
-def _unassigned_team() -> Team:
-    team, _ = Team.objects.get_or_create(
-        slug=UNASSIGNED_SLUG,
-        defaults={
-            "name": "Unassigned",
-            "function": TeamFunction.OTHER,
-            "description": "Assets created by imports that named no team; move them to their owners.",
-        },
-    )
     return team
 
 
