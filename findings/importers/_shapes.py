@@ -1,13 +1,13 @@
-"""Typed access to decoded JSON from hostile files, shared by the SCA and secret importers.
+"""Required shapes in decoded JSON from hostile files, shared by the SCA and secret importers.
 
 Scan files are untrusted: any value may have the wrong type. These helpers turn a wrong shape into
-``ImportFailed`` naming the format and the JSON path, or into "absent" for optional leaf fields, so
-no importer ever leaks a KeyError/TypeError/AttributeError to the person who uploaded the file.
+``ImportFailed`` naming the format and the JSON path, so no importer ever leaks a
+KeyError/TypeError/AttributeError to the person who uploaded the file. Optional fields, where a wrong
+shape counts as absent, are read with ``common.as_text``/``as_dict``/``as_list``/``as_score``.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 from urllib.parse import unquote
@@ -48,15 +48,6 @@ def need_list(value: object, *, label: str, where: str, missing_ok: bool = True)
     return value
 
 
-def opt_dict(value: object) -> dict[str, Any]:
-    """An optional nested object; anything else counts as absent."""
-    return value if isinstance(value, dict) else {}
-
-
-def opt_list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def raw_text(value: object) -> str:
     """A scalar as text, unbounded; containers count as absent.
 
@@ -70,31 +61,6 @@ def raw_text(value: object) -> str:
     if isinstance(value, int | float):
         return str(value)
     return ""
-
-
-def text(value: object, limit: int | None = None) -> str:
-    """A scalar as bounded text, stripped; containers count as absent."""
-    raw = raw_text(value).strip()
-    return clip(raw) if limit is None else clip(raw, limit)
-
-
-def score(value: object) -> float | None:
-    """A CVSS score in (0, 10], from a number or a numeric string; anything else is None.
-
-    Tools write 0 for "no score", and an out-of-range value would not fit the stored score.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            return None
-    if isinstance(value, int | float):
-        result = float(value)
-        if math.isfinite(result) and 0 < result <= 10:
-            return result
-    return None
 
 
 def join_lines(parts: list[str]) -> str:

@@ -12,9 +12,18 @@ from typing import Any, BinaryIO
 
 from findings.errors import ImportFailed
 
-from ._shapes import join_lines, need_dict, need_list, opt_dict, opt_list, parse_purl, score, text
+from ._shapes import join_lines, need_dict, need_list, parse_purl
 from .base import Category, FindingRecord
-from .common import load_json, normalize_severity, parse_datetime, severity_from_cvss
+from .common import (
+    as_dict,
+    as_list,
+    as_score,
+    as_text,
+    load_json,
+    normalize_severity,
+    parse_datetime,
+    severity_from_cvss,
+)
 
 NAME = "cyclonedx"
 LABEL = "CycloneDX JSON"
@@ -36,7 +45,7 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
     if document is None:
         raise ImportFailed(f"{LABEL}: the file is empty; expected a CycloneDX JSON document.")
     bom = need_dict(document, label=LABEL, where="the top level")
-    bom_format = text(bom.get("bomFormat"), 50)
+    bom_format = as_text(bom.get("bomFormat"), 50)
     if bom_format and bom_format != "CycloneDX":
         raise ImportFailed(f"{LABEL}: bomFormat is {bom_format!r}, not 'CycloneDX'.")
     if not bom_format and "specVersion" not in bom:
@@ -47,7 +56,7 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
     if not vulnerabilities:
         return
     components = _index_components(bom)
-    target = _target(opt_dict(bom.get("metadata")))
+    target = _target(as_dict(bom.get("metadata")))
     for index, item in enumerate(vulnerabilities):
         vulnerability = need_dict(item, label=LABEL, where=f"vulnerabilities[{index}]")
         yield from _records(vulnerability, index, components, target)
@@ -56,40 +65,40 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
 def _index_components(bom: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """bom-ref -> component, over the whole nested tree (iteratively: nesting depth is hostile)."""
     index: dict[str, dict[str, Any]] = {}
-    pending: list[Any] = [opt_dict(bom.get("metadata")).get("component"), *opt_list(bom.get("components"))]
+    pending: list[Any] = [as_dict(bom.get("metadata")).get("component"), *as_list(bom.get("components"))]
     while pending:
         component = pending.pop()
         if not isinstance(component, dict):
             continue
-        ref = text(component.get("bom-ref"), 2000)
+        ref = as_text(component.get("bom-ref"), 2000)
         if ref:
             index.setdefault(ref, component)
-        pending.extend(opt_list(component.get("components")))
+        pending.extend(as_list(component.get("components")))
     return index
 
 
 def _package_name(component: dict[str, Any]) -> str:
-    name = text(component.get("name"), 300)
-    group = text(component.get("group"), 300)
+    name = as_text(component.get("name"), 300)
+    group = as_text(component.get("group"), 300)
     if not group:
         return name
-    kind_, _, _ = parse_purl(text(component.get("purl"), 2000))
+    kind_, _, _ = parse_purl(as_text(component.get("purl"), 2000))
     return f"{group}:{name}" if kind_ in {"maven", "gradle"} else f"{group}/{name}"
 
 
 def _target(metadata: dict[str, Any]) -> str:
-    component = opt_dict(metadata.get("component"))
+    component = as_dict(metadata.get("component"))
     return _package_name(component) if component else ""
 
 
 def _component_path(component: dict[str, Any]) -> str:
-    for prop in opt_list(component.get("properties")):
-        prop = opt_dict(prop)
-        if text(prop.get("name"), 200) in _PATH_PROPERTIES and text(prop.get("value")):
-            return text(prop.get("value"), 1000)
-    occurrences = opt_list(opt_dict(component.get("evidence")).get("occurrences"))
+    for prop in as_list(component.get("properties")):
+        prop = as_dict(prop)
+        if as_text(prop.get("name"), 200) in _PATH_PROPERTIES and as_text(prop.get("value")):
+            return as_text(prop.get("value"), 1000)
+    occurrences = as_list(as_dict(component.get("evidence")).get("occurrences"))
     return next(
-        (text(opt_dict(o).get("location"), 1000) for o in occurrences if opt_dict(o).get("location")), ""
+        (as_text(as_dict(o).get("location"), 1000) for o in occurrences if as_dict(o).get("location")), ""
     )
 
 
@@ -99,17 +108,17 @@ def _pick_ratings(vulnerability: dict[str, Any]) -> tuple[str, float | None]:
     The rating of the vulnerability's own source wins (Trivy puts the distribution's rating there,
     as its own JSON report does); then the first rating saying anything. CVSS prefers v3/v4 scores.
     """
-    ratings = [opt_dict(r) for r in opt_list(vulnerability.get("ratings"))]
-    source = text(opt_dict(vulnerability.get("source")).get("name"), 100).lower()
+    ratings = [as_dict(r) for r in as_list(vulnerability.get("ratings"))]
+    source = as_text(as_dict(vulnerability.get("source")).get("name"), 100).lower()
     # Sorted by identity, never by ==: comparing hostile deeply nested dicts can raise RecursionError.
     ordered = sorted(
         ratings,
-        key=lambda r: not source or text(opt_dict(r.get("source")).get("name"), 100).lower() != source,
+        key=lambda r: not source or as_text(as_dict(r.get("source")).get("name"), 100).lower() != source,
     )
-    modern = [r for r in ordered if text(r.get("method"), 30).upper().startswith(("CVSSV3", "CVSSV4"))]
-    cvss = next((score(r.get("score")) for r in modern + ordered if score(r.get("score"))), None)
+    modern = [r for r in ordered if as_text(r.get("method"), 30).upper().startswith(("CVSSV3", "CVSSV4"))]
+    cvss = next((as_score(r.get("score")) for r in modern + ordered if as_score(r.get("score"))), None)
     # "unknown"/"none" ratings say nothing; a later rating or the score decides instead.
-    words = [text(r.get("severity"), 30).lower() for r in ordered]
+    words = [as_text(r.get("severity"), 30).lower() for r in ordered]
     word = next((w for w in words if normalize_severity(w, "") and w not in {"unknown", "none"}), "")
     return normalize_severity(word, severity_from_cvss(cvss)), cvss
 
@@ -117,28 +126,37 @@ def _pick_ratings(vulnerability: dict[str, Any]) -> tuple[str, float | None]:
 def _records(
     vulnerability: dict[str, Any], index: int, components: dict[str, dict[str, Any]], target: str
 ) -> Iterator[FindingRecord]:
-    rule_id = text(vulnerability.get("id"), 200)
+    rule_id = as_text(vulnerability.get("id"), 200)
     if not rule_id:
         raise ImportFailed(f"{LABEL}: vulnerabilities[{index}] has no id.")
-    analysis_state = text(opt_dict(vulnerability.get("analysis")).get("state"), 50).lower()
+    analysis_state = as_text(as_dict(vulnerability.get("analysis")).get("state"), 50).lower()
     if analysis_state in _NOT_APPLICABLE:
         return
     severity, cvss = _pick_ratings(vulnerability)
-    affects = [opt_dict(a) for a in opt_list(vulnerability.get("affects"))] or [{}]
+    affects = [as_dict(a) for a in as_list(vulnerability.get("affects"))] or [{}]
     for affected in affects:
-        ref = text(affected.get("ref"), 2000)
-        versions = [opt_dict(v) for v in opt_list(affected.get("versions"))]
-        statuses = {text(v.get("status"), 30).lower() for v in versions} - {""}
+        ref = as_text(affected.get("ref"), 2000)
+        versions = [as_dict(v) for v in as_list(affected.get("versions"))]
+        statuses = {as_text(v.get("status"), 30).lower() for v in versions} - {""}
         if statuses == {"unaffected"}:
             continue
         component = components.get(ref, {})
-        _, purl_name, purl_version = parse_purl(text(component.get("purl"), 2000) or ref)
+        _, purl_name, purl_version = parse_purl(as_text(component.get("purl"), 2000) or ref)
         package = _package_name(component) if component.get("name") else purl_name
         affected_version = next(
-            (text(v.get("version"), 100) for v in versions if text(v.get("status")).lower() == "affected"), ""
+            (
+                as_text(v.get("version"), 100)
+                for v in versions
+                if as_text(v.get("status")).lower() == "affected"
+            ),
+            "",
         )
         fixed = next(
-            (text(v.get("version"), 100) for v in versions if text(v.get("status")).lower() == "unaffected"),
+            (
+                as_text(v.get("version"), 100)
+                for v in versions
+                if as_text(v.get("status")).lower() == "unaffected"
+            ),
             "",
         )
         yield FindingRecord(
@@ -147,32 +165,32 @@ def _records(
             title=f"{rule_id} in {package}" if package else rule_id,
             severity=severity,
             package=package,
-            installed_version=text(component.get("version"), 100) or purl_version or affected_version,
+            installed_version=as_text(component.get("version"), 100) or purl_version or affected_version,
             fixed_version=fixed,
             location=_component_path(component),
             target=target,
             cvss=cvss,
             published_at=parse_datetime(vulnerability.get("published")),
             description=_description(vulnerability, ref if not package else ""),
-            url=text(opt_dict(vulnerability.get("source")).get("url"), 1000)
+            url=as_text(as_dict(vulnerability.get("source")).get("url"), 1000)
             or next(
-                (text(opt_dict(a).get("url"), 1000) for a in opt_list(vulnerability.get("advisories"))), ""
+                (as_text(as_dict(a).get("url"), 1000) for a in as_list(vulnerability.get("advisories"))), ""
             ),
         )
 
 
 def _description(vulnerability: dict[str, Any], unresolved_ref: str) -> str:
-    cwes = ", ".join(f"CWE-{text(c, 10)}" for c in opt_list(vulnerability.get("cwes")) if text(c))
-    analysis = opt_dict(vulnerability.get("analysis"))
+    cwes = ", ".join(f"CWE-{as_text(c, 10)}" for c in as_list(vulnerability.get("cwes")) if as_text(c))
+    analysis = as_dict(vulnerability.get("analysis"))
     return join_lines(
         [
             f"Affected component reference: {unresolved_ref}" if unresolved_ref else "",
             f"CWE: {cwes}" if cwes else "",
-            f"Analysis: {text(analysis.get('state'), 50)}" if analysis.get("state") else "",
-            f"Recommendation: {text(vulnerability.get('recommendation'), 1000)}"
+            f"Analysis: {as_text(analysis.get('state'), 50)}" if analysis.get("state") else "",
+            f"Recommendation: {as_text(vulnerability.get('recommendation'), 1000)}"
             if vulnerability.get("recommendation")
             else "",
-            text(vulnerability.get("description")),
-            text(vulnerability.get("detail")),
+            as_text(vulnerability.get("description")),
+            as_text(vulnerability.get("detail")),
         ]
     )

@@ -9,9 +9,18 @@ from typing import Any, BinaryIO
 
 from findings.errors import ImportFailed
 
-from ._shapes import join_lines, kind, need_dict, need_list, opt_dict, opt_list, score, text
+from ._shapes import join_lines, kind, need_dict, need_list
 from .base import Category, FindingRecord
-from .common import load_json, normalize_severity, parse_datetime, severity_from_cvss
+from .common import (
+    as_dict,
+    as_list,
+    as_score,
+    as_text,
+    load_json,
+    normalize_severity,
+    parse_datetime,
+    severity_from_cvss,
+)
 
 NAME = "dependabot"
 LABEL = "GitHub Dependabot alerts JSON"
@@ -39,7 +48,7 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
     if isinstance(document, list):
         for index, item in enumerate(document):
             alert = need_dict(item, label=LABEL, where=f"alert [{index}]")
-            if text(alert.get("state")).lower() in {"", _OPEN}:
+            if as_text(alert.get("state")).lower() in {"", _OPEN}:
                 yield _from_rest(alert, index)
     elif isinstance(document, dict):
         for where, node in _graphql_nodes(document):
@@ -54,7 +63,7 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
 def _rule_id(ghsa: str, cve: str, identifiers: list[Any], where: str) -> str:
     # GHSA first: every Dependabot alert has one from the start, while a CVE may be assigned later
     # and would change the finding's identity between two exports.
-    values = [text(opt_dict(i).get("value"), 100) for i in identifiers]
+    values = [as_text(as_dict(i).get("value"), 100) for i in identifiers]
     ghsa_ids = [v for v in [ghsa, *values] if v.upper().startswith("GHSA-")]
     for candidate in [*ghsa_ids, cve, *values]:
         if candidate:
@@ -64,48 +73,51 @@ def _rule_id(ghsa: str, cve: str, identifiers: list[Any], where: str) -> str:
 
 def _score(advisory: dict[str, Any]) -> float | None:
     """CVSS v3 when GitHub has one, v4 otherwise; a 0.0 score is GitHub's way of saying "none"."""
-    severities = opt_dict(advisory.get("cvss_severities"))
+    severities = as_dict(advisory.get("cvss_severities"))
     return (
-        score(opt_dict(advisory.get("cvss")).get("score"))
-        or score(opt_dict(severities.get("cvss_v3")).get("score"))
-        or score(opt_dict(severities.get("cvss_v4")).get("score"))
+        as_score(as_dict(advisory.get("cvss")).get("score"))
+        or as_score(as_dict(severities.get("cvss_v3")).get("score"))
+        or as_score(as_dict(severities.get("cvss_v4")).get("score"))
     )
 
 
 def _repository(alert: dict[str, Any]) -> str:
-    html = _REPO_FROM_HTML.match(text(alert.get("html_url"), 1000))
+    html = _REPO_FROM_HTML.match(as_text(alert.get("html_url"), 1000))
     if html:
         return html.group(1)
-    api = _REPO_FROM_API.match(text(alert.get("url"), 1000))
+    api = _REPO_FROM_API.match(as_text(alert.get("url"), 1000))
     return f"https://github.com/{api.group(1)}" if api else ""
 
 
 def _from_rest(alert: dict[str, Any], index: int) -> FindingRecord:
     where = f"alert [{index}]"
-    advisory = opt_dict(alert.get("security_advisory"))
-    vulnerability = opt_dict(alert.get("security_vulnerability"))
-    dependency = opt_dict(alert.get("dependency"))
-    package_info = opt_dict(dependency.get("package")) or opt_dict(vulnerability.get("package"))
-    package = text(package_info.get("name"), 300)
-    cve = text(advisory.get("cve_id"), 50)
-    rule_id = _rule_id(text(advisory.get("ghsa_id"), 50), cve, opt_list(advisory.get("identifiers")), where)
+    advisory = as_dict(alert.get("security_advisory"))
+    vulnerability = as_dict(alert.get("security_vulnerability"))
+    dependency = as_dict(alert.get("dependency"))
+    package_info = as_dict(dependency.get("package")) or as_dict(vulnerability.get("package"))
+    package = as_text(package_info.get("name"), 300)
+    cve = as_text(advisory.get("cve_id"), 50)
+    rule_id = _rule_id(as_text(advisory.get("ghsa_id"), 50), cve, as_list(advisory.get("identifiers")), where)
     cvss = _score(advisory)
-    manifest = text(dependency.get("manifest_path"), 500)
-    vulnerable_range = text(vulnerability.get("vulnerable_version_range"), 300)
-    number_ = text(alert.get("number"), 20)
-    cwes = ", ".join(text(opt_dict(c).get("cwe_id"), 30) for c in opt_list(advisory.get("cwes")))
-    summary = text(advisory.get("summary"), 300)
+    manifest = as_text(dependency.get("manifest_path"), 500)
+    vulnerable_range = as_text(vulnerability.get("vulnerable_version_range"), 300)
+    number_ = as_text(alert.get("number"), 20)
+    cwes = ", ".join(as_text(as_dict(c).get("cwe_id"), 30) for c in as_list(advisory.get("cwes")))
+    summary = as_text(advisory.get("summary"), 300)
     # Short facts first: the advisory text is often long enough to be clipped.
     description = join_lines(
         [
             f"CVE: {cve}" if cve else "",
-            f"Ecosystem: {text(package_info.get('ecosystem'), 50)}" if package_info.get("ecosystem") else "",
+            f"Ecosystem: {as_text(package_info.get('ecosystem'), 50)}"
+            if package_info.get("ecosystem")
+            else "",
             f"Vulnerable versions: {vulnerable_range}" if vulnerable_range else "",
-            f"Dependency: {text(dependency.get('relationship'), 50)}, {text(dependency.get('scope'), 50)}"
+            f"Dependency: {as_text(dependency.get('relationship'), 50)}, "
+            f"{as_text(dependency.get('scope'), 50)}"
             if dependency.get("relationship")
             else "",
             f"CWE: {cwes}" if cwes.strip(", ") else "",
-            text(advisory.get("description")),
+            as_text(advisory.get("description")),
         ]
     )
     return FindingRecord(
@@ -113,17 +125,17 @@ def _from_rest(alert: dict[str, Any], index: int) -> FindingRecord:
         rule_id=rule_id,
         title=summary or f"{rule_id} in {package}",
         severity=normalize_severity(
-            text(vulnerability.get("severity"), 30) or text(advisory.get("severity"), 30),
+            as_text(vulnerability.get("severity"), 30) or as_text(advisory.get("severity"), 30),
             severity_from_cvss(cvss),
         ),
         package=package,
-        fixed_version=text(opt_dict(vulnerability.get("first_patched_version")).get("identifier"), 100),
+        fixed_version=as_text(as_dict(vulnerability.get("first_patched_version")).get("identifier"), 100),
         location=_location(manifest, number_, vulnerable_range),
         target=_repository(alert),
         cvss=cvss,
         published_at=parse_datetime(advisory.get("published_at")),
         description=description,
-        url=text(alert.get("html_url"), 1000),
+        url=as_text(alert.get("html_url"), 1000),
     )
 
 
@@ -139,7 +151,7 @@ def _location(manifest: str, alert_number: str, vulnerable_range: str) -> str:
 def _graphql_nodes(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     data = document.get("data")
     if data is None and "errors" in document:
-        messages = "; ".join(text(opt_dict(e).get("message"), 300) for e in opt_list(document["errors"]))
+        messages = "; ".join(as_text(as_dict(e).get("message"), 300) for e in as_list(document["errors"]))
         raise ImportFailed(
             f"{LABEL}: the GitHub API returned errors instead of alerts: {messages or 'unknown'}."
         )
@@ -161,15 +173,15 @@ def _graphql_nodes(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, An
             repository.get("vulnerabilityAlerts"), label=LABEL, where=f"{where}.vulnerabilityAlerts"
         )
         nodes = need_list(alerts.get("nodes"), label=LABEL, where=f"{where}.vulnerabilityAlerts.nodes")
-        target = text(repository.get("url"), 500) or text(repository.get("nameWithOwner"), 300)
+        target = as_text(repository.get("url"), 500) or as_text(repository.get("nameWithOwner"), 300)
         for index, node in enumerate(nodes):
             node_where = f"{where}.vulnerabilityAlerts.nodes[{index}]"
             alert = need_dict(node, label=LABEL, where=node_where)
-            yield node_where, {**alert, "_target": target or text(repository.get("name"), 300)}
+            yield node_where, {**alert, "_target": target or as_text(repository.get("name"), 300)}
 
 
 def _graphql_is_open(node: dict[str, Any]) -> bool:
-    state = text(node.get("state")).lower()
+    state = as_text(node.get("state")).lower()
     if state:
         return state == _OPEN
     # Exports made before GitHub added "state" only tell closed alerts by their timestamps.
@@ -177,22 +189,26 @@ def _graphql_is_open(node: dict[str, Any]) -> bool:
 
 
 def _from_graphql(node: dict[str, Any], where: str) -> FindingRecord:
-    vulnerability = opt_dict(node.get("securityVulnerability"))
-    advisory = opt_dict(vulnerability.get("advisory")) or opt_dict(node.get("securityAdvisory"))
-    package_info = opt_dict(vulnerability.get("package"))
-    package = text(package_info.get("name"), 300)
-    identifiers = opt_list(advisory.get("identifiers"))
+    vulnerability = as_dict(node.get("securityVulnerability"))
+    advisory = as_dict(vulnerability.get("advisory")) or as_dict(node.get("securityAdvisory"))
+    package_info = as_dict(vulnerability.get("package"))
+    package = as_text(package_info.get("name"), 300)
+    identifiers = as_list(advisory.get("identifiers"))
     cve = next(
-        (text(opt_dict(i).get("value"), 50) for i in identifiers if text(opt_dict(i).get("type")) == "CVE"),
+        (
+            as_text(as_dict(i).get("value"), 50)
+            for i in identifiers
+            if as_text(as_dict(i).get("type")) == "CVE"
+        ),
         "",
     )
-    rule_id = _rule_id(text(advisory.get("ghsaId"), 50), cve, identifiers, where)
-    cvss = score(opt_dict(advisory.get("cvss")).get("score"))
-    vulnerable_range = text(vulnerability.get("vulnerableVersionRange"), 300)
-    requirement = text(node.get("vulnerableRequirements"), 100)
-    summary = text(advisory.get("summary"), 300)
+    rule_id = _rule_id(as_text(advisory.get("ghsaId"), 50), cve, identifiers, where)
+    cvss = as_score(as_dict(advisory.get("cvss")).get("score"))
+    vulnerable_range = as_text(vulnerability.get("vulnerableVersionRange"), 300)
+    requirement = as_text(node.get("vulnerableRequirements"), 100)
+    summary = as_text(advisory.get("summary"), 300)
     cwes = ", ".join(
-        text(opt_dict(c).get("cweId"), 30) for c in opt_list(opt_dict(advisory.get("cwes")).get("nodes"))
+        as_text(as_dict(c).get("cweId"), 30) for c in as_list(as_dict(advisory.get("cwes")).get("nodes"))
     )
     description = join_lines(
         [
@@ -200,23 +216,25 @@ def _from_graphql(node: dict[str, Any], where: str) -> FindingRecord:
             f"Vulnerable versions: {vulnerable_range}" if vulnerable_range else "",
             f"Requirement: {requirement}" if requirement else "",
             f"CWE: {cwes}" if cwes.strip(", ") else "",
-            text(advisory.get("description")),
+            as_text(advisory.get("description")),
         ]
     )
     return FindingRecord(
         category=Category.VULNERABILITY,
         rule_id=rule_id,
         title=summary or f"{rule_id} in {package}",
-        severity=normalize_severity(text(vulnerability.get("severity"), 30), severity_from_cvss(cvss)),
+        severity=normalize_severity(as_text(vulnerability.get("severity"), 30), severity_from_cvss(cvss)),
         package=package,
         # "= 1.7.1" pins the installed version; a range ("< 2.0") does not name one.
         installed_version=requirement[2:].strip() if requirement.startswith("= ") else "",
-        fixed_version=text(opt_dict(vulnerability.get("firstPatchedVersion")).get("identifier"), 100),
-        location=_location(text(node.get("vulnerableManifestPath"), 500), text(node.get("number"), 20), ""),
-        target=text(node.get("_target"), 500),
+        fixed_version=as_text(as_dict(vulnerability.get("firstPatchedVersion")).get("identifier"), 100),
+        location=_location(
+            as_text(node.get("vulnerableManifestPath"), 500), as_text(node.get("number"), 20), ""
+        ),
+        target=as_text(node.get("_target"), 500),
         cvss=cvss,
         published_at=parse_datetime(advisory.get("publishedAt")),
         description=description,
-        url=text(advisory.get("permalink"), 1000)
+        url=as_text(advisory.get("permalink"), 1000)
         or (f"https://github.com/advisories/{rule_id}" if rule_id.startswith("GHSA-") else ""),
     )

@@ -13,9 +13,9 @@ from typing import Any, BinaryIO
 from findings.errors import ImportFailed
 
 from ._secrets import safe_record
-from ._shapes import kind, need_dict, raw_text, text
+from ._shapes import kind, need_dict, raw_text
 from .base import Category, FindingRecord, Severity
-from .common import load_json, redact_secret
+from .common import as_text, load_json, redact_secret
 
 NAME = "gitleaks"
 LABEL = "Gitleaks JSON"
@@ -96,7 +96,7 @@ def _from_v8(leak: dict[str, Any]) -> FindingRecord:
         f"Commit message: {_first_line(raw_text(leak.get('Message')))}"
         if _first_line(raw_text(leak.get("Message")))
         else "",
-        "Tags: " + ", ".join(text(tag, 100) for tag in tags) if isinstance(tags, list) and tags else "",
+        "Tags: " + ", ".join(as_text(tag, 100) for tag in tags) if isinstance(tags, list) and tags else "",
     ]
     record = FindingRecord(
         category=Category.SECRET,

@@ -9,9 +9,18 @@ from typing import Any, BinaryIO
 
 from findings.errors import ImportFailed
 
-from ._shapes import join_lines, kind, need_dict, opt_dict, opt_list, score, text
+from ._shapes import join_lines, kind, need_dict
 from .base import Category, FindingRecord
-from .common import load_json, normalize_severity, parse_datetime, severity_from_cvss
+from .common import (
+    as_dict,
+    as_list,
+    as_score,
+    as_text,
+    load_json,
+    normalize_severity,
+    parse_datetime,
+    severity_from_cvss,
+)
 
 NAME = "npm_audit"
 LABEL = "npm audit JSON"
@@ -65,10 +74,10 @@ def _fail_with_npm_error(error: object) -> None:
     # The audit did not run (e.g. ENOAUDIT: the registry refused the audit request). Reading this as
     # "zero findings" would report a clean project that nobody checked, and a re-import would close
     # every open npm finding as fixed; so the import fails and quotes npm's reason instead.
-    details = opt_dict(error)
-    code = text(details.get("code"), 100) or "unknown error"
-    summary = text(details.get("summary"), 500) or text(error, 500)
-    detail = text(details.get("detail"), 500)
+    details = as_dict(error)
+    code = as_text(details.get("code"), 100) or "unknown error"
+    summary = as_text(details.get("summary"), 500) or as_text(error, 500)
+    detail = as_text(details.get("detail"), 500)
     message = f"{LABEL}: npm did not produce an audit report, it reported error {code}"
     for part in (summary, detail):
         if part:
@@ -86,13 +95,13 @@ def _ghsa(url: str) -> str:
 def _from_v7(vulnerabilities: dict[str, Any]) -> Iterator[FindingRecord]:
     for key, entry in vulnerabilities.items():
         package_entry = need_dict(entry, label=LABEL, where=f"vulnerabilities[{key!r}]")
-        package = text(package_entry.get("name"), 300) or text(key, 300)
-        nodes = [text(node, 500) for node in opt_list(package_entry.get("nodes")) if text(node)]
+        package = as_text(package_entry.get("name"), 300) or as_text(key, 300)
+        nodes = [as_text(node, 500) for node in as_list(package_entry.get("nodes")) if as_text(node)]
         fix = package_entry.get("fixAvailable")
         fix_note = ""
         fixed_version = ""
         if isinstance(fix, dict):
-            fix_name, fix_version = text(fix.get("name"), 300), text(fix.get("version"), 100)
+            fix_name, fix_version = as_text(fix.get("name"), 300), as_text(fix.get("version"), 100)
             major = " (semver-major)" if fix.get("isSemVerMajor") is True else ""
             fix_note = f"Fix available: upgrade {fix_name} to {fix_version}{major}."
             # fixAvailable names the top-level dependency to upgrade; it is this package's fixed
@@ -100,7 +109,7 @@ def _from_v7(vulnerabilities: dict[str, Any]) -> Iterator[FindingRecord]:
             fixed_version = fix_version if fix_name == package else ""
         elif fix is True:
             fix_note = "Fix available through `npm audit fix`."
-        for index, via in enumerate(opt_list(package_entry.get("via"))):
+        for index, via in enumerate(as_list(package_entry.get("via"))):
             # A string "via" only says the package is vulnerable through another package's advisory,
             # which is reported under that package's own entry.
             if not isinstance(via, dict):
@@ -111,22 +120,22 @@ def _from_v7(vulnerabilities: dict[str, Any]) -> Iterator[FindingRecord]:
 def _v7_record(
     via: dict[str, Any], package: str, nodes: list[str], fixed_version: str, fix_note: str, *, where: str
 ) -> FindingRecord:
-    url = text(via.get("url"), 1000)
-    source = text(via.get("source"), 50)
+    url = as_text(via.get("url"), 1000)
+    source = as_text(via.get("source"), 50)
     rule_id = _ghsa(url) or (f"npm-advisory-{source}" if source else "")
     if not rule_id:
         raise ImportFailed(f"{LABEL}: the advisory at {where} has neither a GHSA url nor a source id.")
-    cvss = score(opt_dict(via.get("cvss")).get("score"))
-    title = text(via.get("title"), 300) or f"{rule_id} in {package}"
-    cwes = ", ".join(text(cwe, 50) for cwe in opt_list(via.get("cwe")) if text(cwe))
+    cvss = as_score(as_dict(via.get("cvss")).get("score"))
+    title = as_text(via.get("title"), 300) or f"{rule_id} in {package}"
+    cwes = ", ".join(as_text(cwe, 50) for cwe in as_list(via.get("cwe")) if as_text(cwe))
     description = join_lines(
         [
             title,
-            f"Vulnerable versions: {text(via.get('range'), 300)}" if text(via.get("range")) else "",
+            f"Vulnerable versions: {as_text(via.get('range'), 300)}" if as_text(via.get("range")) else "",
             f"Installed at: {', '.join(nodes[:20])}" if nodes else "",
             f"CWE: {cwes}" if cwes else "",
-            f"CVSS vector: {text(opt_dict(via.get('cvss')).get('vectorString'), 200)}"
-            if text(opt_dict(via.get("cvss")).get("vectorString"))
+            f"CVSS vector: {as_text(as_dict(via.get('cvss')).get('vectorString'), 200)}"
+            if as_text(as_dict(via.get("cvss")).get("vectorString"))
             else "",
             fix_note,
         ]
@@ -135,8 +144,8 @@ def _v7_record(
         category=Category.VULNERABILITY,
         rule_id=rule_id,
         title=title,
-        severity=normalize_severity(text(via.get("severity"), 30), severity_from_cvss(cvss)),
-        package=text(via.get("name"), 300) or package,
+        severity=normalize_severity(as_text(via.get("severity"), 30), severity_from_cvss(cvss)),
+        package=as_text(via.get("name"), 300) or package,
         fixed_version=fixed_version,
         location=MANIFEST,
         cvss=cvss,
@@ -157,45 +166,45 @@ def _from_v6(advisories: object) -> Iterator[FindingRecord]:
 
 
 def _v6_record(advisory: dict[str, Any], key: str) -> FindingRecord:
-    package = text(advisory.get("module_name"), 300)
-    url = text(advisory.get("url"), 1000)
-    cves = [text(cve, 50) for cve in opt_list(advisory.get("cves")) if text(cve)]
-    advisory_id = text(advisory.get("id"), 50) or text(key, 50)
+    package = as_text(advisory.get("module_name"), 300)
+    url = as_text(advisory.get("url"), 1000)
+    cves = [as_text(cve, 50) for cve in as_list(advisory.get("cves")) if as_text(cve)]
+    advisory_id = as_text(advisory.get("id"), 50) or as_text(key, 50)
     # GHSA first, as npm 7+ reports name the same advisory, so upgrading npm keeps fingerprints.
     rule_id = (
-        _ghsa(text(advisory.get("github_advisory_id"), 100))
+        _ghsa(as_text(advisory.get("github_advisory_id"), 100))
         or _ghsa(url)
         or (cves[0] if cves else f"npm-advisory-{advisory_id}")
     )
-    findings = [opt_dict(item) for item in opt_list(advisory.get("findings"))]
-    versions = sorted({text(item.get("version"), 100) for item in findings} - {""})
-    paths = [text(path, 500) for item in findings for path in opt_list(item.get("paths")) if text(path)]
-    patched = text(advisory.get("patched_versions"), 200)
+    findings = [as_dict(item) for item in as_list(advisory.get("findings"))]
+    versions = sorted({as_text(item.get("version"), 100) for item in findings} - {""})
+    paths = [as_text(path, 500) for item in findings for path in as_list(item.get("paths")) if as_text(path)]
+    patched = as_text(advisory.get("patched_versions"), 200)
     lower_bound = _LOWER_BOUND.match(patched)
-    cvss = score(opt_dict(advisory.get("cvss")).get("score"))
-    title = text(advisory.get("title"), 300) or rule_id
+    cvss = as_score(as_dict(advisory.get("cvss")).get("score"))
+    title = as_text(advisory.get("title"), 300) or rule_id
     description = join_lines(
         [
-            text(advisory.get("overview")),
-            f"Recommendation: {text(advisory.get('recommendation'), 500)}"
-            if text(advisory.get("recommendation"))
+            as_text(advisory.get("overview")),
+            f"Recommendation: {as_text(advisory.get('recommendation'), 500)}"
+            if as_text(advisory.get("recommendation"))
             else "",
             f"CVE: {', '.join(cves)}" if cves else "",
-            f"Vulnerable versions: {text(advisory.get('vulnerable_versions'), 300)}"
-            if text(advisory.get("vulnerable_versions"))
+            f"Vulnerable versions: {as_text(advisory.get('vulnerable_versions'), 300)}"
+            if as_text(advisory.get("vulnerable_versions"))
             else "",
             f"Patched versions: {patched}" if patched else "",
             f"Dependency paths: {', '.join(paths[:20])}" if paths else "",
-            f"CWE: {text(advisory.get('cwe'), 100)}" if text(advisory.get("cwe")) else "",
+            f"CWE: {as_text(advisory.get('cwe'), 100)}" if as_text(advisory.get("cwe")) else "",
         ]
     )
     return FindingRecord(
         category=Category.VULNERABILITY,
         rule_id=rule_id,
         title=f"{title} in {package}" if package else title,
-        severity=normalize_severity(text(advisory.get("severity"), 30), severity_from_cvss(cvss)),
+        severity=normalize_severity(as_text(advisory.get("severity"), 30), severity_from_cvss(cvss)),
         package=package,
-        installed_version=text(", ".join(versions), 300),
+        installed_version=as_text(", ".join(versions), 300),
         fixed_version=lower_bound.group(1) if lower_bound else "",
         location=MANIFEST,
         cvss=cvss,

@@ -14,9 +14,9 @@ from typing import Any, BinaryIO
 
 from findings.errors import ImportFailed
 
-from ._shapes import join_lines, need_dict, need_list, opt_dict, opt_list, text
+from ._shapes import join_lines, need_dict, need_list
 from .base import Category, FindingRecord, Severity
-from .common import load_json
+from .common import as_dict, as_list, as_text, load_json
 
 NAME = "spdx"
 LABEL = "SPDX JSON"
@@ -58,7 +58,7 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
 
 
 def _check_version(spdx: dict[str, Any]) -> None:
-    version = text(spdx.get("spdxVersion"), 50)
+    version = as_text(spdx.get("spdxVersion"), 50)
     if version.upper().startswith("SPDX-3") or (not version and ("@graph" in spdx or "@context" in spdx)):
         raise ImportFailed(
             f"{LABEL}: SPDX 3 ({version or 'JSON-LD @graph'}) is not supported. "
@@ -71,15 +71,15 @@ def _check_version(spdx: dict[str, Any]) -> None:
 
 def _clean(value: object, limit: int = 500) -> str:
     """SPDX spells "unknown" NOASSERTION or NONE; those are not values."""
-    cleaned = text(value, limit)
+    cleaned = as_text(value, limit)
     return "" if cleaned.upper() in _PLACEHOLDERS else cleaned
 
 
 def _advisory_refs(package: dict[str, Any]) -> dict[str, list[tuple[str, str, str]]]:
     """Vulnerability id -> the (type, locator, comment) references naming it, in document order."""
     found: dict[str, list[tuple[str, str, str]]] = {}
-    for ref in opt_list(package.get("externalRefs")):
-        ref = opt_dict(ref)
+    for ref in as_list(package.get("externalRefs")):
+        ref = as_dict(ref)
         if _clean(ref.get("referenceCategory"), 50).upper().replace("_", "-") != "SECURITY":
             continue
         ref_type = _clean(ref.get("referenceType"), 50)
@@ -135,8 +135,8 @@ def _canonical(vuln_id: str) -> str:
 
 
 def _purl(package: dict[str, Any]) -> str:
-    for ref in opt_list(package.get("externalRefs")):
-        ref = opt_dict(ref)
+    for ref in as_list(package.get("externalRefs")):
+        ref = as_dict(ref)
         if _clean(ref.get("referenceType"), 50) == "purl":
             return _clean(ref.get("referenceLocator"), 1000)
     return ""

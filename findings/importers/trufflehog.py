@@ -19,9 +19,9 @@ import orjson
 from findings.errors import ImportFailed
 
 from ._secrets import safe_record
-from ._shapes import kind, need_dict, opt_dict, raw_text
+from ._shapes import kind, need_dict, raw_text
 from .base import Category, FindingRecord, Severity
-from .common import describe_json_error, iter_json_lines, redact_secret
+from .common import as_dict, describe_json_error, iter_json_lines, redact_secret
 
 NAME = "trufflehog"
 LABEL = "TruffleHog JSON lines"
@@ -84,7 +84,7 @@ def _decode_raw(value: str) -> str:
 
 def _source(item: dict[str, Any]) -> dict[str, Any]:
     """The one source-specific block (Git, Github, Filesystem, Docker, S3, ...) of SourceMetadata."""
-    data = opt_dict(opt_dict(item.get("SourceMetadata")).get("Data"))
+    data = as_dict(as_dict(item.get("SourceMetadata")).get("Data"))
     for value in data.values():
         if isinstance(value, dict):
             return value
