@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from hygiene.permissions import is_auditor, is_security_lead
+from hygiene.permissions import access_expired, is_auditor, is_security_lead
 from hygiene.services.audit import actor_context
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -50,20 +50,11 @@ class AccessExpiryMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if user.is_authenticated:
-            profile = getattr(user, "profile", None) if _has_profile(user) else None
-            if profile is not None and profile.access_expired:
-                logout(request)
-                messages.error(request, "Your access has expired. Ask a security lead to extend it.")
-                return redirect("login")
+        if user.is_authenticated and access_expired(user):
+            logout(request)
+            messages.error(request, "Your access has expired. Ask a security lead to extend it.")
+            return redirect("login")
         return self.get_response(request)
-
-
-def _has_profile(user: object) -> bool:
-    try:
-        return user.profile is not None  # type: ignore[attr-defined]
-    except Exception:
-        return False
 
 
 MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/api/")

@@ -36,16 +36,15 @@ def _group_names(user: Any) -> set[str]:
     return cached
 
 
-def _access_expired(user: Any) -> bool:
-    profile = getattr(user, "profile", None) if hasattr(user, "profile") else None
-    try:
-        return bool(profile and profile.access_expired)
-    except Exception:
-        return False
+def access_expired(user: Any) -> bool:
+    """Whether the person's time-boxed access (an auditor's) has ended; no profile means no end."""
+    # hasattr is False when the reverse one-to-one has no row (RelatedObjectDoesNotExist).
+    profile = user.profile if hasattr(user, "profile") else None
+    return bool(profile is not None and profile.access_expired)
 
 
 def is_active_user(user: Any) -> bool:
-    return bool(user.is_authenticated and user.is_active and not _access_expired(user))
+    return bool(user.is_authenticated and user.is_active and not access_expired(user))
 
 
 def is_security_lead(user: Any) -> bool:

@@ -5,6 +5,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from hygiene.middleware import request_context
+from hygiene.permissions import access_expired
 from hygiene.services.audit import audit_actor_set
 from hygiene.services.tokens import token_authenticate
 
@@ -24,7 +25,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         user = token.user
-        if not user.is_active or (hasattr(user, "profile") and user.profile.access_expired):
+        if not user.is_active or access_expired(user):
             raise exceptions.AuthenticationFailed("The token's owner no longer has access.")
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             context = {**request_context(request._request), "token": token.prefix}
