@@ -85,9 +85,9 @@ def iter_json_lines(stream: BinaryIO, *, label: str) -> Iterator[dict[str, Any]]
 
 
 def normalize_severity(value: object, default: str = Severity.INFO) -> str:
-    if value is None:
+    if type(value) is not str:  # never str() a container (see as_text); no number is a severity word
         return default
-    word = str(value).strip().lower().replace(" ", "_")
+    word = value.strip().lower().replace(" ", "_")
     return _SEVERITY_WORDS.get(word, default)
 
 
@@ -135,22 +135,18 @@ _MISSING = object()
 _NANOSECONDS = re.compile(r"(\.\d{6})\d+")
 
 
-def clip(value: object, limit: int = MAX_TEXT) -> str:
-    """Text from untrusted input, bounded in length (it is escaped where it is shown)."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    text = text.replace("\x00", "")
+def clip(value: str, limit: int = MAX_TEXT) -> str:
+    """Text, bounded in length (it is escaped where it is shown); read JSON values with ``as_text``."""
+    text = value.replace("\x00", "")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def redact_secret(secret: object) -> str:
+def redact_secret(secret: str) -> str:
     """Keep at most the first four characters of a secret, never the whole of it."""
-    text = "" if secret is None else str(secret)
-    if not text or set(text) <= {"*"} or text.upper() == "REDACTED":
+    if not secret or set(secret) <= {"*"} or secret.upper() == "REDACTED":
         return "[redacted]"
-    keep = 4 if len(text) >= 16 else 0
-    return f"{text[:keep]}…[redacted, {len(text)} chars]"
+    keep = 4 if len(secret) >= 16 else 0
+    return f"{secret[:keep]}…[redacted, {len(secret)} chars]"
 
 
 def as_text(value: object, limit: int = MAX_TEXT) -> str:

@@ -86,3 +86,15 @@ def test_hostile_reports_fail_with_the_format_and_the_problem(data: bytes, fragm
         parse_bytes(data)
     assert str(failure.value).startswith("Bandit JSON:")
     assert fragment in str(failure.value)
+
+
+def test_a_deeply_nested_severity_counts_as_absent() -> None:
+    nested = b"[" * 1000 + b"]" * 1000
+    data = (
+        b'{"results": [{"test_id": "B105", "filename": "a.py", "line_number": 3, "issue_text": "x", '
+        b'"issue_severity": ' + nested + b"}]}"
+    )
+
+    [record] = parse_bytes(data)
+
+    assert record.severity == Severity.MEDIUM
