@@ -37,7 +37,8 @@ from assets.models import (
     PolicyViolation,
     TransformationLogEntry,
 )
-from hygiene.permissions import scope_queryset
+from hygiene import selectors as hygiene_selectors
+from hygiene.permissions import can_contribute, scope_queryset
 
 LIST_FILTERS = ("q", "kind", "environment", "team", "classification", "lifecycle", "tag", "sort")
 UNCLASSIFIED = "unclassified"
@@ -72,6 +73,20 @@ def visible_assets(user: Any) -> QuerySet[Asset]:
         )
         user._hygiene_visible_assets = cached
     return cached.all()
+
+
+def visible_team_choices(user: Any) -> list[tuple[str, str]]:
+    """(slug, name) of the teams ``user`` may see: the team choices of the filter forms."""
+    return [(team.slug, team.name) for team in hygiene_selectors.team_list_for_user(user=user)]
+
+
+def contributable_team_choices(user: Any) -> list[tuple[str, str]]:
+    """(slug, name) of the teams ``user`` may add assets to."""
+    return [
+        (team.slug, team.name)
+        for team in hygiene_selectors.team_list_for_user(user=user)
+        if can_contribute(user, team_id=team.pk)
+    ]
 
 
 def _search(assets: QuerySet[Asset], text: str) -> QuerySet[Asset]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -17,9 +18,11 @@ from rest_framework.views import APIView
 
 from assets.bom import BomRejected
 from assets.csv_io import CsvRejected, export_csv, export_json
-from assets.models import Environment
+from assets.forms import AssetFilterForm
+from assets.models import Asset, Environment
+from assets.selectors import visible_team_choices
+from assets.services.exports import asset_export
 from assets.services.imports import bom_import, csv_import
-from assets.views.imports import exported_assets
 from hygiene import selectors as hygiene_selectors
 from hygiene.models import Team
 
@@ -163,13 +166,18 @@ FILTER_PARAMETERS = [
 ]
 
 
+def _exported(request: Request, export_format: str) -> Iterator[Asset]:
+    form = AssetFilterForm(request.query_params or None, teams=visible_team_choices(request.user))
+    return asset_export(user=request.user, filters=form.filters(), export_format=export_format)
+
+
 class ExportCsvView(APIView):
     """The inventory you can see, filtered like the list page, as CSV (streamed; audited)."""
 
     @extend_schema(parameters=FILTER_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request: Request) -> StreamingHttpResponse:
         response = StreamingHttpResponse(
-            export_csv(exported_assets(request, export_format="csv")), content_type="text/csv; charset=utf-8"
+            export_csv(_exported(request, "csv")), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = 'attachment; filename="inventory.csv"'
         return response
@@ -181,7 +189,7 @@ class ExportJsonView(APIView):
     @extend_schema(parameters=FILTER_PARAMETERS, responses={(200, "application/json"): OpenApiTypes.OBJECT})
     def get(self, request: Request) -> StreamingHttpResponse:
         response = StreamingHttpResponse(
-            export_json(exported_assets(request, export_format="json")), content_type="application/json"
+            export_json(_exported(request, "json")), content_type="application/json"
         )
         response["Content-Disposition"] = 'attachment; filename="inventory.json"'
         return response

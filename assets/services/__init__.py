@@ -13,11 +13,13 @@ from assets.services.classification import (
     level_create,
     level_update,
 )
+from assets.services.exports import asset_export
 from assets.services.lineage import edge_add, edge_remove
 from assets.services.policy import policy_check
 
 __all__ = [
     "asset_create",
+    "asset_export",
     "asset_retire",
     "asset_update",
     "classification_recompute_all",

@@ -13,7 +13,6 @@ from assets.forms import LevelForm, ViolationFilterForm
 from assets.models import PolicyRule
 from assets.services import level_create, level_update
 from assets.services.classification import LEVEL_FIELDS
-from assets.views.inventory import visible_team_choices
 from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
 from hygiene.permissions import is_security_lead, token_allows
@@ -69,7 +68,7 @@ def level_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def violation_list_view(request: HttpRequest) -> HttpResponse:
-    form = ViolationFilterForm(request.GET or None, teams=visible_team_choices(request.user))
+    form = ViolationFilterForm(request.GET or None, teams=selectors.visible_team_choices(request.user))
     violations = selectors.violation_list_for_user(user=request.user, filters=form.filters())
     counts = selectors.violation_counts_for_user(user=request.user)
     query = request.GET.copy()

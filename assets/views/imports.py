@@ -19,10 +19,10 @@ from assets.bom import BomRejected
 from assets.csv_io import CsvRejected, export_csv, export_json, template_csv
 from assets.forms import AssetFilterForm
 from assets.models import Asset, Environment
+from assets.selectors import contributable_team_choices, visible_team_choices
+from assets.services.exports import asset_export
 from assets.services.imports import bom_import, csv_import
-from assets.views.inventory import contributable_team_choices, visible_team_choices
 from hygiene import selectors as hygiene_selectors
-from hygiene.services.audit import audit_event
 
 
 class BomUploadForm(forms.Form):
@@ -148,21 +148,9 @@ def csv_template_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def exported_assets(request: Any, *, export_format: str) -> Iterator[Asset]:
-    """The list page's assets under the same filters and permissions; the export is audited."""
+def _exported(request: HttpRequest, export_format: str) -> Iterator[Asset]:
     form = AssetFilterForm(request.GET or None, teams=visible_team_choices(request.user))
-    filters = form.filters()
-    assets = selectors.asset_list_for_user(user=request.user, filters=filters).select_related(
-        "technical_owner"
-    )
-    audit_event(
-        action="export",
-        object_type="assets_asset",
-        actor_id=request.user.pk,
-        actor_label=request.user.get_username(),
-        detail={"format": export_format, "filters": filters, "rows": assets.count()},
-    )
-    return assets.iterator(chunk_size=1000)
+    return asset_export(user=request.user, filters=form.filters(), export_format=export_format)
 
 
 def _attachment(chunks: Iterator[str], content_type: str, filename: str) -> StreamingHttpResponse:
@@ -174,12 +162,12 @@ def _attachment(chunks: Iterator[str], content_type: str, filename: str) -> Stre
 @login_required
 @require_GET
 def export_csv_view(request: HttpRequest) -> StreamingHttpResponse:
-    rows = export_csv(exported_assets(request, export_format="csv"))
+    rows = export_csv(_exported(request, "csv"))
     return _attachment(rows, "text/csv; charset=utf-8", "inventory.csv")
 
 
 @login_required
 @require_GET
 def export_json_view(request: HttpRequest) -> StreamingHttpResponse:
-    chunks = export_json(exported_assets(request, export_format="json"))
+    chunks = export_json(_exported(request, "json"))
     return _attachment(chunks, "application/json", "inventory.json")

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from assets import selectors
 from assets.forms import AssetFilterForm, AssetForm, EdgeForm, TransformationForm
 from assets.models import Asset, AssetKind, DatasetProvenance, EdgeKind
+from assets.selectors import contributable_team_choices, visible_team_choices
 from assets.services import asset_create, asset_retire, asset_update
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.forms import add_validation_errors
@@ -29,18 +30,6 @@ SORTABLE = [
     ("criticality", "Criticality"),
     ("updated", "Updated"),
 ]
-
-
-def visible_team_choices(user: Any) -> list[tuple[str, str]]:
-    return [(team.slug, team.name) for team in hygiene_selectors.team_list_for_user(user=user)]
-
-
-def contributable_team_choices(user: Any) -> list[tuple[str, str]]:
-    return [
-        (team.slug, team.name)
-        for team in hygiene_selectors.team_list_for_user(user=user)
-        if can_contribute(user, team_id=team.pk)
-    ]
 
 
 def may_change(user: Any, asset: Asset) -> bool:
