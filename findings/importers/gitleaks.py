@@ -73,6 +73,10 @@ def _repository_from_link(link: str) -> str:
     return match.group(1) if match else ""
 
 
+def _labelled(label: str, value: str) -> str:
+    return f"{label}: {value}" if value else ""
+
+
 def _first_line(message: str) -> str:
     return message.strip().splitlines()[0] if message.strip() else ""
 
@@ -90,12 +94,10 @@ def _from_v8(leak: dict[str, Any]) -> FindingRecord:
         f"{what} found by gitleaks rule {rule}.",
         f"Secret: {redact_secret(secret)}",
         f"Match: {match}" if match and match != secret else "",
-        f"Commit: {commit}" if commit else "",
-        f"Author: {raw_text(leak.get('Author'))}" if raw_text(leak.get("Author")) else "",
-        f"Date: {raw_text(leak.get('Date'))}" if raw_text(leak.get("Date")) else "",
-        f"Commit message: {_first_line(raw_text(leak.get('Message')))}"
-        if _first_line(raw_text(leak.get("Message")))
-        else "",
+        _labelled("Commit", commit),
+        _labelled("Author", raw_text(leak.get("Author"))),
+        _labelled("Date", raw_text(leak.get("Date"))),
+        _labelled("Commit message", _first_line(raw_text(leak.get("Message")))),
         "Tags: " + ", ".join(as_text(tag, 100) for tag in tags) if isinstance(tags, list) and tags else "",
     ]
     record = FindingRecord(
@@ -122,14 +124,12 @@ def _from_v7(leak: dict[str, Any]) -> FindingRecord:
     description = [
         f"{rule} found by gitleaks.",
         f"Secret: {redact_secret(secret)}",
-        f"Line: {line.strip()}" if line.strip() else "",
-        f"Commit: {commit}" if commit else "",
-        f"Author: {raw_text(leak.get('author'))}" if raw_text(leak.get("author")) else "",
-        f"Date: {raw_text(leak.get('date'))}" if raw_text(leak.get("date")) else "",
-        f"Commit message: {_first_line(raw_text(leak.get('commitMessage')))}"
-        if _first_line(raw_text(leak.get("commitMessage")))
-        else "",
-        f"Tags: {raw_text(leak.get('tags'))}" if raw_text(leak.get("tags")) else "",
+        _labelled("Line", line.strip()),
+        _labelled("Commit", commit),
+        _labelled("Author", raw_text(leak.get("author"))),
+        _labelled("Date", raw_text(leak.get("date"))),
+        _labelled("Commit message", _first_line(raw_text(leak.get("commitMessage")))),
+        _labelled("Tags", raw_text(leak.get("tags"))),
     ]
     record = FindingRecord(
         category=Category.SECRET,
