@@ -19,8 +19,7 @@ from findings.models import FindingStatus
 from findings.services.findings import finding_bulk_set_status
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.pagination import paginate
-from hygiene.models import TeamRole
-from hygiene.permissions import can_change, is_auditor, is_security_lead, member_team_ids
+from hygiene.permissions import MANAGING_ROLES, can_change, is_auditor, is_security_lead, member_team_ids
 
 
 class _Counted:
@@ -49,7 +48,7 @@ def _may_change_some(user: Any) -> bool:
     """Whether to offer bulk actions at all (the service still checks every finding)."""
     if is_auditor(user):
         return False
-    return is_security_lead(user) or bool(member_team_ids(user, roles=(TeamRole.CHAMPION, TeamRole.LEAD)))
+    return is_security_lead(user) or bool(member_team_ids(user, roles=MANAGING_ROLES))
 
 
 @login_required

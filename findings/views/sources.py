@@ -18,14 +18,19 @@ from findings.services import sources as services
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
-from hygiene.models import TeamRole
-from hygiene.permissions import can_change, can_contribute, is_security_lead, member_team_ids
+from hygiene.permissions import (
+    MANAGING_ROLES,
+    can_change,
+    can_contribute,
+    is_security_lead,
+    member_team_ids,
+)
 
 
 def _manageable_teams(request: HttpRequest) -> list[tuple[str, str]]:
     teams = hygiene_selectors.team_list_for_user(user=request.user)
     if not is_security_lead(request.user):
-        teams = teams.filter(pk__in=member_team_ids(request.user, roles=(TeamRole.CHAMPION, TeamRole.LEAD)))
+        teams = teams.filter(pk__in=member_team_ids(request.user, roles=MANAGING_ROLES))
     return [(team.slug, team.name) for team in teams]
 
 
