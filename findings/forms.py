@@ -1,4 +1,5 @@
-"""Forms of the findings pages: list filters, bulk status changes and scan sources (input only)."""
+"""Forms of the findings pages: list filters, bulk status changes, scan uploads and scan sources (input
+only)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from findings.importers import FORMATS
 from findings.models import Category, FindingStatus, Severity, SourceKind
 from findings.selectors import AGE_BANDS, DEFAULT_SORT
 
@@ -104,3 +106,26 @@ class ScanSourceForm(forms.Form):
         self.fields["team"].choices = teams
         self.fields["asset"].choices = [("", "Match by identifiers"), *assets]
         self.fields["format"].choices = [("", "Detect automatically"), *formats]
+
+
+class ScanUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Scan file", help_text="The scanner's report as it wrote it (JSON, SARIF...)."
+    )
+    asset = forms.CharField(
+        label="Asset",
+        required=False,
+        max_length=200,
+        help_text="Its name. Leave empty to match it by the image, repository or package the scan names.",
+        widget=forms.TextInput(attrs={"list": "asset-options", "autocomplete": "off"}),
+    )
+    team = forms.ChoiceField(label="Team", required=False, help_text="Needed only when the asset is empty.")
+    format = forms.ChoiceField(
+        label="Format", required=False, help_text="Leave on “detect” unless it guesses wrong."
+    )
+
+    def __init__(self, *args: Any, teams: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [("", "—"), *teams]  # type: ignore[attr-defined]
+        labels = sorted((name, str(getattr(module, "LABEL", name))) for name, module in FORMATS.items())
+        self.fields["format"].choices = [("", "Detect from the file"), *labels]  # type: ignore[attr-defined]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,35 +14,12 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from findings import selectors
 from findings.errors import ImportFailed, ScanTooLarge
-from findings.importers import FORMATS
+from findings.forms import ScanUploadForm
 from findings.models import JobStatus
 from findings.services import jobs as services
 from findings.uploads import declared_too_large, install_scan_upload_handler
 from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
-
-
-class ScanUploadForm(forms.Form):
-    file = forms.FileField(
-        label="Scan file", help_text="The scanner's report as it wrote it (JSON, SARIF...)."
-    )
-    asset = forms.CharField(
-        label="Asset",
-        required=False,
-        max_length=200,
-        help_text="Its name. Leave empty to match it by the image, repository or package the scan names.",
-        widget=forms.TextInput(attrs={"list": "asset-options", "autocomplete": "off"}),
-    )
-    team = forms.ChoiceField(label="Team", required=False, help_text="Needed only when the asset is empty.")
-    format = forms.ChoiceField(
-        label="Format", required=False, help_text="Leave on “detect” unless it guesses wrong."
-    )
-
-    def __init__(self, *args: Any, teams: list[tuple[str, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["team"].choices = [("", "—"), *teams]  # type: ignore[attr-defined]
-        labels = sorted((name, str(getattr(module, "LABEL", name))) for name, module in FORMATS.items())
-        self.fields["format"].choices = [("", "Detect from the file"), *labels]  # type: ignore[attr-defined]
 
 
 def _upload_context(request: HttpRequest, form: ScanUploadForm) -> dict[str, Any]:
