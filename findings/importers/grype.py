@@ -59,11 +59,7 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
         else:
             reader.skip()
     if "matches" not in keys:
-        found = ", ".join(clip(key, 40) for key in keys[:8]) or "none"
-        raise ImportFailed(
-            f"{LABEL}: expected a Grype report with a matches array at the top level, found the keys "
-            f"{found}. Is this another scanner's output?"
-        )
+        raise reader.not_this_format("a Grype report with a matches array", keys)
     if reader.peek():
         raise reader.error("unexpected content after the end of the report")
     if matches_at is None:

@@ -19,6 +19,7 @@ import msgspec
 
 from findings.errors import ImportFailed
 
+from .common import clip
 from .jsonwindow import decode, decode_window, decoders, describe_failure, end_of_document, line_of, near_end
 from .jsonwindow import seekable as seekable
 
@@ -82,6 +83,14 @@ class JsonReader:
         line = self._line_of(offset)
         where = f"line {line}, byte {offset}" if line else f"byte {offset}"
         return ImportFailed(f"{self.label}: {what} (at {where}).")
+
+    def not_this_format(self, expected: str, keys: list[str]) -> ImportFailed:
+        """The error for a top-level object that lacks this format's keys: name the keys it has."""
+        found = ", ".join(clip(key, 40) for key in keys[:8]) or "none"
+        return ImportFailed(
+            f"{self.label}: expected {expected} at the top level, found the keys {found}. "
+            "Is this another scanner's output?"
+        )
 
     def _line_of(self, offset: int) -> int | None:
         if self._origin is None:

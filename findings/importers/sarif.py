@@ -102,11 +102,7 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
     if reader.peek():
         raise reader.error("unexpected content after the end of the log")
     if "runs" not in keys:
-        found = ", ".join(clip(key, 40) for key in keys[:8]) or "none"
-        raise ImportFailed(
-            f"{LABEL}: expected a SARIF log with a runs array at the top level, found the keys {found}. "
-            "Is this another scanner's output?"
-        )
+        raise reader.not_this_format("a SARIF log with a runs array", keys)
 
 
 def _run(reader: JsonReader, index: int) -> Iterator[FindingRecord]:

@@ -113,11 +113,7 @@ def _report(reader: JsonReader) -> Iterator[FindingRecord]:
         elif reader.value() is not None:
             raise ImportFailed(f"{LABEL}: Results should be an array.")
     if not _TOP_LEVEL_KEYS.intersection(keys):
-        found = ", ".join(clip(key, 40) for key in keys[:8]) or "none"
-        raise ImportFailed(
-            f"{LABEL}: expected a Trivy report with SchemaVersion and Results at the top level, found "
-            f"the keys {found}. Is this another scanner's output?"
-        )
+        raise reader.not_this_format("a Trivy report with SchemaVersion and Results", keys)
 
 
 def _result(reader: JsonReader, report: _Result, where: str, *, legacy: bool) -> Iterator[FindingRecord]:
