@@ -3,7 +3,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
-from hygiene.permissions import is_auditor, is_security_lead
+from hygiene.permissions import is_auditor, is_security_lead, sees_all_teams
 
 # (url name, label, who sees it: "all" or "privileged" for leads and auditors)
 NAVIGATION = [
@@ -24,7 +24,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    privileged = is_security_lead(user) or is_auditor(user)
+    privileged = sees_all_teams(user)
     items = []
     for name, label, who in NAVIGATION:
         if who == "all" or privileged:

@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from hygiene.permissions import access_expired, is_auditor, is_security_lead
+from hygiene.permissions import access_expired, sees_all_teams
 from hygiene.services.audit import actor_context
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -72,7 +72,7 @@ class MfaRequiredMiddleware:
             settings.HYGIENE_MFA_REQUIRED_FOR_PRIVILEGED
             and user.is_authenticated
             and not request.path.startswith(MFA_EXEMPT_PREFIXES)
-            and (is_security_lead(user) or is_auditor(user))
+            and sees_all_teams(user)
             and not user.is_verified()  # type: ignore[union-attr]
         ):
             messages.warning(

@@ -81,6 +81,7 @@ def member_team_ids(user: Any, *, roles: tuple[str, ...] | None = None) -> list[
 
 
 def sees_all_teams(user: Any) -> bool:
+    """Security leads and active auditors oversee every team: all teams, the audit log, people."""
     return is_security_lead(user) or is_auditor(user)
 
 

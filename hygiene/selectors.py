@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from hygiene.models import ApiToken, AuditEntry, Membership, Team
-from hygiene.permissions import is_auditor, is_security_lead, scope_queryset
+from hygiene.permissions import is_security_lead, scope_queryset, sees_all_teams
 
 
 def team_list_for_user(*, user: Any) -> QuerySet[Team]:
@@ -64,12 +64,8 @@ def token_get_for_user(*, user: Any, pk: int) -> ApiToken:
     return token
 
 
-def can_read_audit_log(user: Any) -> bool:
-    return is_security_lead(user) or is_auditor(user)
-
-
 def audit_entry_list_for_user(*, user: Any, filters: dict[str, str] | None = None) -> QuerySet[AuditEntry]:
-    if not can_read_audit_log(user):
+    if not sees_all_teams(user):
         return AuditEntry.objects.none()
     entries = AuditEntry.objects.all()
     filters = filters or {}
@@ -93,7 +89,7 @@ def people_list_for_user(*, user: Any, search: str = "") -> QuerySet[Any]:
     from django.contrib.auth import get_user_model
     from django.db.models import Prefetch
 
-    if not can_read_audit_log(user):
+    if not sees_all_teams(user):
         return get_user_model().objects.none()
     people = (
         get_user_model()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth.decorators import login_required
@@ -16,6 +17,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hygiene.forms import OtpTokenForm
+from hygiene.permissions import sees_all_teams
 
 PENDING_USER = "hygiene_pending_user"
 PENDING_BACKEND = "hygiene_pending_backend"
@@ -106,13 +108,7 @@ def mfa_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def mfa_disable_view(request: HttpRequest) -> HttpResponse:
-    from django.conf import settings
-
-    from hygiene.permissions import is_auditor, is_security_lead
-
-    if settings.HYGIENE_MFA_REQUIRED_FOR_PRIVILEGED and (
-        is_security_lead(request.user) or is_auditor(request.user)
-    ):
+    if settings.HYGIENE_MFA_REQUIRED_FOR_PRIVILEGED and sees_all_teams(request.user):
         messages.error(request, "Your role requires a second factor; it cannot be removed.")
         return redirect("accounts:mfa")
     TOTPDevice.objects.filter(user=request.user).delete()

@@ -11,6 +11,7 @@ from hygiene import selectors
 from hygiene.forms import AuditFilterForm
 from hygiene.lib.exports import Echo, csv_rows
 from hygiene.lib.pagination import paginate
+from hygiene.permissions import sees_all_teams
 from hygiene.services.audit import audit_event
 
 COLUMNS = [
@@ -20,7 +21,7 @@ COLUMNS = [
 
 
 def _entries(request: HttpRequest) -> tuple[AuditFilterForm, object]:
-    if not selectors.can_read_audit_log(request.user):
+    if not sees_all_teams(request.user):
         raise PermissionDenied("The audit log is for security leads and auditors.")
     form = AuditFilterForm(request.GET or None)
     filters = {k: str(v) for k, v in form.cleaned_data.items() if v} if form.is_valid() else {}

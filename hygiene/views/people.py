@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from hygiene import selectors
 from hygiene.lib.pagination import paginate
-from hygiene.permissions import is_security_lead
+from hygiene.permissions import is_security_lead, sees_all_teams
 from hygiene.roles import AUDITOR, GLOBAL_ROLES
 from hygiene.services.teams import user_set_global_role
 
@@ -41,7 +41,7 @@ class RoleForm(forms.Form):
 
 @login_required
 def people_list(request: HttpRequest) -> HttpResponse:
-    if not selectors.can_read_audit_log(request.user):
+    if not sees_all_teams(request.user):
         raise PermissionDenied("The people page is for security leads and auditors.")
     search = request.GET.get("q", "").strip()
     people = selectors.people_list_for_user(user=request.user, search=search)
