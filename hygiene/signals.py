@@ -6,39 +6,34 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from hygiene.middleware import request_context
 from hygiene.services.audit import audit_event
 
 
 def _context(request: HttpRequest | None) -> dict[str, str]:
-    if request is None:
-        return {}
-    return {"ip": str(request.META.get("REMOTE_ADDR", "")), "path": request.path[:200]}
+    return {} if request is None else request_context(request)
+
+
+def _record(action: str, request: HttpRequest | None, user: Any) -> None:
+    audit_event(
+        action=action,
+        object_type="auth_user",
+        object_id=str(user.pk),
+        actor_id=user.pk,
+        actor_label=user.get_username(),
+        context=_context(request),
+    )
 
 
 @receiver(user_logged_in)
 def record_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
-    audit_event(
-        action="login",
-        object_type="auth_user",
-        object_id=str(user.pk),
-        actor_id=user.pk,
-        actor_label=user.get_username(),
-        context=_context(request),
-    )
+    _record("login", request, user)
 
 
 @receiver(user_logged_out)
 def record_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
-    if user is None:
-        return
-    audit_event(
-        action="logout",
-        object_type="auth_user",
-        object_id=str(user.pk),
-        actor_id=user.pk,
-        actor_label=user.get_username(),
-        context=_context(request),
-    )
+    if user is not None:
+        _record("logout", request, user)
 
 
 @receiver(user_login_failed)
