@@ -174,8 +174,8 @@ class EdgeKind(models.TextChoices):
     CALLS = "calls", "calls"
 
 
-# How an edge reads from the downstream side ("Model X was trained on dataset Y") and from the
-# upstream side ("Dataset Y trained model X"); data always flows source -> target.
+# How an edge reads from the downstream side ("Model X was trained on dataset Y"); data always
+# flows source -> target.
 EDGE_DOWNSTREAM_PHRASE = {
     EdgeKind.TRAINED_ON: "was trained on",
     EdgeKind.DERIVED_FROM: "is derived from",
@@ -183,14 +183,6 @@ EDGE_DOWNSTREAM_PHRASE = {
     EdgeKind.DEPENDS_ON: "depends on",
     EdgeKind.HOSTED_ON: "is hosted on",
     EdgeKind.CALLS: "is called by",
-}
-EDGE_UPSTREAM_PHRASE = {
-    EdgeKind.TRAINED_ON: "trained",
-    EdgeKind.DERIVED_FROM: "is the origin of",
-    EdgeKind.DEPLOYED_AS: "is deployed as",
-    EdgeKind.DEPENDS_ON: "is needed by",
-    EdgeKind.HOSTED_ON: "hosts",
-    EdgeKind.CALLS: "calls",
 }
 
 
@@ -232,10 +224,6 @@ class LineageEdge(models.Model):
     @property
     def downstream_phrase(self) -> str:
         return EDGE_DOWNSTREAM_PHRASE[EdgeKind(self.kind)]
-
-    @property
-    def upstream_phrase(self) -> str:
-        return EDGE_UPSTREAM_PHRASE[EdgeKind(self.kind)]
 
 
 class DatasetProvenance(models.Model):

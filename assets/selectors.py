@@ -40,7 +40,6 @@ from assets.models import (
 from hygiene import selectors as hygiene_selectors
 from hygiene.permissions import can_contribute, scope_queryset
 
-LIST_FILTERS = ("q", "kind", "environment", "team", "classification", "lifecycle", "tag", "sort")
 UNCLASSIFIED = "unclassified"
 CRITICALITY_ORDER = Case(
     *(When(criticality=value, then=Value(rank)) for rank, value in enumerate(Criticality.values)),
