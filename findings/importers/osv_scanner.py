@@ -116,7 +116,7 @@ def _record(
 def _severity(vuln: dict[str, Any]) -> str:
     specific = vuln.get("database_specific")
     word = specific.get("severity") if type(specific) is dict else None
-    return normalize_severity(word, "") if type(word) is str else ""
+    return normalize_severity(word, "")
 
 
 def _score(vuln: dict[str, Any]) -> float | None:

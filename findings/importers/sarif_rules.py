@@ -139,10 +139,7 @@ class RunContext:
         name = as_text(rule.get("name"), 500)
         security = properties.get("security-severity")
         score = as_score(security)
-        if score is not None:
-            severity = severity_from_cvss(score)
-        else:
-            severity = normalize_severity(security, "") if type(security) is str else ""
+        severity = severity_from_cvss(score) if score is not None else normalize_severity(security, "")
         return Rule(
             id=rule_id,
             name=name if name != rule_id else "",
