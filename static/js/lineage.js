@@ -17,6 +17,13 @@
     return;
   }
 
+  // Plotly's text is not HTML-escaped for us; names come from users, so escape before drawing.
+  function escapeHtml(value) {
+    return String(value).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
   var LEVEL_COLOURS = { 0: "#94a3b8", 10: "#15803d", 20: "#1e40af", 30: "#c2410c", 40: "#7f1d1d" };
   function colour(node) {
     if (node.restricted) {
@@ -45,7 +52,7 @@
         xref: "x", yref: "y", axref: "x", ayref: "y",
         showarrow: true, arrowhead: 3, arrowsize: 1.2, arrowwidth: 1.4, arrowcolor: "#94a3b8",
         standoff: 14, startstandoff: 14, text: "",
-        hovertext: to.name + " " + edge.label + " " + from.name
+        hovertext: escapeHtml(to.name + " " + edge.label + " " + from.name)
       };
     });
 
@@ -54,12 +61,12 @@
     mode: "markers+text",
     x: graph.nodes.map(function (n) { return n.x; }),
     y: graph.nodes.map(function (n) { return n.y; }),
-    text: graph.nodes.map(function (n) { return n.name; }),
+    text: graph.nodes.map(function (n) { return escapeHtml(n.name); }),
     textposition: "bottom center",
     customdata: graph.nodes.map(function (n) { return n.url; }),
     hovertext: graph.nodes.map(function (n) {
-      return n.name + "<br>" + n.kind + " · " + n.environment + " · " + n.team +
-        "<br>Effective: " + n.level + (n.retired ? "<br>Retired" : "");
+      return escapeHtml(n.name) + "<br>" + escapeHtml(n.kind + " · " + n.environment + " · " + n.team) +
+        "<br>Effective: " + escapeHtml(n.level) + (n.retired ? "<br>Retired" : "");
     }),
     hoverinfo: "text",
     marker: {
@@ -93,19 +100,6 @@
     plot_bgcolor: "#ffffff",
     paper_bgcolor: "#ffffff"
   };
-  // Plotly's text is not HTML-escaped for us; names come from users, so escape before drawing.
-  function escapeHtml(value) {
-    return String(value).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
-  nodes.text = nodes.text.map(escapeHtml);
-  nodes.hovertext = graph.nodes.map(function (n) {
-    return escapeHtml(n.name) + "<br>" + escapeHtml(n.kind + " · " + n.environment + " · " + n.team) +
-      "<br>Effective: " + escapeHtml(n.level) + (n.retired ? "<br>Retired" : "");
-  });
-  annotations.forEach(function (a) { a.hovertext = escapeHtml(a.hovertext); });
-
   Plotly.newPlot(container, [nodes], layout, { displaylogo: false, responsive: true });
   container.on("plotly_click", function (event) {
     var point = event.points && event.points[0];
