@@ -25,6 +25,11 @@ BULK_ACTIONS = [
 ]
 
 
+def format_choices() -> list[tuple[str, str]]:
+    """(importer key, label) of every scan format, by key."""
+    return sorted((name, str(getattr(module, "LABEL", name))) for name, module in FORMATS.items())
+
+
 class FindingFilterForm(forms.Form):
     q = forms.CharField(
         label="Search",
@@ -99,13 +104,12 @@ class ScanSourceForm(forms.Form):
         *args: Any,
         teams: list[tuple[str, str]],
         assets: list[tuple[int, str]],
-        formats: list[tuple[str, str]],
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"].choices = teams
         self.fields["asset"].choices = [("", "Match by identifiers"), *assets]
-        self.fields["format"].choices = [("", "Detect automatically"), *formats]
+        self.fields["format"].choices = [("", "Detect automatically"), *format_choices()]
 
 
 class ScanUploadForm(forms.Form):
@@ -127,5 +131,4 @@ class ScanUploadForm(forms.Form):
     def __init__(self, *args: Any, teams: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"].choices = [("", "—"), *teams]  # type: ignore[attr-defined]
-        labels = sorted((name, str(getattr(module, "LABEL", name))) for name, module in FORMATS.items())
-        self.fields["format"].choices = [("", "Detect from the file"), *labels]  # type: ignore[attr-defined]
+        self.fields["format"].choices = [("", "Detect from the file"), *format_choices()]  # type: ignore[attr-defined]

@@ -36,13 +36,11 @@ def _manageable_teams(request: HttpRequest) -> list[tuple[str, str]]:
 
 def _form(request: HttpRequest, data: Any = None, initial: dict[str, Any] | None = None) -> ScanSourceForm:
     from assets.selectors import visible_assets
-    from findings.importers import FORMATS
 
     teams = _manageable_teams(request)
     assets = visible_assets(request.user).filter(team__slug__in=[slug for slug, _ in teams])
     asset_choices = [(a.pk, f"{a.name} ({a.team.name})") for a in assets.select_related("team")[:500]]
-    formats = sorted((name, str(getattr(module, "LABEL", name))) for name, module in FORMATS.items())
-    return ScanSourceForm(data, initial=initial, teams=teams, assets=asset_choices, formats=formats)
+    return ScanSourceForm(data, initial=initial, teams=teams, assets=asset_choices)
 
 
 def _save(request: HttpRequest, form: ScanSourceForm, source: ScanSource | None) -> ScanSource | None:
