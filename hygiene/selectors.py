@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from hygiene.models import ApiToken, AuditEntry, Membership, Team
-from hygiene.permissions import is_security_lead, scope_queryset, sees_all_teams
+from hygiene.permissions import is_security_lead, scope_queryset, sees_all_teams, token_team_id
 
 
 def team_list_for_user(*, user: Any) -> QuerySet[Team]:
@@ -52,7 +52,7 @@ def membership_list_for_user(*, user: Any) -> QuerySet[Membership]:
 def token_list_for_user(*, user: Any) -> QuerySet[ApiToken]:
     """A person's own tokens; security leads see everybody's, to revoke a leaked one."""
     tokens = ApiToken.objects.select_related("team", "user")
-    if is_security_lead(user) and getattr(user, "token_team_id", None) is None:
+    if is_security_lead(user) and token_team_id(user) is None:
         return tokens
     return tokens.filter(user_id=user.pk)
 

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from hygiene import selectors
 from hygiene.api import serializers as s
 from hygiene.models import Team
+from hygiene.permissions import is_auditor, is_security_lead
 from hygiene.services import teams as team_services
 from hygiene.services import tokens as token_services
 
@@ -156,8 +157,6 @@ class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):
 class MeView(APIView):
     @extend_schema(responses=s.MeSerializer)
     def get(self, request: Request) -> Response:
-        from hygiene.permissions import is_auditor, is_security_lead
-
         memberships = selectors.membership_list_for_user(user=request.user)
         return Response(
             {

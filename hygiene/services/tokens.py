@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hygiene.models import ApiToken, Team, TokenAction
-from hygiene.permissions import can_view_team, is_active_user, is_auditor
+from hygiene.permissions import can_view_team, is_active_user, is_auditor, is_security_lead
 
 TOKEN_PREFIX = "hyg_"  # noqa: S105 - a marker, not a secret
 MAX_LIFETIME = dt.timedelta(days=366)
@@ -60,6 +60,9 @@ def token_create(
 
 @transaction.atomic
 def token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
+    """Revoke a token: its owner or a security lead may (a leaked token must be stoppable)."""
+    if actor is not None and actor.pk != token.user_id and not is_security_lead(actor):
+        raise PermissionDenied("Only the token's owner or a security lead can revoke it.")
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])

@@ -103,3 +103,16 @@ def test_token_endpoint_issues_a_token_and_locks_out_after_failures(api_client, 
     locked = api_client.post("/api/v1/auth/token/", {**payload, "password": PASSWORD}, format="json")
     assert locked.status_code == 429
     assert "Too many failed sign-ins" in locked.json()["detail"]
+
+
+def test_only_the_owner_or_a_security_lead_can_revoke_a_token(client, teammate, outsider, lead):
+    from django.core.exceptions import PermissionDenied
+
+    from hygiene.services.tokens import token_revoke
+
+    token = ApiTokenFactory(user=teammate)
+    client_for(client, outsider)
+    assert client.post(f"/tokens/{token.pk}/revoke/").status_code == 404
+    with pytest.raises(PermissionDenied):
+        token_revoke(actor=outsider, token=token)
+    assert token_revoke(actor=lead, token=token).status == "revoked"
