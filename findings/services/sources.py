@@ -323,13 +323,13 @@ def _import_dropped_file(source: ScanSource, path: Path, result: PullResult) -> 
     except OSError:
         return  # gone or swapped for a link since the folder was listed; the next pull looks again
     with handle:
-        digest = _sha256(handle)
+        digest, size = _sha256(handle)
         seen = ImportJob.objects.filter(source=source, sha256=digest).exclude(status=JobStatus.FAILED)
         if seen.exists():
             result.duplicates += 1
             move_aside(path, PROCESSED)
             return
-        job = _create_job(source, handle, path.name, result, enqueue=False)
+        job = _create_job(source, handle, path.name, result, sha256=digest, size=size, enqueue=False)
     if job is None:
         move_aside(path, FAILED)
         return
@@ -349,16 +349,26 @@ def _open_regular(path: Path) -> IO[bytes]:
     return os.fdopen(fd, "rb")
 
 
-def _sha256(handle: IO[bytes]) -> str:
+def _sha256(handle: IO[bytes]) -> tuple[str, int]:
+    """The file's SHA-256 and size, read once: job_create takes both rather than reading it again."""
     digest = hashlib.sha256()
+    size = 0
     while chunk := handle.read(1 << 20):
         digest.update(chunk)
+        size += len(chunk)
     handle.seek(0)
-    return digest.hexdigest()
+    return digest.hexdigest(), size
 
 
 def _create_job(
-    source: ScanSource, handle: IO[bytes], filename: str, result: PullResult, *, enqueue: bool = True
+    source: ScanSource,
+    handle: IO[bytes],
+    filename: str,
+    result: PullResult,
+    *,
+    sha256: str,
+    size: int,
+    enqueue: bool = True,
 ) -> ImportJob | None:
     from findings.services.jobs import job_create
 
@@ -371,6 +381,8 @@ def _create_job(
             asset=source.asset,
             requested_format=source.format,
             source=source,
+            sha256=sha256,
+            size=size,
             enqueue=enqueue,
         )
     except (ImportFailed, ValidationError, PermissionDenied) as exc:
@@ -402,6 +414,6 @@ def _pull_url(source: ScanSource, result: PullResult) -> None:
             result.duplicates += 1
             return
         spool.seek(0)
-        job = _create_job(source, spool, fetched.filename, result)
+        job = _create_job(source, spool, fetched.filename, result, sha256=fetched.sha256, size=fetched.size)
     if job is not None:
         result.jobs.append(job.pk)
