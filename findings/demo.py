@@ -1,7 +1,7 @@
 """Demo findings for the demo inventory: two months of scans of the serving image and the repositories.
 
 Records are built here (no file from ../shared is read at run time) and merged by the import pipeline's
-own service, ``ingest_records``, as import jobs dated in the past, so first-seen dates, mitigations
+own service, ``job_import_records``, as import jobs dated in the past, so first-seen dates, mitigations
 between scans, SLA due dates (some past) and the history of each finding look like real use. The KEV
 and EPSS rows are the real catalogue entries and scores of the CVEs used, as of early 2025.
 """
@@ -9,22 +9,19 @@ and EPSS rows are the real catalogue entries and scores of the CVEs used, as of 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
 from assets.models import Asset
 from findings.importers.base import FindingRecord
-from findings.models import EpssScore, Finding, ImportJob, JobStatus, KevEntry
+from findings.models import EpssScore, Finding, KevEntry
 from findings.services.enrichment import epss_apply_to_findings, kev_apply_to_findings
 from findings.services.findings import finding_bulk_set_status
-from findings.services.ingest import ingest_records, merge_target_for
+from findings.services.jobs import job_import_records
 from findings.services.sources import source_create
 
 NVD = "https://nvd.nist.gov/vuln/detail/"
@@ -160,27 +157,15 @@ def _cluster_records() -> list[FindingRecord]:
 def _import(asset: Asset, scanner: str, records: list[FindingRecord], *, days_ago: int, user: Any) -> None:
     """One past import job through the pipeline's merge, with the records kept as its raw file."""
     seen_at = timezone.now() - dt.timedelta(days=days_ago)
-    raw = json.dumps([_as_json(record) for record in records], indent=1).encode()
-    job = ImportJob.objects.create(
-        team=asset.team, asset=asset, uploaded_by=user, format=scanner, requested_format=scanner,
-        filename=f"{scanner}-{asset.name}-{seen_at:%Y%m%d}.json", raw_file=ContentFile(raw, name="demo.json"),
-        sha256=hashlib.sha256(raw).hexdigest(), size_bytes=len(raw), status=JobStatus.RUNNING,
-        created_at=seen_at, started_at=seen_at,
-    )  # fmt: skip
-    target = merge_target_for(asset=asset, scanner=scanner, job_id=job.pk, seen_at=seen_at)
-    counts = ingest_records(target=target, records=records)
-    job.status, job.progress, job.finished_at = JobStatus.DONE, 100, seen_at + dt.timedelta(seconds=2)
-    job.new_count, job.unchanged_count = counts.new, counts.unchanged
-    job.reopened_count, job.mitigated_count, job.findings_count = (
-        counts.reopened,
-        counts.mitigated,
-        counts.findings,
+    job_import_records(
+        team=asset.team,
+        asset=asset,
+        records=records,
+        scanner=scanner,
+        started_at=seen_at,
+        uploaded_by=user,
+        filename=f"{scanner}-{asset.name}-{seen_at:%Y%m%d}.json",
     )
-    job.save()
-
-
-def _as_json(record: FindingRecord) -> dict[str, Any]:
-    return {key: getattr(record, key) for key in record.__slots__ if key != "published_at"}
 
 
 def _enrichment() -> None:

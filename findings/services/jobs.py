@@ -193,23 +193,27 @@ def job_import_records(
     scanner: str,
     filename: str = "records.json",
     started_at: dt.datetime | None = None,
+    uploaded_by: Any = None,
 ) -> ImportJob:
     """Import records built in code (demo data, fixtures) as one done job, synchronously.
 
     The records themselves, as JSON, are kept as the job's raw file. ``started_at`` back-dates the
-    import so a demo can show history.
+    import (its creation and finish with it) so a demo can show history.
     """
     raw = orjson.dumps([dataclasses.asdict(record) for record in records], default=str)
-    started = started_at or timezone.now()
+    clock = timezone.now()
+    started = started_at or clock
     job = ImportJob(
         team=team,
         asset=asset,
+        uploaded_by=uploaded_by,
         format=scanner,
         requested_format=scanner,
         filename=filename,
         sha256=hashlib.sha256(raw).hexdigest(),
         size_bytes=len(raw),
         status=JobStatus.RUNNING,
+        created_at=started,
         started_at=started,
     )
     job.raw_file.save(get_valid_filename(filename), ContentFile(raw), save=False)
@@ -217,7 +221,7 @@ def job_import_records(
         job.save()
         target = merge_target_for(asset=asset, scanner=scanner, job_id=job.pk, seen_at=started)
         counts = ingest_records(target=target, records=records)
-        _job_finish(job, asset, counts)
+        _job_finish(job, asset, counts, finished_at=started + (timezone.now() - clock))
     return job
 
 
@@ -313,7 +317,9 @@ def _job_format(job: ImportJob, stream: IO[bytes]) -> str:
     return job.requested_format
 
 
-def _job_finish(job: ImportJob, asset: Asset, counts: ImportCounts) -> None:
+def _job_finish(
+    job: ImportJob, asset: Asset, counts: ImportCounts, *, finished_at: dt.datetime | None = None
+) -> None:
     job.asset = asset
     job.status = JobStatus.DONE
     job.progress = 100
@@ -322,7 +328,7 @@ def _job_finish(job: ImportJob, asset: Asset, counts: ImportCounts) -> None:
     job.reopened_count = counts.reopened
     job.mitigated_count = counts.mitigated
     job.findings_count = counts.findings
-    job.finished_at = timezone.now()
+    job.finished_at = finished_at or timezone.now()
     job.save(
         update_fields=[
             *("asset", "format", "status", "progress", "new_count", "unchanged_count"),
