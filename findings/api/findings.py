@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from findings import selectors
+from findings.forms import BULK_ACTIONS
 from findings.models import Category, Finding, FindingStatus, Severity
 from findings.services.findings import MAX_BULK, finding_bulk_set_status
 
@@ -61,9 +62,7 @@ class BulkStatusInputSerializer(serializers.Serializer):
     findings = serializers.ListField(
         child=serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_BULK
     )
-    status = serializers.ChoiceField(
-        choices=[(FindingStatus.FALSE_POSITIVE, "Mark false positive"), (FindingStatus.OPEN, "Reopen")]
-    )
+    status = serializers.ChoiceField(choices=BULK_ACTIONS)
     reason = serializers.CharField(max_length=1000, help_text="Why; kept in each finding's history.")
 
 
