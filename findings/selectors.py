@@ -19,7 +19,15 @@ from django.http import Http404
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
-from findings.models import Finding, FindingQuerySet, FindingStatus, ImportJob, ScanSource, Severity
+from findings.models import (
+    Finding,
+    FindingQuerySet,
+    FindingStatus,
+    ImportJob,
+    Outcome,
+    ScanSource,
+    Severity,
+)
 from hygiene.models import AuditEntry
 from hygiene.permissions import is_active_user, scope_queryset, token_team_id
 
@@ -167,11 +175,12 @@ class HistoryEvent:
 
 def finding_history(*, finding: Finding) -> list[HistoryEvent]:
     """Each import that saw the finding and each status change people made, oldest first."""
+    outcome_labels = dict(Outcome.choices)
     events = [
         HistoryEvent(
             at=job.started_at or job.created_at,
             kind="import",
-            label=dict(_outcome_labels()).get(outcome, outcome),
+            label=outcome_labels.get(outcome, outcome),
             job=job,
         )
         for job, outcome in finding.history()
@@ -191,12 +200,6 @@ def finding_history(*, finding: Finding) -> list[HistoryEvent]:
             )
         )
     return sorted(events, key=lambda event: event.at)
-
-
-def _outcome_labels() -> list[tuple[str, str]]:
-    from findings.models import Outcome
-
-    return list(Outcome.choices)
 
 
 def _status_label(value: Any) -> str:
