@@ -50,11 +50,9 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonValidator
 from django.core.exceptions import ValidationError
 
-from assets.models import AssetKind, EdgeKind
+from assets.models import IDENTIFIER_MAX, NAME_MAX, AssetKind, EdgeKind
 
 SUPPORTED_SPEC_VERSIONS = ("1.4", "1.5", "1.6")
-NAME_MAX = 200
-IDENTIFIER_MAX = 500
 DESCRIPTION_MAX = 4000
 MAX_SCHEMA_ERRORS = 200  # a hostile file can hold millions; past this many the verdict is clear
 

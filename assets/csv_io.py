@@ -17,7 +17,16 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 
-from assets.models import Asset, AssetKind, Criticality, Environment, Lifecycle
+from assets.models import (
+    IDENTIFIER_MAX,
+    NAME_MAX,
+    TAG_MAX,
+    Asset,
+    AssetKind,
+    Criticality,
+    Environment,
+    Lifecycle,
+)
 from hygiene.lib.exports import FORMULA_PREFIXES, Echo, csv_rows
 
 COLUMNS = [
@@ -183,8 +192,8 @@ def _parse_row(
     for name in REQUIRED_COLUMNS:
         if not raw.get(name) and not any(error.column == name for error in errors):
             errors.append(RowError(line, name, f"{name.capitalize()} is required."))
-    if len(raw.get("name", "")) > 200:
-        errors.append(RowError(line, "name", "The name is longer than 200 characters."))
+    if len(raw.get("name", "")) > NAME_MAX:
+        errors.append(RowError(line, "name", f"The name is longer than {NAME_MAX} characters."))
     if errors:
         return None, errors
     return CsvRow(
@@ -217,7 +226,7 @@ def _choice(name: str, value: str) -> tuple[str, str]:
 
 def _list_value(name: str, value: str) -> tuple[list[str], str]:
     items = [item.strip() for item in value.split(LIST_SEPARATOR) if item.strip()]
-    limit = 500 if name == "identifiers" else 50
+    limit = IDENTIFIER_MAX if name == "identifiers" else TAG_MAX
     too_long = next((item for item in items if len(item) > limit), None)
     if too_long:
         return [], f"“{too_long[:40]}…” is longer than {limit} characters."

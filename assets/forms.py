@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 
 from assets.models import (
     EDGE_DOWNSTREAM_PHRASE,
+    NAME_MAX,
     AssetKind,
     ClassificationLevel,
     Criticality,
@@ -31,7 +32,7 @@ def _lines(text: str) -> list[str]:
 
 
 class AssetForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(max_length=NAME_MAX)
     team = forms.ChoiceField(help_text="The team that owns it; its lead and champion can change it.")
     kind = forms.ChoiceField(choices=AssetKind.choices)
     environment = forms.ChoiceField(choices=Environment.choices)

@@ -90,6 +90,12 @@ class Lifecycle(models.TextChoices):
     RETIRED = "retired", "Retired"
 
 
+# Limits of an asset's text fields; the forms, the API, the importers and the services check them first.
+NAME_MAX = 200
+IDENTIFIER_MAX = 500
+TAG_MAX = 50
+
+
 class AssetQuerySet(models.QuerySet["Asset"]):
     def active(self) -> AssetQuerySet:
         return self.filter(lifecycle=Lifecycle.ACTIVE)
@@ -100,7 +106,7 @@ class AssetQuerySet(models.QuerySet["Asset"]):
 
 class Asset(models.Model):
     team = models.ForeignKey("hygiene.Team", on_delete=models.PROTECT, related_name="assets")
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=NAME_MAX)
     kind = models.CharField(max_length=32, choices=AssetKind.choices)
     environment = models.CharField(
         max_length=16, choices=Environment.choices, default=Environment.DEVELOPMENT
@@ -130,8 +136,8 @@ class Asset(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     is_restricted = models.BooleanField(default=False)
-    identifiers = ArrayField(models.CharField(max_length=500), default=list, blank=True)
-    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    identifiers = ArrayField(models.CharField(max_length=IDENTIFIER_MAX), default=list, blank=True)
+    tags = ArrayField(models.CharField(max_length=TAG_MAX), default=list, blank=True)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

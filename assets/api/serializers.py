@@ -7,6 +7,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assets.models import (
+    IDENTIFIER_MAX,
+    NAME_MAX,
+    TAG_MAX,
     Asset,
     AssetKind,
     ClassificationLevel,
@@ -60,7 +63,7 @@ class AssetDetailSerializer(AssetSerializer):
 
 
 class AssetInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=NAME_MAX)
     team = serializers.SlugField(help_text="Slug of a team you belong to.")
     kind = serializers.ChoiceField(choices=AssetKind.choices)
     environment = serializers.ChoiceField(choices=Environment.choices, default=Environment.DEVELOPMENT)
@@ -75,9 +78,11 @@ class AssetInputSerializer(serializers.Serializer):
         slug_field="slug", queryset=ClassificationLevel.objects.all(), required=False, allow_null=True
     )
     identifiers = serializers.ListField(
-        child=serializers.CharField(max_length=500), required=False, default=list
+        child=serializers.CharField(max_length=IDENTIFIER_MAX), required=False, default=list
     )
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=TAG_MAX), required=False, default=list
+    )
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
 

@@ -10,6 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from assets.models import (
+    IDENTIFIER_MAX,
+    TAG_MAX,
     Asset,
     AssetKind,
     ClassificationLevel,
@@ -103,8 +105,8 @@ def asset_create(
         classification=classification,
         effective_classification=classification,
         is_restricted=bool(classification and classification.is_restricted),
-        identifiers=_clean_list(identifiers, max_length=500, label="identifiers"),
-        tags=_clean_list(tags, max_length=50, label="tags"),
+        identifiers=_clean_list(identifiers, max_length=IDENTIFIER_MAX, label="identifiers"),
+        tags=_clean_list(tags, max_length=TAG_MAX, label="tags"),
         description=description,
     )
     asset.full_clean(validate_unique=False, validate_constraints=False)
@@ -124,9 +126,11 @@ def asset_update(*, actor: Any, asset: Asset, **values: Any) -> Asset:
     if "team" in values and values["team"].pk != asset.team_id:
         _check_may_contribute(actor, values["team"])
     if "identifiers" in values:
-        values["identifiers"] = _clean_list(values["identifiers"], max_length=500, label="identifiers")
+        values["identifiers"] = _clean_list(
+            values["identifiers"], max_length=IDENTIFIER_MAX, label="identifiers"
+        )
     if "tags" in values:
-        values["tags"] = _clean_list(values["tags"], max_length=50, label="tags")
+        values["tags"] = _clean_list(values["tags"], max_length=TAG_MAX, label="tags")
     if "name" in values:
         values["name"] = values["name"].strip()
     changed = [field for field, value in values.items() if getattr(asset, field) != value]
