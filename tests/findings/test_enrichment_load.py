@@ -5,10 +5,8 @@ formats (no real KEV or EPSS file exists in ../shared); they are the only hand-m
 """
 
 import datetime as dt
-import http.server
 import io
 import json
-import threading
 from pathlib import Path
 
 import pytest
@@ -109,34 +107,17 @@ def test_each_load_is_recorded_in_the_audit_log():
     assert entry.after["origin"].endswith("kev_sample.json")
 
 
-def test_the_periodic_pull_loads_the_configured_kev_url_through_the_safe_fetcher(settings):
-    body = (DATA / "kev_sample.json").read_bytes()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    settings.HYGIENE_KEV_URL = f"http://127.0.0.1:{httpd.server_address[1]}/kev.json"
+def test_the_periodic_pull_loads_the_configured_kev_url_through_the_safe_fetcher(settings, serve_bytes):
+    base = serve_bytes((DATA / "kev_sample.json").read_bytes())
+    settings.HYGIENE_KEV_URL = f"{base}/kev.json"
     settings.HYGIENE_SCAN_URL_ALLOWED_HOSTS = ["127.0.0.1"]
     finding = FindingFactory(rule_id="CVE-2022-22965", severity="critical")
-    try:
-        settings.HYGIENE_SCAN_URL_ALLOW_PRIVATE = []
-        with pytest.raises(Exception, match="private, loopback"):
-            enrichment_pull(kind="kev")
-        settings.HYGIENE_SCAN_URL_ALLOW_PRIVATE = ["127.0.0.1"]
+    settings.HYGIENE_SCAN_URL_ALLOW_PRIVATE = []
+    with pytest.raises(Exception, match="private, loopback"):
+        enrichment_pull(kind="kev")
+    settings.HYGIENE_SCAN_URL_ALLOW_PRIVATE = ["127.0.0.1"]
 
-        result = enrichment_pull(kind="kev")
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    result = enrichment_pull(kind="kev")
 
     finding.refresh_from_db()
     assert result.entries == 3

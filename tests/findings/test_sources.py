@@ -1,10 +1,8 @@
 """Scan sources: who manages them, which folders and URLs they may name, and what a pull does."""
 
 import datetime as dt
-import http.server
 import os
 import shutil
-import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -141,33 +139,18 @@ def test_due_sources_are_claimed_once_per_interval(folder_source, team_a, owner,
     assert disabled.pk not in first + later
 
 
-def test_a_url_source_imports_the_report_when_it_changes(team_a, asset, owner, settings, scans_dir):
-    body = (scans_dir / "trivy" / "scheme_2_many_vulns.json").read_bytes()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+def test_a_url_source_imports_the_report_when_it_changes(
+    team_a, asset, owner, settings, scans_dir, serve_bytes
+):
+    base = serve_bytes((scans_dir / "trivy" / "scheme_2_many_vulns.json").read_bytes())
     settings.HYGIENE_SCAN_URL_ALLOWED_HOSTS = ["127.0.0.1"]
     settings.HYGIENE_SCAN_URL_ALLOW_PRIVATE = ["127.0.0.1"]
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/reports/trivy.json"
-    try:
-        source = source_create(
-            actor=owner, team=team_a, asset=asset, name="CI", kind=SourceKind.URL, location=url
-        )
-        first = source_pull(source_id=source.pk)
-        second = source_pull(source_id=source.pk)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    url = f"{base}/reports/trivy.json"
+    source = source_create(
+        actor=owner, team=team_a, asset=asset, name="CI", kind=SourceKind.URL, location=url
+    )
+    first = source_pull(source_id=source.pk)
+    second = source_pull(source_id=source.pk)
 
     assert len(first.jobs) == 1
     assert ImportJob.objects.get(pk=first.jobs[0]).filename == "trivy.json"
