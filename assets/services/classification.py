@@ -161,8 +161,13 @@ LEVEL_FIELDS = (
 )
 
 
+def may_edit_levels(user: Any) -> bool:
+    """Whether ``user`` may add and change classification levels: security leads (a token must write)."""
+    return is_security_lead(user) and token_allows(user, "write")
+
+
 def _require_security_lead(actor: Any) -> None:
-    if actor is not None and not (is_security_lead(actor) and token_allows(actor, "write")):
+    if actor is not None and not may_edit_levels(actor):
         raise PermissionDenied("Only security leads change classification levels.")
 
 

@@ -12,27 +12,26 @@ from assets import selectors
 from assets.forms import LevelForm, ViolationFilterForm
 from assets.models import PolicyRule
 from assets.services import level_create, level_update
-from assets.services.classification import LEVEL_FIELDS
+from assets.services.classification import LEVEL_FIELDS, may_edit_levels
 from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
-from hygiene.permissions import is_security_lead, token_allows
-
-
-def _may_edit_levels(request: HttpRequest) -> bool:
-    return is_security_lead(request.user) and token_allows(request.user, "write")
 
 
 @login_required
 def level_list_view(request: HttpRequest) -> HttpResponse:
     counts = selectors.level_counts_for_user(user=request.user)
     levels = [(level, counts.get(level.pk, 0)) for level in selectors.level_list()]
-    context = {"levels": levels, "unclassified": counts.get(None, 0), "may_edit": _may_edit_levels(request)}
+    context = {
+        "levels": levels,
+        "unclassified": counts.get(None, 0),
+        "may_edit": may_edit_levels(request.user),
+    }
     return render(request, "assets/levels.html", context)
 
 
 @login_required
 def level_create_view(request: HttpRequest) -> HttpResponse:
-    if not _may_edit_levels(request):
+    if not may_edit_levels(request.user):
         raise PermissionDenied("Only security leads change classification levels.")
     form = LevelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -49,7 +48,7 @@ def level_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def level_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
-    if not _may_edit_levels(request):
+    if not may_edit_levels(request.user):
         raise PermissionDenied("Only security leads change classification levels.")
     level = selectors.level_get(pk=pk)
     initial = {field: getattr(level, field) for field in LEVEL_FIELDS}
