@@ -80,7 +80,5 @@ class QueuedImportJobFactory(ImportJobFactory):
     status = JobStatus.QUEUED
     started_at = None
     finished_at = None
-    raw_file = factory.LazyAttribute(
-        lambda o: ContentFile(b'{"SchemaVersion": 2, "Results": []}', name=o.filename)
-    )
-    size_bytes = 35
+    raw_file = factory.LazyAttribute(lambda o: ContentFile(EMPTY_TRIVY, name=o.filename))
+    size_bytes = len(EMPTY_TRIVY)
