@@ -66,10 +66,13 @@ def _check_may_contribute(actor: Any, team: Team) -> None:
         raise PermissionDenied(f"Only members of {team.name} can add assets to it.")
 
 
+def may_change_asset(user: Any, asset: Asset) -> bool:
+    """Whether ``user`` may change ``asset``: its team's lead or champion, a security lead, or a grant."""
+    return can_change(user, asset, team_id=asset.team_id, grant_perm="assets.change_asset")
+
+
 def _check_may_change(actor: Any, asset: Asset) -> None:
-    if actor is not None and not can_change(
-        actor, asset, team_id=asset.team_id, grant_perm="assets.change_asset"
-    ):
+    if actor is not None and not may_change_asset(actor, asset):
         raise PermissionDenied("Only the team's lead or champion, or a security lead, can change this asset.")
 
 

@@ -26,12 +26,12 @@ from assets.bom import AssetSpec, BomContent, parse_bom
 from assets.csv_io import CsvRejected, CsvRow, RowError, parse_csv
 from assets.errors import LineageCycle
 from assets.models import Asset, ClassificationLevel, Environment, LineageEdge
-from assets.services.assets import asset_create, asset_update
+from assets.services.assets import asset_create, asset_update, may_change_asset
 from assets.services.classification import classification_recompute_downstream, downstream_ids
 from assets.services.lineage import edge_add
 from assets.services.policy import policy_check
 from hygiene.models import Team
-from hygiene.permissions import can_change, can_contribute, token_allows
+from hygiene.permissions import can_contribute, token_allows
 from hygiene.services.audit import audit_event
 
 BOM_TAG = "cyclonedx"
@@ -356,11 +356,7 @@ def _resolve_row(actor: Any, row: CsvRow, refs: _References) -> tuple[list[RowEr
     if team is None:
         return errors, None
     existing = refs.assets.get((team.pk, row.kind, row.name.lower()))
-    if (
-        existing is not None
-        and actor is not None
-        and not can_change(actor, existing, team_id=team.pk, grant_perm="assets.change_asset")
-    ):
+    if existing is not None and actor is not None and not may_change_asset(actor, existing):
         errors.append(
             RowError(
                 row.row,

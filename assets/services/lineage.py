@@ -10,9 +10,9 @@ from django.db import connection, transaction
 
 from assets.errors import DuplicateEdge, LineageCycle
 from assets.models import Asset, EdgeKind, LineageEdge
+from assets.services.assets import may_change_asset
 from assets.services.classification import classification_recompute_downstream
 from assets.services.policy import policy_check
-from hygiene.permissions import can_change
 
 # Serializes edge additions: two concurrent additions could each pass the cycle check alone.
 _LINEAGE_LOCK_KEY = 0x11AE46E
@@ -56,10 +56,7 @@ def _check_may_link(actor: Any, source: Asset, target: Asset) -> None:
     """Whoever may change either end may record a flow between them (the caller saw both)."""
     if actor is None:
         return
-    if not (
-        can_change(actor, source, team_id=source.team_id, grant_perm="assets.change_asset")
-        or can_change(actor, target, team_id=target.team_id, grant_perm="assets.change_asset")
-    ):
+    if not (may_change_asset(actor, source) or may_change_asset(actor, target)):
         raise PermissionDenied("Only the lead or champion of either asset's team can change its lineage.")
 
 

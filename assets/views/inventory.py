@@ -16,10 +16,11 @@ from assets.forms import AssetFilterForm, AssetForm, EdgeForm, TransformationFor
 from assets.models import Asset, AssetKind, DatasetProvenance, EdgeKind
 from assets.selectors import contributable_team_choices, visible_team_choices
 from assets.services import asset_create, asset_retire, asset_update
+from assets.services.assets import may_change_asset
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
-from hygiene.permissions import can_change, can_contribute
+from hygiene.permissions import can_contribute
 
 SORTABLE = [
     ("name", "Name"),
@@ -30,10 +31,6 @@ SORTABLE = [
     ("criticality", "Criticality"),
     ("updated", "Updated"),
 ]
-
-
-def may_change(user: Any, asset: Asset) -> bool:
-    return can_change(user, asset, team_id=asset.team_id, grant_perm="assets.change_asset")
 
 
 def _sort_links(filters: dict[str, str], query: str) -> list[dict[str, str]]:
@@ -83,7 +80,7 @@ def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def detail_context(request: HttpRequest, asset: Asset, **forms: Any) -> dict[str, Any]:
     user = request.user
-    changeable = may_change(user, asset)
+    changeable = may_change_asset(user, asset)
     is_dataset = asset.kind == AssetKind.DATASET
     graph = selectors.lineage_graph_for_user(user=user, asset=asset)
     context: dict[str, Any] = {
@@ -136,7 +133,7 @@ def asset_create_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def asset_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     asset = selectors.asset_get_for_user(user=request.user, pk=pk)
-    if not may_change(request.user, asset):
+    if not may_change_asset(request.user, asset):
         raise PermissionDenied("Only the team's lead or champion, or a security lead, can change this asset.")
     teams = contributable_team_choices(request.user)
     if (asset.team.slug, asset.team.name) not in teams:

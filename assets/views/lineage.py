@@ -13,7 +13,8 @@ from assets import selectors
 from assets.forms import EdgeForm, ProvenanceForm, TransformationForm
 from assets.models import AssetKind, DatasetProvenance
 from assets.services import edge_add, edge_remove, provenance_set, transformation_append
-from assets.views.inventory import detail_context, may_change
+from assets.services.assets import may_change_asset
+from assets.views.inventory import detail_context
 from hygiene.lib.forms import add_validation_errors
 
 
@@ -53,7 +54,7 @@ def edge_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def provenance_view(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = selectors.asset_get_for_user(user=request.user, pk=pk)
-    if not may_change(request.user, dataset):
+    if not may_change_asset(request.user, dataset):
         raise PermissionDenied("Only the team's lead or champion, or a security lead, can record provenance.")
     if dataset.kind != AssetKind.DATASET:
         messages.error(request, "Provenance is recorded for datasets only.")
