@@ -76,11 +76,10 @@ def _scan_upload_post(request: HttpRequest, handler: Any) -> HttpResponse:
             form.add_error("asset", str(exc) or "No such asset.")
         except ScanTooLarge:
             return _refuse_too_large(request)
-        except (ValidationError, ImportFailed, PermissionDenied) as exc:
-            if isinstance(exc, ValidationError):
-                add_validation_errors(form, exc)
-            else:
-                form.add_error(None, str(exc) or "You may not import scans for this team.")
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        except (ImportFailed, PermissionDenied) as exc:
+            form.add_error(None, str(exc) or "You may not import scans for this team.")
         else:
             messages.success(request, f"“{job.filename}” received: import #{job.pk} is queued.")
             return redirect(job)
