@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from assets.models import Environment
+
 
 @dataclass(frozen=True)
 class SlaPolicy:
@@ -58,4 +60,4 @@ def sla_due(
 
 def is_sensitive(*, environment: str, is_restricted: bool) -> bool:
     """Whether an asset gets the strict SLA: it runs in production or holds restricted data."""
-    return is_restricted or environment == "production"
+    return is_restricted or environment == Environment.PRODUCTION
