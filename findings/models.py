@@ -180,7 +180,8 @@ class Finding(models.Model):
     asset = models.ForeignKey(
         "assets.Asset", on_delete=models.CASCADE, related_name="findings", db_index=False, db_constraint=False
     )
-    # Denormalized from the asset so the permission scope is one indexed filter.
+    # Denormalized from the asset so the permission scope is one indexed filter; a trigger on the
+    # asset table (migration 0004) moves it with the asset.
     team = models.ForeignKey(
         "hygiene.Team", on_delete=models.CASCADE, related_name="findings", db_index=False, db_constraint=False
     )

@@ -231,3 +231,17 @@ def test_the_list_page_runs_the_same_queries_whatever_the_rows_shown(
         response = client.get(LIST, {"per_page": 100})
 
     assert len(response.context["page"].object_list) == 100
+
+
+def test_moving_an_asset_to_another_team_moves_the_visibility_of_its_findings(
+    client, asset, team_a, team_b, lead, teammate, outsider
+):
+    from assets.services.assets import asset_update
+
+    finding = FindingFactory(asset=asset)
+    asset_update(actor=lead, asset=asset, team=team_b)
+
+    client_for(client, teammate)
+    assert client.get(reverse("findings:detail", args=[finding.pk])).status_code == 404
+    client_for(client, outsider)
+    assert client.get(reverse("findings:detail", args=[finding.pk])).status_code == 200
