@@ -32,4 +32,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             current = request.path == url if url == "/" else request.path.startswith(url)
             items.append({"url": url, "label": label, "current": current})
     role = "Security lead" if is_security_lead(user) else "Auditor" if is_auditor(user) else "Member"
-    return {"nav_items": items, "user_role": role}
+    from hygiene.selectors import notification_unread_count
+
+    return {
+        "nav_items": items,
+        "user_role": role,
+        "unread_notifications": notification_unread_count(user=user),
+    }

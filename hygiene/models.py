@@ -162,3 +162,38 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
+
+
+class Notification(models.Model):
+    """A message to one person, shown in the app (unread count in the header) and sent by e-mail.
+
+    Controls, incidents and exports all notify through ``hygiene.services.notifications``. Notifications
+    are per-person bookkeeping, not governed objects, so they are not audited.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=48, help_text="What happened, e.g. exception_requested.")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True, help_text="A path inside the site.")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_recipient_recent"),
+            models.Index(
+                fields=["recipient"], name="notification_unread", condition=models.Q(read_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} → {self.recipient}"
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None

@@ -7,7 +7,7 @@ from typing import Any, cast
 from django.db.models import Count, QuerySet
 from django.http import Http404
 
-from hygiene.models import ApiToken, AuditEntry, Membership, Team
+from hygiene.models import ApiToken, AuditEntry, Membership, Notification, Team
 from hygiene.permissions import is_security_lead, scope_queryset, sees_all_teams, token_team_id
 
 
@@ -101,3 +101,12 @@ def people_list_for_user(*, user: Any, search: str = "") -> QuerySet[Any]:
     if search:
         people = people.filter(username__icontains=search)
     return people.order_by("username")
+
+
+def notification_list_for_user(*, user: Any) -> QuerySet[Notification]:
+    """A person's own notifications, newest first (nobody reads another's)."""
+    return Notification.objects.filter(recipient_id=user.pk).order_by("-created_at", "-id")
+
+
+def notification_unread_count(*, user: Any) -> int:
+    return Notification.objects.filter(recipient_id=user.pk, read_at__isnull=True).count()

@@ -4,12 +4,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from hygiene.api import views as api
-from hygiene.views import accounts, audit, pages, people, teams, tokens
+from hygiene.views import accounts, audit, notifications, pages, people, teams, tokens
 
 router = DefaultRouter()
 router.register("teams", api.TeamViewSet, basename="team")
 router.register("tokens", api.TokenViewSet, basename="token")
 router.register("audit-log", api.AuditEntryViewSet, basename="audit-entry")
+router.register("notifications", api.NotificationViewSet, basename="notification")
 
 accounts_urls = (
     [
@@ -41,6 +42,14 @@ people_urls = (
     ],
     "people",
 )
+notification_urls = (
+    [
+        path("", notifications.notification_list, name="list"),
+        path("read-all/", notifications.notification_read_all, name="read-all"),
+        path("<int:pk>/open/", notifications.notification_open, name="open"),
+    ],
+    "notifications",
+)
 audit_urls = (
     [path("", audit.audit_log, name="log"), path("export.csv", audit.audit_log_export, name="export")],
     "audit",
@@ -71,6 +80,7 @@ urlpatterns = [
     path("tokens/", include(token_urls)),
     path("people/", include(people_urls)),
     path("audit-log/", include(audit_urls)),
+    path("notifications/", include(notification_urls)),
     path("assets/", include("assets.urls")),
     path("findings/", include("findings.urls")),
     path("", include(coming_soon_urls)),

@@ -1,7 +1,16 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from hygiene.models import ApiToken, AuditEntry, Membership, Team, TeamFunction, TeamRole, TokenAction
+from hygiene.models import (
+    ApiToken,
+    AuditEntry,
+    Membership,
+    Notification,
+    Team,
+    TeamFunction,
+    TeamRole,
+    TokenAction,
+)
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -85,3 +94,25 @@ class MeSerializer(serializers.Serializer):
     security_lead = serializers.BooleanField()
     auditor = serializers.BooleanField()
     teams = MeTeamSerializer(many=True)
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    unread = serializers.BooleanField(source="is_unread", read_only=True)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "url", "created_at", "read_at", "unread"]
+        read_only_fields = fields
+
+
+class NotificationReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=1000,
+        help_text="The notifications to mark read; leave out to mark every unread one.",
+    )
+
+
+class NotificationReadResultSerializer(serializers.Serializer):
+    marked = serializers.IntegerField()

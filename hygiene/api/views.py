@@ -15,6 +15,7 @@ from hygiene import selectors
 from hygiene.api import serializers as s
 from hygiene.models import Team
 from hygiene.permissions import is_auditor, is_security_lead
+from hygiene.services import notifications as notification_services
 from hygiene.services import teams as team_services
 from hygiene.services import tokens as token_services
 
@@ -152,6 +153,34 @@ class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):
             for key in ("actor", "action", "object_type", "object_id", "since", "until")
         }
         return selectors.audit_entry_list_for_user(user=self.request.user, filters=filters)
+
+
+class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
+    """The signed-in person's own notifications; ``?unread=true`` lists the unread ones."""
+
+    serializer_class = s.NotificationSerializer
+
+    def get_queryset(self) -> Any:
+        notes = selectors.notification_list_for_user(user=self.request.user)
+        if self.request.query_params.get("unread") in ("1", "true"):
+            notes = notes.filter(read_at__isnull=True)
+        return notes
+
+    @extend_schema(
+        parameters=[OpenApiParameter("unread", bool, OpenApiParameter.QUERY, description="Only unread ones.")]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=s.NotificationReadSerializer, responses=s.NotificationReadResultSerializer)
+    @action(detail=False, methods=["post"], url_path="mark-read")
+    def mark_read(self, request: Request) -> Response:
+        data = s.NotificationReadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        marked = notification_services.notification_mark_read(
+            user=request.user, ids=data.validated_data.get("ids")
+        )
+        return Response({"marked": marked})
 
 
 class MeView(APIView):

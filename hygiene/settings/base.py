@@ -211,6 +211,21 @@ CELERY_BEAT_SCHEDULE = {
     "seal-audit-log": {"task": "hygiene.tasks.seal_audit_log", "schedule": 30.0},
 }
 
+# --- notifications: in the app and by e-mail (hygiene.services.notifications) -----------------------
+# Links in e-mails point here; EMAIL_URL picks the backend (smtp://…, consolemail://, dummymail://).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# EMAIL_URL may carry a password, so EMAIL_URL_FILE works too.
+_email = env.email_url_config(env_secret("EMAIL_URL", default="consolemail://") or "consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="hygiene <hygiene@localhost>")
+
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
