@@ -65,6 +65,26 @@ def token_allows(user: Any, action: str) -> bool:
     return actions is None or action in actions
 
 
+def token_actions(user: Any) -> set[str] | None:
+    """The actions the request's API token allows; None when the request came without a token."""
+    actions: set[str] | None = getattr(user, "token_actions", None)
+    return actions
+
+
+def token_expires_at(user: Any) -> Any:
+    """When the request's API token expires; None when the request came without a token."""
+    return getattr(user, "token_expires_at", None)
+
+
+def can_act_globally(user: Any) -> bool:
+    """Whether ``user`` may change what belongs to no team (teams, roles, classification levels).
+
+    Security leads may, but not through a token narrowed to one team or one that cannot write:
+    such a token sees and does only its team's things.
+    """
+    return is_security_lead(user) and token_team_id(user) is None and token_allows(user, "write")
+
+
 def member_team_ids(user: Any, *, roles: tuple[str, ...] | None = None) -> list[int]:
     if not is_active_user(user):
         return []

@@ -63,6 +63,13 @@ class TokenCreatedSerializer(TokenSerializer):
 class ObtainTokenInputSerializer(TokenInputSerializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    otp_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=8,
+        help_text="The current code of the account's authenticator app, if it has one or its role needs one.",
+    )
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):

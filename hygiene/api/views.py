@@ -15,6 +15,7 @@ from hygiene import selectors
 from hygiene.api import serializers as s
 from hygiene.models import Team
 from hygiene.permissions import is_auditor, is_security_lead
+from hygiene.services import mfa as mfa_services
 from hygiene.services import teams as team_services
 from hygiene.services import tokens as token_services
 
@@ -118,7 +119,7 @@ class ObtainTokenThrottle(AnonRateThrottle):
 
 
 class ObtainTokenView(APIView):
-    """Exchange a username and password for a token (pipelines' bootstrap); lockout applies."""
+    """Exchange a username and password (and the second factor's code) for a token; lockout applies."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
@@ -132,6 +133,7 @@ class ObtainTokenView(APIView):
         user = authenticate(request._request, username=values["username"], password=values["password"])
         if user is None:
             return Response({"detail": "Wrong username or password, or the account is locked."}, status=401)
+        mfa_services.token_issuance_check(user=user, code=values["otp_token"])
         token, clear = token_services.token_create(
             actor=user,
             name=values["name"],
