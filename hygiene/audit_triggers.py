@@ -72,3 +72,112 @@ def audit_table_sql(table: str) -> tuple[str, str]:
     )
     drop = f"DROP TRIGGER IF EXISTS {name} ON {table}; DROP FUNCTION IF EXISTS {name}();"
     return create, drop
+
+
+# Which team and assets an entry is about, so that the log is scoped like the objects it describes
+# (hygiene.selectors.audit_entry_list_for_user). Filled on every insert by a trigger, whoever inserts:
+# from the row's copy for row changes, from the event's detail or the current row for events.
+AUDIT_SCOPE_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION hygiene_audit_id(value text) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN value ~ '^[0-9]{1,18}$' THEN value::bigint END
+$$;
+
+CREATE OR REPLACE FUNCTION hygiene_audit_scope_of(
+    object_type text, object_id text, action text, before jsonb, after jsonb
+) RETURNS bigint[] LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    row jsonb := COALESCE(after, before, '{}'::jsonb);
+    old jsonb := COALESCE(before, '{}'::jsonb);
+    team bigint;
+    asset bigint;
+    other bigint;
+    model text;
+BEGIN
+    IF jsonb_typeof(row) <> 'object' THEN
+        row := '{}'::jsonb;
+    END IF;
+    IF jsonb_typeof(old) <> 'object' THEN
+        old := '{}'::jsonb;
+    END IF;
+    -- Events carry a detail, not the row: take the keys from the row as it is now.
+    IF action NOT IN ('insert', 'update', 'delete') AND hygiene_audit_id(object_id) IS NOT NULL
+       AND object_type ~ '^[a-z0-9_]+$' AND to_regclass(object_type) IS NOT NULL
+       AND NOT (row ? 'team_id' OR row ? 'asset_id') THEN
+        BEGIN
+            EXECUTE format('SELECT to_jsonb(t) FROM %I t WHERE t.id = $1', object_type)
+               INTO model USING hygiene_audit_id(object_id);
+            IF model IS NOT NULL THEN
+                row := model::jsonb || row;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            NULL;  -- a table without an id column: the event stays global
+        END;
+    END IF;
+    IF object_type = 'hygiene_team' THEN
+        team := hygiene_audit_id(object_id);
+    ELSIF object_type = 'assets_asset' AND action IN ('insert', 'update', 'delete') THEN
+        asset := hygiene_audit_id(object_id);
+    ELSIF object_type = 'assets_lineageedge' THEN
+        asset := hygiene_audit_id(row ->> 'source_id');
+        other := hygiene_audit_id(row ->> 'target_id');
+    ELSIF object_type IN ('assets_assetuserobjectpermission', 'assets_assetgroupobjectpermission') THEN
+        asset := hygiene_audit_id(row ->> 'content_object_id');
+    ELSIF object_type IN ('guardian_userobjectpermission', 'guardian_groupobjectpermission') THEN
+        SELECT app_label || '.' || ct.model INTO model
+          FROM django_content_type ct WHERE ct.id = hygiene_audit_id(row ->> 'content_type_id');
+        IF model = 'hygiene.team' THEN
+            team := hygiene_audit_id(row ->> 'object_pk');
+        ELSIF model = 'assets.asset' THEN
+            asset := hygiene_audit_id(row ->> 'object_pk');
+        END IF;
+    ELSE
+        asset := hygiene_audit_id(COALESCE(row ->> 'asset_id', row ->> 'dataset_id'));
+        -- Moved from one asset to another: the entry is about both.
+        other := hygiene_audit_id(COALESCE(old ->> 'asset_id', old ->> 'dataset_id'));
+        IF other IS NOT DISTINCT FROM asset THEN
+            other := NULL;
+        END IF;
+        team := hygiene_audit_id(row ->> 'team_id');
+        IF team IS NULL AND jsonb_typeof(row -> 'team') = 'string' THEN
+            SELECT t.id INTO team FROM hygiene_team t WHERE t.slug = row ->> 'team';
+        END IF;
+    END IF;
+    IF team IS NULL AND asset IS NOT NULL THEN
+        SELECT a.team_id INTO team FROM assets_asset a WHERE a.id = asset;
+    END IF;
+    RETURN ARRAY[team, asset, other];
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION hygiene_audit_scope() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    scope bigint[];
+BEGIN
+    scope := hygiene_audit_scope_of(NEW.object_type, NEW.object_id, NEW.action, NEW.before, NEW.after);
+    NEW.scope_team_id := scope[1];
+    NEW.scope_asset_id := scope[2];
+    NEW.scope_other_asset_id := scope[3];
+    RETURN NEW;
+END;
+$$;
+
+DROP TRIGGER IF EXISTS hygiene_audit_scope ON hygiene_auditentry;
+CREATE TRIGGER hygiene_audit_scope BEFORE INSERT ON hygiene_auditentry
+    FOR EACH ROW EXECUTE FUNCTION hygiene_audit_scope();
+"""
+
+AUDIT_SCOPE_BACKFILL = """
+UPDATE hygiene_auditentry e
+   SET scope_team_id = s.scope[1], scope_asset_id = s.scope[2], scope_other_asset_id = s.scope[3]
+  FROM (SELECT id, hygiene_audit_scope_of(object_type, object_id, action, before, after) AS scope
+          FROM hygiene_auditentry) s
+ WHERE s.id = e.id;
+"""
+
+AUDIT_SCOPE_DROP = """
+DROP TRIGGER IF EXISTS hygiene_audit_scope ON hygiene_auditentry;
+DROP FUNCTION IF EXISTS hygiene_audit_scope();
+DROP FUNCTION IF EXISTS hygiene_audit_scope_of(text, text, text, jsonb, jsonb);
+DROP FUNCTION IF EXISTS hygiene_audit_id(text);
+"""

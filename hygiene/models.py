@@ -141,11 +141,20 @@ class AuditEntry(models.Model):
     seq = models.BigIntegerField(null=True, blank=True, unique=True)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, blank=True)
+    # What the entry is about, for scoping the log like its objects: filled by a database trigger on
+    # insert (audit_triggers.AUDIT_SCOPE_FUNCTION), not part of the chained digest.
+    scope_team_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    scope_asset_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    scope_other_asset_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            models.Index(fields=["scope_asset_id"], name="audit_scope_asset"),
+            models.Index(fields=["scope_team_id"], name="audit_scope_team"),
+        ]
         triggers = [
             pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
             pgtrigger.Trigger(

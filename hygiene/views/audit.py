@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import csv
+import json
+from collections.abc import Iterator
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -40,6 +43,20 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     )
 
 
+JSON_COLUMNS = {COLUMNS.index(name) for name in ("changes", "before", "after", "context")}
+
+
+def _as_json(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[Any]]:
+    """Write the structured columns as JSON, which any tool reads back (not Python's repr)."""
+    for row in rows:
+        yield [
+            json.dumps(value, sort_keys=True, default=str)
+            if i in JSON_COLUMNS and value is not None
+            else value
+            for i, value in enumerate(row)
+        ]
+
+
 @login_required
 def audit_log_export(request: HttpRequest) -> HttpResponse:
     _, entries = _entries(request)
@@ -51,7 +68,7 @@ def audit_log_export(request: HttpRequest) -> HttpResponse:
         detail={"filters": request.GET.dict()},
     )
     writer = csv.writer(Echo())
-    rows = csv_rows(writer, COLUMNS, entries.values_list(*COLUMNS).iterator(chunk_size=2000))
+    rows = csv_rows(writer, COLUMNS, _as_json(entries.values_list(*COLUMNS).iterator(chunk_size=2000)))
     response = StreamingHttpResponse(rows, content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
     return response

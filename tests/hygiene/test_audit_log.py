@@ -1,5 +1,7 @@
 """The audit log captures every change, cannot be edited, and its chain reveals tampering."""
 
+import json
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -160,3 +162,96 @@ def test_sign_in_is_one_event_not_an_anonymous_row_change(client, teammate):
         object_type="auth_user", object_id=str(teammate.pk), action__in=["login", "update"]
     )
     assert [entry.action for entry in entries] == ["login"]
+
+
+@pytest.fixture
+def restricted_asset(team_a):
+    from tests.factories.assets import AssetFactory, level
+
+    return AssetFactory(
+        team=team_a, name="Patient records", description="Secret cohort", classification=level("restricted")
+    )
+
+
+def _auditor_sees(client, api_client, auditor, asset) -> tuple[bool, bool, bool]:
+    """Whether the auditor finds the asset in the audit page (by id), its CSV export and its API (by name)."""
+    text = asset.name
+    client_for(client, auditor)
+    page = f"assets_asset #{asset.pk}<" in client.get("/audit-log/", {"per_page": 200}).content.decode()
+    export = b"".join(client.get("/audit-log/export.csv").streaming_content).decode()
+    api_client.force_authenticate(auditor)
+    api = json.dumps(api_client.get("/api/v1/audit-log/", {"page_size": 500}).json())
+    return page, text in export, text in api
+
+
+def test_auditor_does_not_read_restricted_assets_through_the_audit_log(
+    client, api_client, auditor, lead, restricted_asset, team_a
+):
+    from findings.services.findings import finding_bulk_set_status
+    from tests.factories.assets import AssetFactory, LineageEdgeFactory
+    from tests.factories.findings import FindingFactory, ImportJobFactory
+
+    open_asset = AssetFactory(team=team_a, name="Public weights")
+    LineageEdgeFactory(source=restricted_asset, target=open_asset)
+    job = ImportJobFactory(asset=restricted_asset, filename="patients-scan.json")
+    from hygiene.services.audit import audit_event
+
+    audit_event(
+        action="import_done", object_type="findings_importjob", object_id=str(job.pk), detail={"n": 1}
+    )
+    finding = FindingFactory(asset=restricted_asset)
+    finding_bulk_set_status(actor=lead, finding_ids=[finding.pk], status="false_positive", reason="not ours")
+
+    assert _auditor_sees(client, api_client, auditor, restricted_asset) == (False, False, False)
+    assert _auditor_sees(client, api_client, auditor, open_asset) == (True, True, True)
+    api_client.force_authenticate(auditor)
+    for object_type in ("assets_lineageedge", "findings_importjob", "findings_finding", "assets_asset"):
+        rows = api_client.get("/api/v1/audit-log/", {"object_type": object_type}).json()["results"]
+        assert all(restricted_asset.pk not in (r["after"] or {}).values() for r in rows), object_type
+        assert all(r["object_id"] != str(restricted_asset.pk) for r in rows if object_type == "assets_asset")
+    api_client.force_authenticate(lead)
+    rows = api_client.get("/api/v1/audit-log/", {"object_type": "findings_importjob"}).json()["results"]
+    assert [r["object_id"] for r in rows] == [str(job.pk)]
+
+
+def test_auditor_granted_the_restricted_asset_reads_its_entries(
+    client, api_client, auditor, restricted_asset
+):
+    from guardian.shortcuts import assign_perm
+
+    assign_perm("assets.view_asset", auditor, restricted_asset)
+    assert _auditor_sees(client, api_client, auditor, restricted_asset) == (True, True, True)
+
+
+def test_team_token_reads_only_its_team_s_audit_entries(api_client, lead, team_a, team_b):
+    from tests.factories import ApiTokenFactory
+    from tests.factories.assets import AssetFactory
+
+    AssetFactory(team=team_a, name="Alpha model")
+    AssetFactory(team=team_b, name="Beta model")
+    token = ApiTokenFactory(user=lead, team=team_b, actions=["read"])
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.clear}")
+    body = json.dumps(api_client.get("/api/v1/audit-log/", {"page_size": 500}).json())
+    assert "Beta model" in body
+    assert "Alpha model" not in body
+    assert '"object_type": "auth_user"' not in body
+    unscoped = ApiTokenFactory(user=lead, actions=["read"])
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {unscoped.clear}")
+    body = json.dumps(api_client.get("/api/v1/audit-log/", {"page_size": 500}).json())
+    assert "Alpha model" in body and "Beta model" in body
+
+
+def test_audit_export_writes_before_and_after_as_json(client, lead):
+    import csv
+    import io
+
+    team = TeamFactory(name="Quoted 'name'")
+    Team.objects.filter(pk=team.pk).update(description="Now with a description")
+    client_for(client, lead)
+    body = b"".join(client.get("/audit-log/export.csv").streaming_content).decode()
+    rows = [row for row in csv.DictReader(io.StringIO(body)) if row["object_type"] == "hygiene_team"]
+    update = next(row for row in rows if row["action"] == "update")
+    assert json.loads(update["before"])["name"] == "Quoted 'name'"
+    assert json.loads(update["after"])["description"] == "Now with a description"
+    assert json.loads(update["changes"]) == ["description"]
+    assert json.loads(update["context"]) == {}
