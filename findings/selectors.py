@@ -176,6 +176,8 @@ def finding_history(*, finding: Finding) -> list[HistoryEvent]:
     ).order_by("occurred_at", "id")
     for entry in changes:
         after = entry.after or {}
+        if after.get("job_id"):
+            continue  # an import's change, shown above as that import's outcome
         events.append(
             HistoryEvent(
                 at=entry.occurred_at,

@@ -32,6 +32,102 @@ BEGIN
         changed := '[]'::jsonb;
     END IF;
     obj_id := COALESCE(new_row ->> 'id', old_row ->> 'id', '');
+    INSERT INTO hygiene_auditentry
+        (occurred_at, actor_id, actor_label, action, object_type, object_id,
+         before, after, changes, context, prev_hash, hash)
+    VALUES (
+        clock_timestamp(),
+        NULLIF(current_setting('hygiene.actor_id', true), '')::bigint,
+        hygiene_audit_actor_label(),
+        lower(op), tbl, obj_id, old_row, new_row, changed,
+        hygiene_audit_context(), '', ''
+    );
+END;
+$$;
+""".replace("%(sensitive)s", ", ".join(f"'{column}'" for column in SENSITIVE_COLUMNS))
+
+# Who acted, for the triggers: the application names the person (or command, or task) in session
+# settings; a change made outside it (psql, a script) is at least named by its database session.
+AUDIT_ACTOR_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION hygiene_audit_actor_label() RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT COALESCE(NULLIF(current_setting('hygiene.actor_label', true), ''), 'db:' || session_user)
+$$;
+
+CREATE OR REPLACE FUNCTION hygiene_audit_context() RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN NULLIF(current_setting('hygiene.context', true), '') IS NOT NULL
+             OR NULLIF(current_setting('hygiene.actor_label', true), '') IS NOT NULL
+        THEN COALESCE(NULLIF(current_setting('hygiene.context', true), '')::jsonb, '{}'::jsonb)
+        ELSE jsonb_strip_nulls(jsonb_build_object(
+            'db_user', session_user::text,
+            'application', NULLIF(current_setting('application_name', true), ''),
+            'client', host(inet_client_addr())
+        ))
+    END
+$$;
+"""
+
+# A finding's status is machine-written in bulk by imports (audited through their job and its
+# sightings), but a change of status is audited here too, whoever makes it: the services, an import,
+# or raw SQL. Compact on purpose: imports may change thousands at once.
+FINDING_STATUS_AUDIT = """
+CREATE OR REPLACE FUNCTION hygiene_audit_finding_status() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO hygiene_auditentry
+        (occurred_at, actor_id, actor_label, action, object_type, object_id,
+         before, after, changes, context, prev_hash, hash)
+    VALUES (
+        clock_timestamp(),
+        NULLIF(current_setting('hygiene.actor_id', true), '')::bigint,
+        hygiene_audit_actor_label(),
+        'status_change', 'findings_finding', NEW.id::text,
+        jsonb_build_object('status', OLD.status, 'mitigated_at', OLD.mitigated_at),
+        jsonb_build_object(
+            'from', OLD.status, 'to', NEW.status,
+            'reason', COALESCE(current_setting('hygiene.reason', true), ''),
+            'rule_id', NEW.rule_id, 'asset_id', NEW.asset_id, 'team_id', NEW.team_id,
+            'job_id', hygiene_audit_id(current_setting('hygiene.job_id', true)),
+            'mitigated_at', NEW.mitigated_at
+        ),
+        '["status"]'::jsonb, hygiene_audit_context(), '', ''
+    );
+    RETURN NULL;
+END;
+$$;
+
+DROP TRIGGER IF EXISTS hygiene_audit_finding_status ON findings_finding;
+CREATE TRIGGER hygiene_audit_finding_status AFTER UPDATE OF status ON findings_finding
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION hygiene_audit_finding_status();
+"""
+
+FINDING_STATUS_AUDIT_DROP = """
+DROP TRIGGER IF EXISTS hygiene_audit_finding_status ON findings_finding;
+DROP FUNCTION IF EXISTS hygiene_audit_finding_status();
+"""
+
+# The first version, as migrations 0001 and 0003 created it (before the actor fallback existed).
+AUDIT_WRITE_FUNCTION_V1 = """
+CREATE OR REPLACE FUNCTION hygiene_audit_write(tbl text, op text, old_row jsonb, new_row jsonb)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    changed jsonb;
+    obj_id text;
+    ctx text;
+BEGIN
+    old_row := old_row - ARRAY[%(sensitive)s];
+    new_row := new_row - ARRAY[%(sensitive)s];
+    IF op = 'UPDATE' THEN
+        SELECT COALESCE(jsonb_agg(n.key ORDER BY n.key), '[]'::jsonb) INTO changed
+          FROM jsonb_each(new_row) n WHERE n.value IS DISTINCT FROM old_row -> n.key;
+        -- Bookkeeping columns alone are not worth an entry; sign-ins are logged as events.
+        IF changed <@ '["last_used_at", "last_login"]'::jsonb THEN
+            RETURN;
+        END IF;
+    ELSE
+        changed := '[]'::jsonb;
+    END IF;
+    obj_id := COALESCE(new_row ->> 'id', old_row ->> 'id', '');
     ctx := NULLIF(current_setting('hygiene.context', true), '');
     INSERT INTO hygiene_auditentry
         (occurred_at, actor_id, actor_label, action, object_type, object_id,

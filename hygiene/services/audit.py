@@ -43,6 +43,36 @@ def actor_context(*, actor_id: int | None, actor_label: str, context: dict[str, 
                 )
 
 
+_LOCAL_SETTINGS = ("hygiene.actor_id", "hygiene.actor_label", "hygiene.reason")
+
+
+@contextlib.contextmanager
+def audit_local(*, actor_id: int | None, actor_label: str, reason: str = "") -> Iterator[None]:
+    """Name the actor (and the reason) of the changes made inside the block, then restore what was set.
+
+    The settings are transaction-local (the caller is atomic), so a failure cannot leave them behind.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT " + ", ".join("current_setting(%s, true)" for _ in _LOCAL_SETTINGS), list(_LOCAL_SETTINGS)
+        )
+        previous = cursor.fetchone() or ("",) * len(_LOCAL_SETTINGS)
+        _set_local(cursor, ["" if actor_id is None else str(actor_id), actor_label, reason])
+    try:
+        yield
+    finally:
+        if not connection.needs_rollback:
+            with connection.cursor() as cursor:
+                _set_local(cursor, [value or "" for value in previous])
+
+
+def _set_local(cursor: Any, values: list[str]) -> None:
+    cursor.execute(
+        "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in _LOCAL_SETTINGS),
+        [item for pair in zip(_LOCAL_SETTINGS, values, strict=True) for item in pair],
+    )
+
+
 def audit_event(
     *,
     action: str,

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.utils import InternalError
+from django.utils import timezone
 
 from hygiene.models import AuditEntry, Team
 from hygiene.services.audit import actor_context, audit_log_seal
@@ -254,4 +255,55 @@ def test_audit_export_writes_before_and_after_as_json(client, lead):
     assert json.loads(update["before"])["name"] == "Quoted 'name'"
     assert json.loads(update["after"])["description"] == "Now with a description"
     assert json.loads(update["changes"]) == ["description"]
-    assert json.loads(update["context"]) == {}
+    assert json.loads(update["context"])["db_user"]  # changed outside the app: the session is named
+
+
+def test_raw_sql_status_change_of_a_finding_is_audited_with_the_database_session_as_actor():
+    from tests.factories.findings import FindingFactory
+
+    finding = FindingFactory()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE findings_finding SET status = 'false_positive' WHERE id = %s", [finding.pk])
+        cursor.execute("UPDATE findings_finding SET title = 'only the title' WHERE id = %s", [finding.pk])
+    entries = list(AuditEntry.objects.filter(object_type="findings_finding", object_id=str(finding.pk)))
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry.action == "status_change"
+    assert (entry.after["from"], entry.after["to"]) == ("open", "false_positive")
+    assert entry.actor_label.startswith("db:")
+    assert entry.context["db_user"]
+    assert entry.scope_asset_id == finding.asset_id
+
+
+def test_status_change_through_the_service_is_one_entry_with_actor_and_reason(owner, team_a):
+    from findings.services.findings import finding_bulk_set_status
+    from tests.factories.findings import FindingFactory, ImageAssetFactory
+
+    finding = FindingFactory(asset=ImageAssetFactory(team=team_a))
+    finding_bulk_set_status(
+        actor=owner, finding_ids=[finding.pk], status="false_positive", reason="test data"
+    )
+    entries = list(AuditEntry.objects.filter(object_type="findings_finding", object_id=str(finding.pk)))
+    assert [(e.actor_label, e.after["reason"], e.after["job_id"]) for e in entries] == [
+        ("owner", "test data", None)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('hygiene.actor_label', true), current_setting('hygiene.reason', true)"
+        )
+        assert cursor.fetchone() in (("", ""), (None, None))
+
+
+def test_an_import_s_status_changes_are_audited_as_that_job_s(owner, team_a):
+    from findings.services.ingest import ingest_records, merge_target_for
+    from tests.factories.findings import FindingFactory, ImageAssetFactory, ImportJobFactory
+
+    asset = ImageAssetFactory(team=team_a)
+    finding = FindingFactory(asset=asset, scanner="trivy")
+    job = ImportJobFactory(asset=asset, format="trivy")
+    target = merge_target_for(asset=asset, scanner="trivy", job_id=job.pk, seen_at=timezone.now())
+    ingest_records(target=target, records=[])
+    finding.refresh_from_db()
+    assert finding.status == "mitigated"
+    entry = AuditEntry.objects.get(object_type="findings_finding", object_id=str(finding.pk))
+    assert (entry.after["to"], entry.after["job_id"]) == ("mitigated", job.pk)
