@@ -277,3 +277,89 @@ DROP FUNCTION IF EXISTS hygiene_audit_scope();
 DROP FUNCTION IF EXISTS hygiene_audit_scope_of(text, text, text, jsonb, jsonb);
 DROP FUNCTION IF EXISTS hygiene_audit_id(text);
 """
+
+
+# The audit table is append-only for everyone but its owner's DDL: plain triggers with no escape
+# hatch (pgtrigger's own obey the ``pgtrigger.ignore`` session variable, which any session may set).
+# Sealing fills seq/prev_hash/hash of unsealed entries once; nothing else may change.
+AUDIT_PROTECTION = """
+CREATE OR REPLACE FUNCTION hygiene_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.hash = '' AND OLD.seq IS NULL
+       AND (to_jsonb(NEW) - ARRAY['seq', 'prev_hash', 'hash'])
+           IS NOT DISTINCT FROM (to_jsonb(OLD) - ARRAY['seq', 'prev_hash', 'hash']) THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'the audit log is append-only';
+END;
+$$;
+
+DROP TRIGGER IF EXISTS hygiene_audit_append_only ON hygiene_auditentry;
+CREATE TRIGGER hygiene_audit_append_only BEFORE UPDATE OR DELETE ON hygiene_auditentry
+    FOR EACH ROW EXECUTE FUNCTION hygiene_audit_append_only();
+-- TRUNCATE is refused by privilege (app_role_grants_sql), not by trigger: the owner's test suite
+-- and operators' restores must still be able to empty the table.
+
+-- Sealing, for an application role that may only INSERT and SELECT the table: runs as the owner,
+-- and only continues the chain from its head onto entries not sealed yet.
+CREATE OR REPLACE FUNCTION hygiene_audit_seal_apply(
+    ids bigint[], seqs bigint[], prevs text[], hashes text[]
+) RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    head_seq bigint;
+    head_hash text;
+    sealed integer;
+BEGIN
+    IF cardinality(ids) = 0 THEN
+        RETURN 0;
+    END IF;
+    IF cardinality(seqs) <> cardinality(ids) OR cardinality(prevs) <> cardinality(ids)
+       OR cardinality(hashes) <> cardinality(ids) THEN
+        RAISE EXCEPTION 'seal arrays differ in length';
+    END IF;
+    SELECT e.seq, e.hash INTO head_seq, head_hash
+      FROM hygiene_auditentry e WHERE e.seq IS NOT NULL ORDER BY e.seq DESC LIMIT 1;
+    IF seqs[1] <> COALESCE(head_seq, 0) + 1 OR prevs[1] <> COALESCE(head_hash, repeat('0', 64)) THEN
+        RAISE EXCEPTION 'the seal does not continue the chain';
+    END IF;
+    FOR i IN 2 .. cardinality(ids) LOOP
+        IF seqs[i] <> seqs[i - 1] + 1 OR prevs[i] <> hashes[i - 1] THEN
+            RAISE EXCEPTION 'the seal is not one chain';
+        END IF;
+    END LOOP;
+    UPDATE hygiene_auditentry e SET seq = v.seq, prev_hash = v.prev, hash = v.hash
+      FROM unnest(ids, seqs, prevs, hashes) AS v(id, seq, prev, hash)
+     WHERE e.id = v.id AND e.seq IS NULL AND e.hash = '';
+    GET DIAGNOSTICS sealed = ROW_COUNT;
+    IF sealed <> cardinality(ids) THEN
+        RAISE EXCEPTION 'only entries not sealed yet can be sealed';
+    END IF;
+    RETURN sealed;
+END;
+$$;
+"""
+
+AUDIT_PROTECTION_DROP = """
+DROP TRIGGER IF EXISTS hygiene_audit_append_only ON hygiene_auditentry;
+DROP FUNCTION IF EXISTS hygiene_audit_append_only();
+DROP FUNCTION IF EXISTS hygiene_audit_seal_apply(bigint[], bigint[], text[], text[]);
+"""
+
+
+def app_role_grants_sql(role: str) -> str:
+    """What the application's database role may do: everything on the data, INSERT and SELECT on the log.
+
+    Migrations run as the owner; the web server, worker and beat connect as ``role``, which cannot
+    rewrite, delete or truncate audit entries, nor disable triggers (only owners may).
+    """
+    quoted = '"' + role.replace('"', '""') + '"'
+    return f"""
+GRANT USAGE ON SCHEMA public TO {quoted};
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted};
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {quoted};
+REVOKE ALL ON hygiene_auditentry FROM PUBLIC;
+REVOKE ALL ON hygiene_auditentry FROM {quoted};
+GRANT SELECT, INSERT ON hygiene_auditentry TO {quoted};
+REVOKE ALL ON FUNCTION hygiene_audit_seal_apply(bigint[], bigint[], text[], text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hygiene_audit_seal_apply(bigint[], bigint[], text[], text[]) TO {quoted};
+"""

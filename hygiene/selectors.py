@@ -15,6 +15,7 @@ from hygiene.permissions import (
     token_team_id,
     visible_team_ids,
 )
+from hygiene.services.audit import Checkpoint, audit_checkpoint_latest
 
 
 def team_list_for_user(*, user: Any) -> QuerySet[Team]:
@@ -94,6 +95,17 @@ def audit_entry_list_for_user(*, user: Any, filters: dict[str, str] | None = Non
     if filters.get("until"):
         entries = entries.filter(occurred_at__date__lte=filters["until"])
     return entries.order_by("-id")
+
+
+CHECKPOINT_HEADER = "X-Audit-Checkpoint"
+
+
+def signed_checkpoint() -> Checkpoint | None:
+    """The latest anchor of the chain, if one was written and its signature holds."""
+    try:
+        return audit_checkpoint_latest()
+    except ValueError:
+        return None  # forged: verify_audit_log says so; an export must not carry it
 
 
 def _scoped_entries(user: Any) -> QuerySet[AuditEntry]:

@@ -110,3 +110,9 @@ def unenrolled_lead(db, settings):
     """A security lead without a second factor while the admin requires one for privileged roles."""
     settings.HYGIENE_MFA_REQUIRED_FOR_PRIVILEGED = True
     return UserFactory(username="unenrolled-lead", role=SECURITY_LEAD)
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoint_file(settings, tmp_path):
+    """Each test anchors its audit chain in its own file (the database is per test, so is the anchor)."""
+    settings.HYGIENE_AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoint.json"

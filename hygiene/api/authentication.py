@@ -59,3 +59,16 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Token hyg_…"}
+
+
+class MfaSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "hygiene.api.authentication.MfaSessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "sessionid",
+            "description": "The browser session, once it passed the second factor the account needs.",
+        }

@@ -82,6 +82,13 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class CheckpointSerializer(serializers.Serializer):
+    seq = serializers.IntegerField(help_text="The sequence number of the newest sealed entry.")
+    hash = serializers.CharField(help_text="Its chained SHA-256.")
+    at = serializers.CharField(help_text="When the checkpoint was written (ISO 8601).")
+    signed = serializers.CharField(help_text="The signed checkpoint, for verify_audit_log --checkpoint.")
+
+
 class MeTeamSerializer(serializers.Serializer):
     slug = serializers.SlugField()
     role = serializers.ChoiceField(choices=TeamRole.choices)

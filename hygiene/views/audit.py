@@ -15,7 +15,8 @@ from hygiene.forms import AuditFilterForm
 from hygiene.lib.exports import Echo, csv_rows
 from hygiene.lib.pagination import paginate
 from hygiene.permissions import sees_all_teams
-from hygiene.services.audit import audit_event
+from hygiene.selectors import CHECKPOINT_HEADER, signed_checkpoint
+from hygiene.services.audit import Checkpoint, audit_event
 
 COLUMNS = [
     *("id", "seq", "occurred_at", "actor_label", "action", "object_type", "object_id"),
@@ -68,7 +69,26 @@ def audit_log_export(request: HttpRequest) -> HttpResponse:
         detail={"filters": request.GET.dict()},
     )
     writer = csv.writer(Echo())
-    rows = csv_rows(writer, COLUMNS, _as_json(entries.values_list(*COLUMNS).iterator(chunk_size=2000)))
+    checkpoint = signed_checkpoint()
+    rows = csv_rows(writer, COLUMNS, _with_checkpoint(entries, checkpoint))
     response = StreamingHttpResponse(rows, content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+    if checkpoint is not None:
+        response[CHECKPOINT_HEADER] = checkpoint.signed()
     return response
+
+
+def _with_checkpoint(entries: Any, checkpoint: Checkpoint | None) -> Iterator[list[Any]]:
+    """The entries, then a last row with the chain's signed anchor (for verify_audit_log --checkpoint)."""
+    yield from _as_json(entries.values_list(*COLUMNS).iterator(chunk_size=2000))
+    if checkpoint is not None:
+        row: dict[str, Any] = dict.fromkeys(COLUMNS, "")
+        row.update(
+            id="checkpoint",
+            seq=checkpoint.seq,
+            occurred_at=checkpoint.at,
+            action="checkpoint",
+            object_type="hygiene_auditentry",
+            hash=checkpoint.signed(),
+        )
+        yield [row[name] for name in COLUMNS]

@@ -1,6 +1,7 @@
 """The audit log captures every change, cannot be edited, and its chain reveals tampering."""
 
 import json
+import os
 
 import pytest
 from django.core.management import call_command
@@ -307,3 +308,131 @@ def test_an_import_s_status_changes_are_audited_as_that_job_s(owner, team_a):
     assert finding.status == "mitigated"
     entry = AuditEntry.objects.get(object_type="findings_finding", object_id=str(finding.pk))
     assert (entry.after["to"], entry.after["job_id"]) == ("mitigated", job.pk)
+
+
+def test_verify_detects_the_newest_sealed_entries_cut_off(sealed_log):
+    from hygiene.services.audit import audit_checkpoint_latest
+
+    assert audit_checkpoint_latest().seq == len(sealed_log)
+    newest = sealed_log[-2:]
+    _tamper("DELETE FROM hygiene_auditentry WHERE id = ANY(%s)", [[entry.pk for entry in newest]])
+    with pytest.raises(
+        CommandError, match=rf"entries {newest[0].seq} to {newest[1].seq} are missing.*cut off"
+    ):
+        call_command("verify_audit_log")
+
+
+def test_verify_detects_a_chain_rewritten_from_the_newest_entry(sealed_log):
+    from hygiene.services.audit import entry_digest
+
+    newest = sealed_log[-1]
+    _tamper("UPDATE hygiene_auditentry SET actor_label = 'forger' WHERE id = %s", [newest.pk])
+    newest.refresh_from_db()
+    resealed = entry_digest(newest, newest.prev_hash)
+    _tamper("UPDATE hygiene_auditentry SET hash = %s WHERE id = %s", [resealed, newest.pk])
+    with pytest.raises(CommandError, match="does not match the signed checkpoint"):
+        call_command("verify_audit_log")
+
+
+def test_verify_refuses_a_forged_checkpoint(sealed_log, settings):
+    settings.HYGIENE_AUDIT_CHECKPOINT_FILE.write_text('{"seq": 1}:forged')
+    with pytest.raises(CommandError, match="signature does not hold"):
+        call_command("verify_audit_log")
+
+
+def test_export_carries_the_signed_checkpoint_which_later_detects_a_cut(client, lead, sealed_log, capsys):
+    import csv
+    import io
+
+    client_for(client, lead)
+    response = client.get("/audit-log/export.csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    last = rows[-1]
+    assert (last["id"], last["seq"]) == ("checkpoint", str(sealed_log[-1].seq))
+    assert response.headers["X-Audit-Checkpoint"] == last["hash"]
+    api = client.get("/api/v1/audit-log/checkpoint/").json()
+    assert (api["seq"], api["signed"]) == (sealed_log[-1].seq, last["hash"])
+
+    call_command("verify_audit_log", checkpoint=last["hash"])
+    assert "matches the signed checkpoint" in capsys.readouterr().out
+    _tamper("DELETE FROM hygiene_auditentry WHERE seq >= %s", [sealed_log[-1].seq])
+    with pytest.raises(CommandError, match="cut off"):
+        call_command("verify_audit_log", checkpoint=last["hash"])
+
+
+def test_no_session_variable_switches_the_append_only_protection_off():
+    TeamFactory()
+    audit_log_seal()
+    entry = AuditEntry.objects.latest("id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pgtrigger.ignore', %s, false)", ["{" + ",".join(_trigger_names()) + "}"]
+        )
+    try:
+        with pytest.raises(InternalError), transaction.atomic():
+            AuditEntry.objects.filter(pk=entry.pk).delete()
+        with pytest.raises(InternalError), transaction.atomic():
+            AuditEntry.objects.filter(pk=entry.pk).update(actor_label="nobody")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('pgtrigger.ignore', '', false)")
+    assert AuditEntry.objects.filter(pk=entry.pk, actor_label=entry.actor_label).exists()
+
+
+def _trigger_names() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'hygiene_auditentry'::regclass")
+        return [name for (name,) in cursor.fetchall()]
+
+
+def _run(sql: str, params: list | None = None) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@pytest.fixture
+def app_role():
+    """The application's database role as docker-compose sets it up: INSERT and SELECT on the log."""
+    from hygiene.audit_triggers import app_role_grants_sql
+
+    role = f"hygiene_app_test_{os.getpid()}"  # roles are per cluster; test workers share it
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP ROLE IF EXISTS {role}")  # inside the test's transaction, rolled back
+        cursor.execute(f"CREATE ROLE {role} NOLOGIN")
+        cursor.execute(app_role_grants_sql(role))
+    yield role
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+
+
+def test_the_application_role_may_insert_read_and_seal_but_not_rewrite_the_log(app_role):
+    from django.db.utils import ProgrammingError
+
+    TeamFactory(name="Before the role")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {app_role}")
+    TeamFactory(name="Written by the app role")  # the audit trigger inserts as the app role
+    assert audit_log_seal() >= 2  # through the owner's sealing function
+    entry = AuditEntry.objects.latest("seq")
+    for statement in (
+        "UPDATE hygiene_auditentry SET actor_label = 'x' WHERE id = %s",
+        "DELETE FROM hygiene_auditentry WHERE id = %s",
+    ):
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            _run(statement, [entry.pk])
+    for statement in (
+        "TRUNCATE hygiene_auditentry",
+        "ALTER TABLE hygiene_auditentry DISABLE TRIGGER USER",
+        "SET session_replication_role = replica",
+    ):
+        with pytest.raises(ProgrammingError):
+            _run(statement)
+    with pytest.raises(InternalError, match="does not continue the chain"):
+        _run(
+            "SELECT hygiene_audit_seal_apply(ARRAY[%s]::bigint[], ARRAY[1]::bigint[], ARRAY['']::text[],"
+            " ARRAY['']::text[])",
+            [entry.pk],
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+    call_command("verify_audit_log")
