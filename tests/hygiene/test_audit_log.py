@@ -436,3 +436,19 @@ def test_the_application_role_may_insert_read_and_seal_but_not_rewrite_the_log(a
     with connection.cursor() as cursor:
         cursor.execute("RESET ROLE")
     call_command("verify_audit_log")
+
+
+def test_worker_tasks_name_themselves_as_the_actor_of_their_changes():
+    from types import SimpleNamespace
+
+    from hygiene.signals import forget_the_task_actor, name_the_task_as_actor
+
+    task = SimpleNamespace(name="findings.tasks.pull_sources", request=SimpleNamespace(is_eager=False))
+    name_the_task_as_actor(task_id="abc-123", task=task)
+    team = TeamFactory(name="Made by a task")
+    forget_the_task_actor(task=task)
+    entry = _entries_for("hygiene_team", team.pk)[0]
+    assert entry.actor_label == "task:findings.tasks.pull_sources"
+    assert entry.context == {"task": "findings.tasks.pull_sources", "id": "abc-123"}
+    later = TeamFactory(name="Made outside")
+    assert _entries_for("hygiene_team", later.pk)[0].actor_label.startswith("db:")
