@@ -26,8 +26,8 @@ RUN SECRET_KEY=build-only-collectstatic-key-never-used-at-run-time-0123456789abc
     CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
     ALLOWED_HOSTS=build.invalid \
     python manage.py collectstatic --noinput -v 0 \
-    && mkdir -p /app/media \
-    && chown -R hygiene:hygiene /app/media /app/staticfiles
+    && mkdir -p /app/media /app/audit-anchor \
+    && chown -R hygiene:hygiene /app/media /app/audit-anchor /app/staticfiles
 
 USER hygiene
 EXPOSE 8000

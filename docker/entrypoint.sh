@@ -16,6 +16,9 @@ case "${1:-web}" in
         ;;
     migrate)
         python manage.py migrate --noinput
+        if [ -n "${HYGIENE_DB_APP_ROLE:-}" ]; then
+            python manage.py grant_app_role "$HYGIENE_DB_APP_ROLE"
+        fi
         exec python manage.py check --deploy --fail-level WARNING
         ;;
     *)

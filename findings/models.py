@@ -1,8 +1,19 @@
 """Scan sources, import jobs, findings and the enrichment tables they are scored against.
 
-Findings are machine-written in bulk by the import pipeline (``findings.services.ingest``), so their
-table carries no audit trigger: each import job is audited instead (who pushed which file, with which
-SHA-256, and what it changed). The findings table is tuned for re-imports, which touch every row: long
+What the audit log captures of these machine-written tables, and how:
+
+- ``findings_finding``: imports write it in bulk (``findings.services.ingest``), so inserts and refreshes
+  are audited through their job, not row by row. A change of *status* is audited by trigger whoever
+  makes it (a person through the services, an import, raw SQL): one compact ``status_change`` entry
+  naming the actor (or the database session), the reason, and the job when an import made it
+  (``hygiene.audit_triggers.FINDING_STATUS_AUDIT``).
+- ``findings_importjob``: through the job, by explicit events (created, done, failed), since progress
+  is written many times while it runs.
+- ``findings_findingsighting``: the import's own record of what it changed, written with the job.
+- ``findings_keventry`` and ``findings_epssscore``: through their load, one event per file loaded.
+- ``findings_scansource``: by trigger, like every governed table; pulls by explicit events.
+
+The findings table is tuned for re-imports, which touch every row: long
 text is moved out of the row (TOAST) and pages keep free space (fillfactor), so refreshing
 ``last_seen`` is a HOT update that neither grows the table nor touches an index.
 """

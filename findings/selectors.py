@@ -17,7 +17,6 @@ from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user
 
 from findings.models import (
     Finding,
@@ -29,7 +28,7 @@ from findings.models import (
     Severity,
 )
 from hygiene.models import AuditEntry
-from hygiene.permissions import is_active_user, scope_queryset, token_team_id
+from hygiene.permissions import scope_queryset
 
 FINDING_OBJECT_TYPE = "findings_finding"
 SOURCE_OBJECT_TYPE = "findings_scansource"
@@ -60,28 +59,15 @@ LIST_FIELDS = (
 
 
 def _visible_findings(user: Any) -> QuerySet[Finding]:
-    findings = Finding.objects.all()
-    scoped = scope_queryset(findings, user, team_field="team", restricted_field="asset__is_restricted")
-    granted = _granted_asset_ids(user)
-    if granted:
-        scoped = scoped | findings.filter(asset_id__in=granted)
-    return scoped
-
-
-def _granted_asset_ids(user: Any) -> list[int]:
-    """Assets granted to ``user`` by name (django-guardian); their findings come with them."""
-    if not is_active_user(user) or token_team_id(user) is not None:
-        return []
-    from assets.models import Asset
-
-    cached: list[int] | None = getattr(user, "_findings_granted_assets", None)
-    if cached is None:
-        granted = get_objects_for_user(
-            user, "assets.view_asset", klass=Asset, accept_global_perms=False, with_superuser=False
-        )
-        cached = list(granted.values_list("pk", flat=True))
-        user._findings_granted_assets = cached  # one lookup per request, like the team memberships
-    return cached
+    # A finding is visible with its asset: the asset's grants (to the person or a group) show it too.
+    return scope_queryset(
+        Finding.objects.all(),
+        user,
+        team_field="team",
+        restricted_field="asset__is_restricted",
+        grant_perm="assets.view_asset",
+        grant_field="asset",
+    )
 
 
 def finding_list_for_user(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Finding]:
@@ -190,6 +176,8 @@ def finding_history(*, finding: Finding) -> list[HistoryEvent]:
     ).order_by("occurred_at", "id")
     for entry in changes:
         after = entry.after or {}
+        if after.get("job_id"):
+            continue  # an import's change, shown above as that import's outcome
         events.append(
             HistoryEvent(
                 at=entry.occurred_at,

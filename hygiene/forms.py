@@ -52,6 +52,23 @@ class OtpTokenForm(forms.Form):
     )  # fmt: skip
 
 
+class MfaEnrolForm(OtpTokenForm):
+    # The secret travels signed in the form so that showing the page writes nothing.
+    enrolment = forms.CharField(widget=forms.HiddenInput)
+
+
+class MfaRemoveForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    otp_token = forms.CharField(
+        label="Current code from your authenticator app", max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )  # fmt: skip
+
+
 class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False)
     action = forms.CharField(required=False)

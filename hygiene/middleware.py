@@ -12,8 +12,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from hygiene.permissions import access_expired, sees_all_teams
+from hygiene.permissions import access_expired
 from hygiene.services.audit import actor_context
+from hygiene.services.mfa import confirmed_device, session_lacks_mfa
 
 Handler = Callable[[HttpRequest], HttpResponse]
 LAST_SEEN_RESOLUTION_S = 60
@@ -57,29 +58,27 @@ class AccessExpiryMiddleware:
         return self.get_response(request)
 
 
+# The API enforces the same rule in its session authentication (hygiene.api.authentication).
 MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/api/")
 
 
 class MfaRequiredMiddleware:
-    """When the setting is on, leads and auditors must have verified a second factor."""
+    """A session must have passed the second factor its person needs (enrolled, or required by role)."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if (
-            settings.HYGIENE_MFA_REQUIRED_FOR_PRIVILEGED
-            and user.is_authenticated
-            and not request.path.startswith(MFA_EXEMPT_PREFIXES)
-            and sees_all_teams(user)
-            and not user.is_verified()  # type: ignore[union-attr]
-        ):
-            messages.warning(
-                request, "Your role requires a second factor. Set up an authenticator app to go on."
-            )
-            return redirect("accounts:mfa")
-        return self.get_response(request)
+        if request.path.startswith(MFA_EXEMPT_PREFIXES) or not session_lacks_mfa(user):
+            return self.get_response(request)
+        if confirmed_device(user) is not None:
+            # A session opened before the app was enrolled (elsewhere): sign in again with a code.
+            logout(request)
+            messages.info(request, "Your account now has a second factor; please sign in again with a code.")
+            return redirect(f"{reverse('login')}?next={request.path}")
+        messages.warning(request, "Your role requires a second factor. Set up an authenticator app to go on.")
+        return redirect("accounts:mfa")
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -141,24 +140,22 @@ class AuditEntry(models.Model):
     seq = models.BigIntegerField(null=True, blank=True, unique=True)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, blank=True)
+    # What the entry is about, for scoping the log like its objects: filled by a database trigger on
+    # insert (audit_triggers.AUDIT_SCOPE_FUNCTION), not part of the chained digest.
+    scope_team_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    scope_asset_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    scope_other_asset_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
-        triggers = [
-            pgtrigger.Protect(name="append_only_delete", operation=pgtrigger.Delete),
-            pgtrigger.Trigger(
-                name="append_only_update",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Update,
-                func=(
-                    "IF OLD.hash <> '' OR (to_jsonb(NEW) - ARRAY['seq','prev_hash','hash'])"
-                    " IS DISTINCT FROM (to_jsonb(OLD) - ARRAY['seq','prev_hash','hash']) THEN"
-                    " RAISE EXCEPTION 'the audit log is append-only'; END IF; RETURN NEW;"
-                ),
-            ),
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            models.Index(fields=["scope_asset_id"], name="audit_scope_asset"),
+            models.Index(fields=["scope_team_id"], name="audit_scope_team"),
         ]
+        # Append-only by plain triggers (audit_triggers.AUDIT_PROTECTION, migration 0006), not
+        # pgtrigger's: those obey a session variable that lets any session switch them off.
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Any, TypeVar, cast
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Exists, Model, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from hygiene.models import Membership, TeamRole
@@ -65,6 +66,26 @@ def token_allows(user: Any, action: str) -> bool:
     return actions is None or action in actions
 
 
+def token_actions(user: Any) -> set[str] | None:
+    """The actions the request's API token allows; None when the request came without a token."""
+    actions: set[str] | None = getattr(user, "token_actions", None)
+    return actions
+
+
+def token_expires_at(user: Any) -> Any:
+    """When the request's API token expires; None when the request came without a token."""
+    return getattr(user, "token_expires_at", None)
+
+
+def can_act_globally(user: Any) -> bool:
+    """Whether ``user`` may change what belongs to no team (teams, roles, classification levels).
+
+    Security leads may, but not through a token narrowed to one team or one that cannot write:
+    such a token sees and does only its team's things.
+    """
+    return is_security_lead(user) and token_team_id(user) is None and token_allows(user, "write")
+
+
 def member_team_ids(user: Any, *, roles: tuple[str, ...] | None = None) -> list[int]:
     if not is_active_user(user):
         return []
@@ -102,8 +123,14 @@ def scope_queryset(
     team_field: str = "team",
     restricted_field: str | None = None,
     grant_perm: str | None = None,
+    grant_field: str = "pk",
 ) -> QuerySet[M]:
-    """Narrow ``queryset`` to the rows ``user`` may see (the one visibility rule of the product)."""
+    """Narrow ``queryset`` to the rows ``user`` may see (the one visibility rule of the product).
+
+    ``grant_perm`` names the django-guardian permission that shows a row to a person outside its team,
+    granted to them or to one of their groups; ``grant_field`` is the row's key to the granted object
+    when that is another model (a finding is visible with its asset: ``grant_field="asset"``).
+    """
     if not is_active_user(user):
         return queryset.none()
     narrowed = token_team_id(user)
@@ -122,35 +149,54 @@ def scope_queryset(
         if restricted_field and not is_security_lead(user):
             everything &= Q(**{restricted_field: False})
         condition |= everything
-    if grant_perm and narrowed is None and has_object_grants(user, grant_perm, queryset.model):
-        granted = get_objects_for_user(
-            user,
-            grant_perm,
-            klass=queryset.model,
-            accept_global_perms=False,
-            with_superuser=False,
-            use_groups=False,
-        )
-        condition |= Q(pk__in=granted.values("pk"))
+    if grant_perm and narrowed is None:
+        granted_model = _grant_model(queryset.model, grant_field)
+        if has_object_grants(user, grant_perm, granted_model):
+            granted = get_objects_for_user(
+                user,
+                grant_perm,
+                klass=granted_model,
+                accept_global_perms=False,
+                with_superuser=False,
+                use_groups=True,
+            )
+            lookup = "pk__in" if grant_field == "pk" else f"{grant_field}_id__in"
+            condition |= Q(**{lookup: granted.values("pk")})
     return queryset.filter(condition)
 
 
+def _grant_model(model: type[Model], grant_field: str) -> type[Model]:
+    if grant_field == "pk":
+        return model
+    related = model._meta.get_field(grant_field).related_model
+    if not isinstance(related, type):
+        raise TypeError(f"{model.__name__}.{grant_field} is not a key to another model")
+    return cast(type[Model], related)
+
+
 def has_object_grants(user: Any, perm: str, model: type[Model]) -> bool:
-    """Whether anything of ``model`` was granted to ``user`` by name (cached for the request).
+    """Whether anything of ``model`` was granted to ``user`` or a group of theirs (cached for the request).
 
     Most people hold no grants; leaving the OR out then lets lists use the team index alone.
     """
     cache: dict[str, bool] = user.__dict__.setdefault("_hygiene_grants", {})
     if perm not in cache:
         from django.contrib.contenttypes.models import ContentType
-        from guardian.utils import get_user_obj_perms_model
+        from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
+        codename = perm.split(".")[-1]
         # guardian takes a model class as well as an instance; its annotations only name instances.
-        perms_model: Any = get_user_obj_perms_model(cast(Any, model))
-        grants = perms_model.objects.filter(user_id=user.pk, permission__codename=perm.split(".")[-1])
-        if perms_model.objects.is_generic():
-            grants = grants.filter(content_type=ContentType.objects.get_for_model(model))
-        cache[perm] = grants.exists()
+        user_perms: Any = get_user_obj_perms_model(cast(Any, model))
+        group_perms: Any = get_group_obj_perms_model(cast(Any, model))
+        to_user = user_perms.objects.filter(user_id=user.pk, permission__codename=codename)
+        to_groups = group_perms.objects.filter(group__user__id=user.pk, permission__codename=codename)
+        if user_perms.objects.is_generic():
+            to_user = to_user.filter(content_type=ContentType.objects.get_for_model(model))
+        if group_perms.objects.is_generic():
+            to_groups = to_groups.filter(content_type=ContentType.objects.get_for_model(model))
+        # One query for both: this runs on every list of a model that can be granted.
+        people = get_user_model()._default_manager.filter(pk=user.pk)
+        cache[perm] = people.filter(Exists(to_user) | Exists(to_groups)).exists()
     return cache[perm]
 
 

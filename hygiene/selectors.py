@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from hygiene.models import ApiToken, AuditEntry, Membership, Notification, Team
-from hygiene.permissions import is_security_lead, scope_queryset, sees_all_teams, token_team_id
+from hygiene.permissions import (
+    is_security_lead,
+    scope_queryset,
+    sees_all_teams,
+    token_team_id,
+    visible_team_ids,
+)
+from hygiene.services.audit import Checkpoint, audit_checkpoint_latest
 
 
 def team_list_for_user(*, user: Any) -> QuerySet[Team]:
@@ -65,9 +72,15 @@ def token_get_for_user(*, user: Any, pk: int) -> ApiToken:
 
 
 def audit_entry_list_for_user(*, user: Any, filters: dict[str, str] | None = None) -> QuerySet[AuditEntry]:
+    """The entries ``user`` may read: security leads and auditors, each entry scoped like its objects.
+
+    An entry about an asset (its findings, jobs, lineage, grants) is visible only to those who may see
+    the asset now; one about a team's object only within the teams the user sees (a team's token: that
+    team alone, and nothing global). An asset since deleted shows to unrestricted security leads only.
+    """
     if not sees_all_teams(user):
         return AuditEntry.objects.none()
-    entries = AuditEntry.objects.all()
+    entries = _scoped_entries(user)
     filters = filters or {}
     if filters.get("actor"):
         entries = entries.filter(actor_label__icontains=filters["actor"])
@@ -82,6 +95,34 @@ def audit_entry_list_for_user(*, user: Any, filters: dict[str, str] | None = Non
     if filters.get("until"):
         entries = entries.filter(occurred_at__date__lte=filters["until"])
     return entries.order_by("-id")
+
+
+CHECKPOINT_HEADER = "X-Audit-Checkpoint"
+
+
+def signed_checkpoint() -> Checkpoint | None:
+    """The latest anchor of the chain, if one was written and its signature holds."""
+    try:
+        return audit_checkpoint_latest()
+    except ValueError:
+        return None  # forged: verify_audit_log says so; an export must not carry it
+
+
+def _scoped_entries(user: Any) -> QuerySet[AuditEntry]:
+    from assets.selectors import visible_assets
+
+    entries = AuditEntry.objects.all()
+    teams = visible_team_ids(user)
+    if is_security_lead(user) and teams is None:
+        return entries
+    visible = visible_assets(user).values("pk")
+    entries = entries.filter(Q(scope_asset_id__isnull=True) | Q(scope_asset_id__in=visible)).filter(
+        Q(scope_other_asset_id__isnull=True) | Q(scope_other_asset_id__in=visible)
+    )
+    if teams is not None:
+        # The assets' own team was checked through their visibility, wherever they moved since.
+        entries = entries.filter(Q(scope_asset_id__isnull=False) | Q(scope_team_id__in=teams))
+    return entries
 
 
 def people_list_for_user(*, user: Any, search: str = "") -> QuerySet[Any]:

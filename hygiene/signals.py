@@ -1,13 +1,14 @@
-"""Sign-in events go to the audit log; Django announces them only through these signals."""
+"""Sign-in events go to the audit log, and workers' tasks name themselves to the audit triggers."""
 
 from typing import Any
 
+from celery.signals import task_postrun, task_prerun
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from hygiene.middleware import request_context
-from hygiene.services.audit import audit_event
+from hygiene.services.audit import audit_actor_set, audit_event
 
 
 def _context(request: HttpRequest | None) -> dict[str, str]:
@@ -48,3 +49,19 @@ def record_login_failure(
         detail={"username": username},
         context=_context(request),
     )
+
+
+@task_prerun.connect
+def name_the_task_as_actor(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
+    """Changes a worker makes are the task's: the audit triggers name it (not the database session)."""
+    if task is None or task.request.is_eager:  # run inside a request, which named its actor already
+        return
+    context = {"task": task.name, "id": task_id}
+    audit_actor_set(actor_id=None, actor_label=f"task:{task.name}", context=context)
+
+
+@task_postrun.connect
+def forget_the_task_actor(task: Any = None, **kwargs: Any) -> None:
+    if task is None or task.request.is_eager:
+        return
+    audit_actor_set(actor_id=None, actor_label="", context={})

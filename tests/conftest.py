@@ -84,3 +84,35 @@ def client_for(client, user):
 
 
 pytest_plugins = ["tests.browser"]
+
+
+@pytest.fixture
+def team_b_token(outsider, team_b):
+    """A token of another team (B), able to read and write there: team A's things are not its to see."""
+    from tests.factories import ApiTokenFactory
+
+    return ApiTokenFactory(user=outsider, team=team_b, actions=["read", "write"])
+
+
+@pytest.fixture
+def revoked_token(owner, team_a):
+    """A token of team A's champion that was revoked: refused everywhere."""
+    from hygiene.services.tokens import token_revoke
+    from tests.factories import ApiTokenFactory
+
+    token = ApiTokenFactory(user=owner, team=team_a, actions=["read", "write", "scans:push"])
+    token_revoke(actor=owner, token=token)
+    return token
+
+
+@pytest.fixture
+def unenrolled_lead(db, settings):
+    """A security lead without a second factor while the admin requires one for privileged roles."""
+    settings.HYGIENE_MFA_REQUIRED_FOR_PRIVILEGED = True
+    return UserFactory(username="unenrolled-lead", role=SECURITY_LEAD)
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoint_file(settings, tmp_path):
+    """Each test anchors its audit chain in its own file (the database is per test, so is the anchor)."""
+    settings.HYGIENE_AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoint.json"

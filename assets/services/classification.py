@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils.text import slugify
 
 from assets.models import Asset, ClassificationLevel
-from hygiene.permissions import is_security_lead, token_allows
+from hygiene.permissions import can_act_globally
 
 RESTRICTED_SLUG = "restricted"
 
@@ -162,8 +162,8 @@ LEVEL_FIELDS = (
 
 
 def may_edit_levels(user: Any) -> bool:
-    """Whether ``user`` may add and change classification levels: security leads (a token must write)."""
-    return is_security_lead(user) and token_allows(user, "write")
+    """Whether ``user`` may add and change classification levels: security leads, not by a team's token."""
+    return can_act_globally(user)
 
 
 def _require_security_lead(actor: Any) -> None:

@@ -1,7 +1,8 @@
 """Status changes people make on findings: mark false positive, reopen.
 
-Findings carry no audit trigger (imports write them in bulk), so every change made here is written to
-the audit log explicitly, one entry per finding, which is also the finding page's status history.
+A change of a finding's status is audited by a database trigger (``findings`` migration 0005), one
+entry per finding whoever makes it; the service tells it who acts and why, and that entry is also the
+finding page's status history.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from findings.models import Finding, FindingStatus
-from findings.selectors import FINDING_OBJECT_TYPE, finding_list_for_user
+from findings.selectors import finding_list_for_user
 from hygiene.permissions import can_change, is_auditor, token_allows
-from hygiene.services.audit import audit_event
+from hygiene.services.audit import audit_local
 
 MAX_BULK = 1000
 MAX_REASON = 1000
@@ -94,21 +95,7 @@ def _apply(actor: Any, findings: list[Finding], status: str, reason: str) -> Non
     fields: dict[str, Any] = {"status": status}
     if status == FindingStatus.OPEN:
         fields["mitigated_at"] = None
-    Finding.objects.filter(pk__in=[f.pk for f in findings]).update(**fields)
     actor_id = None if actor is None else actor.pk
     actor_label = "operator" if actor is None else actor.get_username()
-    for finding in findings:
-        audit_event(
-            action="status_change",
-            object_type=FINDING_OBJECT_TYPE,
-            object_id=str(finding.pk),
-            actor_id=actor_id,
-            actor_label=actor_label,
-            detail={
-                "from": finding.status,
-                "to": status,
-                "reason": reason,
-                "rule_id": finding.rule_id,
-                "asset_id": finding.asset_id,
-            },
-        )
+    with audit_local(actor_id=actor_id, actor_label=actor_label, reason=reason):
+        Finding.objects.filter(pk__in=[f.pk for f in findings]).update(**fields)

@@ -107,7 +107,10 @@ def ingest_records(
         )
         staged = _stage(cursor, records, target=target, on_progress=on_progress)
         cursor.execute("ANALYZE finding_stage")
+        # The status changes of the merge are audited by trigger, marked as this job's.
+        cursor.execute("SELECT set_config('hygiene.job_id', %s, true)", [str(target.job_id)])
         counts = _merge(cursor, target, staged)
+        cursor.execute("SELECT set_config('hygiene.job_id', '', true)")
         # Dropped now rather than at commit: a caller may run several imports in one transaction.
         cursor.execute("DROP TABLE finding_stage")
     counts.findings = staged

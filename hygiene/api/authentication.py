@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from hygiene.middleware import request_context
 from hygiene.permissions import access_expired
 from hygiene.services.audit import audit_actor_set
+from hygiene.services.mfa import session_lacks_mfa
 from hygiene.services.tokens import token_authenticate
 
 
@@ -32,10 +33,24 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             audit_actor_set(actor_id=user.pk, actor_label=user.get_username(), context=context)
         user.token_team_id = token.team_id
         user.token_actions = set(token.actions)
+        user.token_expires_at = token.expires_at
         return user, token
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+class MfaSessionAuthentication(authentication.SessionAuthentication):
+    """The browser session, held to the same second-factor rule as the pages."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        result = super().authenticate(request)
+        if result is not None and session_lacks_mfa(result[0]):
+            raise exceptions.PermissionDenied(
+                "This session has not passed the second factor your account needs: "
+                "sign in again with your code, or enrol an authenticator app."
+            )
+        return result
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
@@ -44,3 +59,16 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Token hyg_…"}
+
+
+class MfaSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "hygiene.api.authentication.MfaSessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "sessionid",
+            "description": "The browser session, once it passed the second factor the account needs.",
+        }

@@ -72,6 +72,13 @@ class TokenCreatedSerializer(TokenSerializer):
 class ObtainTokenInputSerializer(TokenInputSerializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    otp_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=8,
+        help_text="The current code of the account's authenticator app, if it has one or its role needs one.",
+    )
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
@@ -82,6 +89,13 @@ class AuditEntrySerializer(serializers.ModelSerializer):
             *("before", "after", "changes", "context", "prev_hash", "hash"),
         ]
         read_only_fields = fields
+
+
+class CheckpointSerializer(serializers.Serializer):
+    seq = serializers.IntegerField(help_text="The sequence number of the newest sealed entry.")
+    hash = serializers.CharField(help_text="Its chained SHA-256.")
+    at = serializers.CharField(help_text="When the checkpoint was written (ISO 8601).")
+    signed = serializers.CharField(help_text="The signed checkpoint, for verify_audit_log --checkpoint.")
 
 
 class MeTeamSerializer(serializers.Serializer):

@@ -14,7 +14,9 @@ from rest_framework.views import APIView
 from hygiene import selectors
 from hygiene.api import serializers as s
 from hygiene.models import Team
-from hygiene.permissions import is_auditor, is_security_lead
+from hygiene.permissions import is_auditor, is_security_lead, sees_all_teams
+from hygiene.selectors import CHECKPOINT_HEADER, signed_checkpoint
+from hygiene.services import mfa as mfa_services
 from hygiene.services import notifications as notification_services
 from hygiene.services import teams as team_services
 from hygiene.services import tokens as token_services
@@ -119,7 +121,7 @@ class ObtainTokenThrottle(AnonRateThrottle):
 
 
 class ObtainTokenView(APIView):
-    """Exchange a username and password for a token (pipelines' bootstrap); lockout applies."""
+    """Exchange a username and password (and the second factor's code) for a token; lockout applies."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
@@ -133,6 +135,7 @@ class ObtainTokenView(APIView):
         user = authenticate(request._request, username=values["username"], password=values["password"])
         if user is None:
             return Response({"detail": "Wrong username or password, or the account is locked."}, status=401)
+        mfa_services.token_issuance_check(user=user, code=values["otp_token"])
         token, clear = token_services.token_create(
             actor=user,
             name=values["name"],
@@ -145,7 +148,33 @@ class ObtainTokenView(APIView):
 
 
 class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit log, scoped like the objects it describes; responses carry the chain's signed anchor."""
+
     serializer_class = s.AuditEntrySerializer
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        checkpoint = signed_checkpoint() if response.status_code == 200 else None
+        if checkpoint is not None:
+            response[CHECKPOINT_HEADER] = checkpoint.signed()
+        return response
+
+    @extend_schema(responses={200: s.CheckpointSerializer, 404: None})
+    @action(detail=False, methods=["get"])
+    def checkpoint(self, request: Request) -> Response:
+        """The newest signed anchor of the chain: give it to ``verify_audit_log --checkpoint`` later."""
+        if not sees_all_teams(request.user):
+            raise Http404("No audit log for you.")
+        checkpoint = signed_checkpoint()
+        if checkpoint is None:
+            raise Http404("No checkpoint was written yet: nothing has been sealed.")
+        data = {
+            "seq": checkpoint.seq,
+            "hash": checkpoint.hash,
+            "at": checkpoint.at,
+            "signed": checkpoint.signed(),
+        }
+        return Response(s.CheckpointSerializer(data).data)
 
     def get_queryset(self) -> Any:
         filters = {

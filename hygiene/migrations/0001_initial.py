@@ -8,7 +8,7 @@ import pgtrigger.migrations
 from django.conf import settings
 from django.db import migrations, models
 
-from hygiene.audit_triggers import AUDIT_WRITE_FUNCTION
+from hygiene.audit_triggers import AUDIT_WRITE_FUNCTION_V1 as AUDIT_WRITE_FUNCTION
 
 
 class Migration(migrations.Migration):

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from hygiene.audit_triggers import AUDIT_WRITE_FUNCTION
+from hygiene.audit_triggers import AUDIT_WRITE_FUNCTION_V1 as AUDIT_WRITE_FUNCTION
 
 
 class Migration(migrations.Migration):

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from hygiene.models import Membership, Profile, Team, TeamFunction, TeamRole
-from hygiene.permissions import can_change, is_security_lead
+from hygiene.permissions import can_act_globally, can_change
 from hygiene.roles import GLOBAL_ROLES
 
 UNASSIGNED_SLUG = "unassigned"
@@ -33,7 +33,7 @@ def team_get_or_create_unassigned() -> Team:
 
 @transaction.atomic
 def team_create(*, actor: Any, name: str, function: str, description: str = "", slug: str = "") -> Team:
-    if not is_security_lead(actor):
+    if not can_act_globally(actor):
         raise PermissionDenied("Only security leads create teams.")
     slug = slug or slugify(name)[:60]
     if Team.objects.filter(slug=slug).exists():
@@ -80,7 +80,7 @@ def user_set_global_role(
     *, actor: Any, user: Any, role: str, access_expires_at: dt.datetime | None = None
 ) -> None:
     """Make ``user`` a security lead, an auditor (until a date) or a member."""
-    if not is_security_lead(actor):
+    if not can_act_globally(actor):
         raise PermissionDenied("Only security leads grant global roles.")
     if role not in GLOBAL_ROLES:
         raise ValidationError({"role": f"Unknown role {role!r}."})

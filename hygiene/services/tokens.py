@@ -13,7 +13,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from hygiene.models import ApiToken, Team, TokenAction
-from hygiene.permissions import can_view_team, is_active_user, is_auditor, is_security_lead
+from hygiene.permissions import (
+    can_view_team,
+    is_active_user,
+    is_auditor,
+    is_security_lead,
+    token_actions,
+    token_expires_at,
+    token_team_id,
+)
 
 TOKEN_PREFIX = "hyg_"  # noqa: S105 - a marker, not a secret
 MAX_LIFETIME = dt.timedelta(days=366)
@@ -44,6 +52,7 @@ def token_create(
         raise ValidationError({"expires_at": "The expiry must be in the future."})
     if expires_at > now + MAX_LIFETIME:
         raise ValidationError({"expires_at": "A token may live one year at most."})
+    _require_narrower_than_calling_token(actor, team=team, actions=set(actions), expires_at=expires_at)
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -56,6 +65,24 @@ def token_create(
         expires_at=expires_at,
     )
     return token, f"{TOKEN_PREFIX}{prefix}_{secret}"
+
+
+def _require_narrower_than_calling_token(
+    actor: Any, *, team: Team | None, actions: set[str], expires_at: dt.datetime
+) -> None:
+    """A token may only mint tokens narrower than itself: its team, a subset of its actions, its expiry."""
+    allowed = token_actions(actor)
+    if allowed is None:  # signed in as a person, not through a token
+        return
+    narrowed = token_team_id(actor)
+    if narrowed is not None and (team is None or team.pk != narrowed):
+        raise PermissionDenied("A token scoped to a team can only create tokens for that same team.")
+    if not actions <= allowed:
+        extra = ", ".join(sorted(actions - allowed))
+        raise PermissionDenied(f"A token can only create tokens with its own actions; it lacks {extra}.")
+    limit = token_expires_at(actor)
+    if limit is not None and expires_at > limit:
+        raise ValidationError({"expires_at": "A token cannot create a token that outlives it."})
 
 
 @transaction.atomic

@@ -150,6 +150,14 @@ AXES_LOCKOUT_CALLABLE = "hygiene.lockout.lockout_response"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 AXES_VERBOSE = False
 
+# The audit chain's head is anchored outside the database: after each seal, the sequence and hash of
+# the newest sealed entry are signed with this key (the SECRET_KEY when unset) and written to this
+# file, which no database session can rewrite; the verifier compares the chain with it, exports carry it.
+HYGIENE_AUDIT_SIGNING_KEY = env_secret("HYGIENE_AUDIT_SIGNING_KEY", default="")
+HYGIENE_AUDIT_CHECKPOINT_FILE = Path(
+    env.str("HYGIENE_AUDIT_CHECKPOINT_FILE", default=str(BASE_DIR / ".data" / "audit-checkpoint.json"))
+)
+
 # Second factor: leads and auditors must enrol when this is on.
 HYGIENE_MFA_REQUIRED_FOR_PRIVILEGED = env.bool("HYGIENE_MFA_REQUIRED_FOR_PRIVILEGED", default=False)
 OTP_TOTP_ISSUER = "hygiene"
@@ -160,7 +168,7 @@ GUARDIAN_RAISE_403 = False
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "hygiene.api.authentication.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "hygiene.api.authentication.MfaSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",

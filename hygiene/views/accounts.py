@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,8 +16,9 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from hygiene.forms import OtpTokenForm
-from hygiene.permissions import sees_all_teams
+from hygiene.forms import MfaEnrolForm, MfaRemoveForm, OtpTokenForm
+from hygiene.lib.forms import add_validation_errors
+from hygiene.services import mfa
 
 PENDING_USER = "hygiene_pending_user"
 PENDING_BACKEND = "hygiene_pending_backend"
@@ -83,34 +84,77 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@sensitive_post_parameters("otp_token")
 def mfa_view(request: HttpRequest) -> HttpResponse:
-    """Enrol an authenticator app: show the secret as a QR code, confirm it with a first code."""
-    confirmed = _confirmed_device(request.user)
+    """Enrol an authenticator app: show the secret as a QR code, confirm it with a first code.
+
+    Showing the page writes nothing; the device is created once the first code is right.
+    """
+    confirmed = mfa.confirmed_device(request.user)
     if confirmed is not None:
-        return render(request, "registration/mfa.html", {"device": confirmed})
-    device, _ = TOTPDevice.objects.get_or_create(
-        user=request.user, confirmed=False, defaults={"name": "Authenticator"}
-    )
-    form = OtpTokenForm(request.POST or None)
+        form = MfaRemoveForm()
+        context = {
+            "device": confirmed,
+            "remove_form": form,
+            "removal_refused": mfa.mfa_required_by_role(request.user),
+        }
+        return render(request, "registration/mfa.html", context)
+    form = MfaEnrolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["otp_token"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
+        try:
+            key = mfa.enrolment_key_from(user=request.user, signed=form.cleaned_data["enrolment"])
+            device = mfa.mfa_enrol(user=request.user, key=key, code=form.cleaned_data["otp_token"])
+        except ValidationError as exc:
+            form.add_error("otp_token", exc)
+        else:
             otp_login(request, device)
             messages.success(request, "Second factor enabled. You will be asked for a code at every sign-in.")
             return redirect("accounts:mfa")
-        form.add_error("otp_token", "That code is not right. Check the clock of your phone and try again.")
+    return _enrolment_page(request, form)
+
+
+def _enrolment_page(request: HttpRequest, form: MfaEnrolForm) -> HttpResponse:
+    try:
+        key = mfa.enrolment_key_from(user=request.user, signed=form.data.get("enrolment", ""))
+        signed = form.data["enrolment"]
+    except ValidationError:
+        key, signed = mfa.enrolment_key_new(user=request.user)
+    form.initial["enrolment"] = signed
+    if form.is_bound:
+        form.data = form.data.copy()
+        form.data["enrolment"] = signed
+    device = mfa.enrolment_device(user=request.user, key=key)
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4, dark="#14213d")
     secret = device.config_url.split("secret=")[1].split("&")[0]
-    return render(request, "registration/mfa.html", {"form": form, "qr_svg": qr_svg, "secret": secret})
+    context = {"form": form, "qr_svg": qr_svg, "secret": secret}
+    return render(request, "registration/mfa.html", context, status=400 if form.errors else 200)
 
 
 @login_required
 @require_POST
+@sensitive_post_parameters("password", "otp_token")
 def mfa_disable_view(request: HttpRequest) -> HttpResponse:
-    if settings.HYGIENE_MFA_REQUIRED_FOR_PRIVILEGED and sees_all_teams(request.user):
-        messages.error(request, "Your role requires a second factor; it cannot be removed.")
-        return redirect("accounts:mfa")
-    TOTPDevice.objects.filter(user=request.user).delete()
-    messages.success(request, "Second factor removed.")
-    return redirect("accounts:mfa")
+    """Remove the second factor: takes the password and a current code; refused where the role needs one."""
+    form = MfaRemoveForm(request.POST)
+    if form.is_valid():
+        try:
+            mfa.mfa_remove(
+                user=request.user,
+                password=form.cleaned_data["password"],
+                code=form.cleaned_data["otp_token"],
+                request=request,
+            )
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+            return redirect("accounts:mfa")
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, "Second factor removed.")
+            return redirect("accounts:mfa")
+    context = {
+        "device": mfa.confirmed_device(request.user),
+        "remove_form": form,
+        "removal_refused": mfa.mfa_required_by_role(request.user),
+    }
+    return render(request, "registration/mfa.html", context, status=400)

@@ -62,9 +62,29 @@ def test_app_services_use_production_settings_and_take_secrets_from_outside(comp
         assert environment["SECRET_KEY_FILE"] == "/run/secrets/secret_key"
         assert "SECRET_KEY" not in environment
         assert "${ALLOWED_HOSTS:?" in environment["ALLOWED_HOSTS"]
-        assert "${POSTGRES_PASSWORD:?" in environment["DATABASE_URL"]
+        password = "${POSTGRES_PASSWORD:?" if name == "migrate" else "${POSTGRES_APP_PASSWORD:?"
+        assert password in environment["DATABASE_URL"]
         assert environment["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
     assert "${POSTGRES_PASSWORD:?" in compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"]
+
+
+def test_only_migrate_connects_as_the_owner_and_the_app_role_gets_insert_and_select_on_the_audit_log(compose):
+    from hygiene.audit_triggers import app_role_grants_sql
+
+    services = compose["services"]
+    assert services["migrate"]["environment"]["DATABASE_URL"].startswith("postgres://hygiene:")
+    assert services["migrate"]["environment"]["HYGIENE_DB_APP_ROLE"] == "hygiene_app"
+    for name in ("web", "worker", "beat"):
+        assert services[name]["environment"]["DATABASE_URL"].startswith("postgres://hygiene_app:"), name
+        assert "HYGIENE_DB_APP_ROLE" not in services[name]["environment"]
+        assert "auditanchor:/app/audit-anchor" in services[name]["volumes"]
+    assert "./docker/postgres:/docker-entrypoint-initdb.d:ro" in services["postgres"]["volumes"]
+    init = (ROOT / "docker" / "postgres" / "10-app-role.sh").read_text()
+    assert "CREATE ROLE hygiene_app LOGIN" in init and "POSTGRES_APP_PASSWORD" in init
+    assert 'grant_app_role "$HYGIENE_DB_APP_ROLE"' in (ROOT / "docker" / "entrypoint.sh").read_text()
+    grants = app_role_grants_sql("hygiene_app")
+    assert 'GRANT SELECT, INSERT ON hygiene_auditentry TO "hygiene_app";' in grants
+    assert 'REVOKE ALL ON hygiene_auditentry FROM "hygiene_app";' in grants
 
 
 def test_every_role_the_compose_file_starts_is_one_the_entrypoint_knows(compose):

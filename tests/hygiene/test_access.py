@@ -112,3 +112,85 @@ def test_only_security_leads_change_global_roles(client, auditor, teammate):
     assert client.post(f"/people/{teammate.pk}/role/", {"role": "Security lead"}).status_code == 403
     client_for(client, teammate)
     assert client.get("/people/").status_code == 403
+
+
+# The personas of issue 7: a token of another team, a revoked token, an unenrolled privileged user
+# under the second-factor requirement (fixtures in tests/conftest.py).
+
+
+@pytest.fixture
+def team_a_things(team_a, owner):
+    from tests.factories.assets import AssetFactory
+    from tests.factories.findings import FindingFactory, ImportJobFactory
+
+    asset = AssetFactory(team=team_a, name="Team A model")
+    finding = FindingFactory(asset=asset)
+    job = ImportJobFactory(asset=asset)
+    return {"asset": asset, "finding": finding, "job": job}
+
+
+def test_token_of_another_team_reaches_none_of_team_a_s_things(
+    api_client, team_b_token, team_a, team_a_things
+):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {team_b_token.clear}")
+    asset, finding, job = team_a_things["asset"], team_a_things["finding"], team_a_things["job"]
+    for path in (
+        f"/api/v1/teams/{team_a.slug}/",
+        f"/api/v1/teams/{team_a.slug}/members/",
+        f"/api/v1/assets/{asset.pk}/",
+        f"/api/v1/assets/{asset.pk}/lineage/",
+        f"/api/v1/findings/{finding.pk}/",
+        f"/api/v1/scans/{job.pk}/",
+    ):
+        assert api_client.get(path).status_code == 404, path
+    assert api_client.get("/api/v1/assets/").json()["count"] == 0
+    assert api_client.get("/api/v1/findings/").json()["count"] == 0
+    assert api_client.get("/api/v1/audit-log/").json()["count"] == 0
+    assert api_client.post(f"/api/v1/assets/{asset.pk}/retire/").status_code == 404
+    response = api_client.post(
+        "/api/v1/tokens/",
+        {"name": "pivot", "team": team_a.slug, "actions": ["read"], "expires_at": "2030-01-01T00:00:00Z"},
+        format="json",
+    )
+    assert response.status_code in (400, 403)
+    response = api_client.post("/api/v1/teams/", {"name": "Mine now", "function": "research"}, format="json")
+    assert response.status_code == 403
+
+
+def test_revoked_token_is_refused_on_every_route(api_client, revoked_token, team_a, team_a_things):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {revoked_token.clear}")
+    asset = team_a_things["asset"]
+    for method, path in (
+        ("get", "/api/v1/me/"),
+        ("get", f"/api/v1/teams/{team_a.slug}/"),
+        ("get", f"/api/v1/assets/{asset.pk}/"),
+        ("get", "/api/v1/findings/"),
+        ("get", "/api/v1/audit-log/"),
+        ("post", "/api/v1/tokens/"),
+        ("post", f"/api/v1/assets/{asset.pk}/retire/"),
+        ("post", "/api/v1/scans/"),
+    ):
+        assert getattr(api_client, method)(path).status_code == 401, path
+
+
+def test_unenrolled_privileged_user_under_the_requirement_is_stopped_on_every_path(
+    client, api_client, unenrolled_lead, team_a, team_a_things
+):
+    from tests.factories.hygiene import PASSWORD
+
+    client_for(client, unenrolled_lead)
+    asset = team_a_things["asset"]
+    for path in ("/", "/teams/", f"/assets/{asset.pk}/", "/findings/", "/audit-log/", "/tokens/"):
+        response = client.get(path)
+        assert (response.status_code, response.url) == (302, "/accounts/mfa/"), path
+    for path in (f"/api/v1/assets/{asset.pk}/", "/api/v1/findings/", "/api/v1/audit-log/", "/api/v1/me/"):
+        assert client.get(path).status_code == 403, path
+    assert client.post("/api/v1/teams/", {"name": "X", "function": "research"}).status_code == 403
+    response = api_client.post(
+        "/api/v1/auth/token/",
+        {"username": unenrolled_lead.username, "password": PASSWORD, "name": "ci", "actions": ["read"],
+         "expires_at": "2030-01-01T00:00:00Z"},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 403
+    assert client.get("/accounts/mfa/").status_code == 200  # where they can enrol

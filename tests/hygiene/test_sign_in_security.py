@@ -24,9 +24,16 @@ def test_enrolling_a_second_factor_then_signing_in_asks_for_the_code(client, tea
     client_for(client, teammate)
     page = client.get("/accounts/mfa/").content.decode()
     assert "<svg" in page
-    device = TOTPDevice.objects.get(user=teammate, confirmed=False)
-    response = client.post("/accounts/mfa/", {"otp_token": _code(device)}, follow=True)
+    signed = page.split('name="enrolment" value="')[1].split('"')[0]
+    from hygiene.services.mfa import enrolment_device, enrolment_key_from
+
+    key = enrolment_key_from(user=teammate, signed=signed)
+    response = client.post(
+        "/accounts/mfa/", {"otp_token": _code(enrolment_device(user=teammate, key=key)), "enrolment": signed},
+        follow=True,
+    )  # fmt: skip
     assert "Second factor enabled" in response.content.decode()
+    device = TOTPDevice.objects.get(user=teammate, confirmed=True)
 
     client.post("/accounts/logout/")
     response = client.post("/accounts/login/", {"username": teammate.username, "password": PASSWORD})
@@ -126,3 +133,153 @@ def test_production_refuses_to_start_without_secret_key_or_hosts():
     missing_hosts = _production_settings_import({**base, "SECRET_KEY": "k" * 60})
     assert missing_hosts.returncode != 0
     assert "ALLOWED_HOSTS must be set" in missing_hosts.stderr
+
+
+def _enrol(user) -> TOTPDevice:
+    device = TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=True)
+    return device
+
+
+def _fresh(device: TOTPDevice) -> TOTPDevice:
+    """Let the device accept this period's code again (tests reuse one 30-second period)."""
+    device.refresh_from_db()
+    device.last_t = -1
+    device.throttle_reset(commit=False)
+    device.save()
+    return device
+
+
+def test_unenrolled_lead_under_the_requirement_cannot_use_the_api_through_the_session(
+    client, unenrolled_lead, team_a
+):
+    client_for(client, unenrolled_lead)
+    assert client.get("/teams/").status_code == 302
+    response = client.get("/api/v1/teams/")
+    assert response.status_code == 403
+    assert "second factor" in response.json()["detail"]
+    expires = (timezone.now() + dt.timedelta(days=5)).isoformat()
+    response = client.post(
+        "/api/v1/tokens/",
+        {"name": "escape", "actions": ["read"], "expires_at": expires},
+        content_type="application/json",
+    )
+    assert response.status_code == 403
+    from hygiene.models import ApiToken
+
+    assert not ApiToken.objects.exists()
+
+
+def test_token_issuance_refuses_an_unenrolled_lead_under_the_requirement(api_client, unenrolled_lead):
+    expires = (timezone.now() + dt.timedelta(days=5)).isoformat()
+    response = api_client.post(
+        "/api/v1/auth/token/",
+        {"username": unenrolled_lead.username, "password": PASSWORD, "name": "ci", "actions": ["read"],
+         "expires_at": expires},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 403
+    assert "second factor" in response.json()["detail"]
+
+
+def test_token_issuance_asks_an_enrolled_person_for_the_code(api_client, teammate):
+    device = _enrol(teammate)
+    body = {
+        "username": teammate.username, "password": PASSWORD, "name": "ci", "actions": ["read"],
+        "expires_at": (timezone.now() + dt.timedelta(days=5)).isoformat(),
+    }  # fmt: skip
+    response = api_client.post("/api/v1/auth/token/", body, format="json")
+    assert response.status_code == 400
+    assert "otp_token" in response.json()
+    wrong = "000000" if _code(device) != "000000" else "111111"
+    response = api_client.post("/api/v1/auth/token/", {**body, "otp_token": wrong}, format="json")
+    assert response.status_code == 400
+    _fresh(device)
+    response = api_client.post("/api/v1/auth/token/", {**body, "otp_token": _code(device)}, format="json")
+    assert response.status_code == 201
+
+
+def test_session_of_an_enrolled_person_without_the_code_is_refused_on_pages_and_api(client, teammate):
+    _enrol(teammate)
+    client_for(client, teammate)  # a session that never passed the second factor
+    assert client.get("/api/v1/me/").status_code == 403
+    response = client.get("/teams/")
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+
+
+def test_opening_the_mfa_page_writes_nothing(client, teammate):
+    from hygiene.models import AuditEntry
+
+    client_for(client, teammate)
+    before = AuditEntry.objects.count()
+    assert "<svg" in client.get("/accounts/mfa/").content.decode()
+    assert "<svg" in client.get("/accounts/mfa/").content.decode()
+    assert not TOTPDevice.objects.filter(user=teammate).exists()
+    assert AuditEntry.objects.count() == before
+
+
+def test_enrolment_keeps_its_key_across_a_wrong_code_and_then_confirms(client, teammate):
+    client_for(client, teammate)
+    page = client.get("/accounts/mfa/").content.decode()
+    signed = page.split('name="enrolment" value="')[1].split('"')[0]
+    from hygiene.services.mfa import enrolment_device, enrolment_key_from
+
+    device = enrolment_device(user=teammate, key=enrolment_key_from(user=teammate, signed=signed))
+    wrong = "000000" if _code(device) != "000000" else "111111"
+    response = client.post("/accounts/mfa/", {"otp_token": wrong, "enrolment": signed})
+    assert response.status_code == 400
+    assert signed in response.content.decode()
+    response = client.post("/accounts/mfa/", {"otp_token": _code(device), "enrolment": signed}, follow=True)
+    assert "Second factor enabled" in response.content.decode()
+    assert TOTPDevice.objects.filter(user=teammate, confirmed=True).count() == 1
+
+
+def test_enrolment_key_of_another_person_is_refused(client, teammate, owner):
+    from hygiene.services.mfa import enrolment_device, enrolment_key_new
+
+    key, signed = enrolment_key_new(user=owner)
+    client_for(client, teammate)
+    code = _code(enrolment_device(user=owner, key=key))
+    response = client.post("/accounts/mfa/", {"otp_token": code, "enrolment": signed})
+    assert response.status_code == 400
+    assert not TOTPDevice.objects.filter(user=teammate).exists()
+
+
+def _verified_session(client, user, device):
+    client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    client.post("/accounts/verify/", {"otp_token": _code(_fresh(device))})
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def test_removing_the_second_factor_takes_the_password_and_a_current_code(client, teammate):
+    device = _enrol(teammate)
+    _verified_session(client, teammate, device)
+    page = client.get("/accounts/mfa/").content.decode()
+    assert 'name="password"' in page and 'name="otp_token"' in page
+    assert client.post("/accounts/mfa/remove/").status_code == 400
+    _fresh(device)
+    response = client.post("/accounts/mfa/remove/", {"password": "wrong", "otp_token": _code(device)})
+    assert "password is not right" in response.content.decode()
+    wrong = "000000" if _code(device) != "000000" else "111111"
+    response = client.post("/accounts/mfa/remove/", {"password": PASSWORD, "otp_token": wrong})
+    assert "code is not right" in response.content.decode()
+    assert TOTPDevice.objects.filter(user=teammate).exists()
+    _fresh(device)
+    response = client.post(
+        "/accounts/mfa/remove/", {"password": PASSWORD, "otp_token": _code(device)}, follow=True
+    )
+    assert "Second factor removed" in response.content.decode()
+    assert not TOTPDevice.objects.filter(user=teammate).exists()
+
+
+def test_removing_the_second_factor_is_refused_where_the_role_requires_it(client, unenrolled_lead):
+    device = _enrol(unenrolled_lead)
+    _verified_session(client, unenrolled_lead, device)
+    page = client.get("/accounts/mfa/").content.decode()
+    assert "cannot be removed" in page
+    _fresh(device)
+    response = client.post(
+        "/accounts/mfa/remove/", {"password": PASSWORD, "otp_token": _code(device)}, follow=True
+    )
+    assert "requires a second factor" in response.content.decode()
+    assert TOTPDevice.objects.filter(user=unenrolled_lead).exists()

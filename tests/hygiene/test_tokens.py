@@ -116,3 +116,58 @@ def test_only_the_owner_or_a_security_lead_can_revoke_a_token(client, teammate, 
     with pytest.raises(PermissionDenied):
         token_revoke(actor=outsider, token=token)
     assert token_revoke(actor=lead, token=token).status == "revoked"
+
+
+def _mint(api_client, **body):
+    payload = {"name": "minted", "actions": ["read"], **body}
+    payload.setdefault("expires_at", (timezone.now() + dt.timedelta(days=10)).isoformat())
+    return api_client.post("/api/v1/tokens/", payload, format="json")
+
+
+def test_scoped_token_cannot_mint_an_unscoped_or_wider_token(api_client, owner, team_a):
+    token = ApiTokenFactory(user=owner, team=team_a, actions=["read", "write"])
+    _authorize(api_client, token)
+    year = (timezone.now() + dt.timedelta(days=360)).isoformat()
+    assert _mint(api_client, actions=["read", "write", "scans:push"], expires_at=year).status_code == 403
+    assert _mint(api_client, team=None, actions=["read"]).status_code == 403
+    assert _mint(api_client, team=team_a.slug, actions=["scans:push"]).status_code == 403
+    response = _mint(api_client, team=team_a.slug, actions=["read"], expires_at=year)
+    assert response.status_code == 400
+    assert "outlives" in str(response.json())
+    assert ApiToken.objects.filter(name="minted").count() == 0
+
+
+def test_scoped_token_mints_a_narrower_token_of_its_team(api_client, owner, team_a):
+    token = ApiTokenFactory(user=owner, team=team_a, actions=["read", "write"])
+    response = _mint(_authorize(api_client, token), team=team_a.slug, actions=["read"])
+    assert response.status_code == 201
+    minted = ApiToken.objects.get(name="minted")
+    assert (minted.team_id, minted.actions) == (team_a.pk, ["read"])
+    assert minted.expires_at <= token.expires_at
+
+
+def test_team_token_of_a_lead_cannot_create_teams_or_levels_or_roles(api_client, lead, team_a, teammate):
+    token = ApiTokenFactory(user=lead, team=team_a, actions=["read", "write"])
+    _authorize(api_client, token)
+    response = api_client.post("/api/v1/teams/", {"name": "Shadow", "function": "research"}, format="json")
+    assert response.status_code == 403
+    response = api_client.post(
+        "/api/v1/classification-levels/", {"name": "Top secret", "rank": 9}, format="json"
+    )
+    assert response.status_code == 403
+    from django.core.exceptions import PermissionDenied
+
+    from hygiene.roles import SECURITY_LEAD
+    from hygiene.services.teams import user_set_global_role
+
+    lead.token_team_id, lead.token_actions = team_a.pk, {"read", "write"}
+    with pytest.raises(PermissionDenied):
+        user_set_global_role(actor=lead, user=teammate, role=SECURITY_LEAD)
+
+
+def test_unscoped_token_of_a_lead_still_creates_teams(api_client, lead):
+    token = ApiTokenFactory(user=lead, actions=["read", "write"])
+    response = _authorize(api_client, token).post(
+        "/api/v1/teams/", {"name": "New team", "function": "research"}, format="json"
+    )
+    assert response.status_code == 201
