@@ -101,3 +101,13 @@ def people_list_for_user(*, user: Any, search: str = "") -> QuerySet[Any]:
     if search:
         people = people.filter(username__icontains=search)
     return people.order_by("username")
+
+
+def person_global_role(person: Any) -> str:
+    """The global role a person holds (their groups, prefetched or not); none means member."""
+    from hygiene.roles import GLOBAL_ROLES, MEMBER, SECURITY_LEAD
+
+    names = {group.name for group in person.groups.all()}
+    if person.is_superuser or SECURITY_LEAD in names:
+        return SECURITY_LEAD
+    return next((role for role in GLOBAL_ROLES if role in names and role != SECURITY_LEAD), MEMBER)

@@ -134,7 +134,7 @@ def asset_create_view(request: HttpRequest) -> HttpResponse:
 def asset_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     asset = selectors.asset_get_for_user(user=request.user, pk=pk)
     if not may_change_asset(request.user, asset):
-        raise PermissionDenied("Only the team's lead or champion, or a security lead, can change this asset.")
+        raise PermissionDenied(f"Only members of {asset.team}, or a security lead, can change this asset.")
     teams = contributable_team_choices(request.user)
     if (asset.team.slug, asset.team.name) not in teams:
         teams.insert(0, (asset.team.slug, asset.team.name))
@@ -144,6 +144,8 @@ def asset_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             asset = asset_update(actor=request.user, asset=asset, **_asset_values(request, form))
         except ValidationError as exc:
             add_validation_errors(form, exc)
+        except PermissionDenied as exc:  # lowering the classification needs a champion or lead
+            form.add_error("classification", str(exc))
         else:
             messages.success(request, f"“{asset.name}” saved.")
             return redirect(asset)

@@ -22,7 +22,11 @@ SOON_AREAS = ["controls", "incidents", "metrics", "exports"]
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     # Each app's own selectors, so the overview counts exactly what the person may see.
-    from assets.selectors import asset_counts_for_user, violation_list_for_user
+    from assets.selectors import (
+        asset_counts_for_user,
+        hidden_restricted_count_for_user,
+        violation_list_for_user,
+    )
     from findings.selectors import finding_list_for_user, finding_severity_counts, job_list_for_user
 
     findings = finding_list_for_user(user=request.user, filters={"status": "open"})
@@ -30,6 +34,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "memberships": selectors.membership_list_for_user(user=request.user),
         "is_security_lead": is_security_lead(request.user),
         "is_auditor": is_auditor(request.user),
+        "hidden_restricted": hidden_restricted_count_for_user(user=request.user)
+        if is_auditor(request.user)
+        else 0,
         "team_count": selectors.team_list_for_user(user=request.user).count(),
         "assets": asset_counts_for_user(user=request.user),
         "violation_count": violation_list_for_user(user=request.user).count(),
