@@ -17,10 +17,11 @@ from assets.models import Asset, AssetKind, DatasetProvenance, EdgeKind
 from assets.selectors import contributable_team_choices, visible_team_choices
 from assets.services import asset_create, asset_retire, asset_update
 from assets.services.assets import may_change_asset
+from findings.selectors import asset_scan_summary_for_user
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
-from hygiene.permissions import can_contribute
+from hygiene.permissions import can_contribute, token_allows
 
 SORTABLE = [
     ("name", "Name"),
@@ -93,6 +94,8 @@ def detail_context(request: HttpRequest, asset: Asset, **forms: Any) -> dict[str
         "graph_summary": graph,
         "violations": selectors.violation_list_for_user(user=user, filters={"asset": str(asset.pk)}),
         "edge_kinds": EdgeKind.choices,
+        "scans": asset_scan_summary_for_user(user=user, asset=asset),
+        "may_upload": can_contribute(user, team_id=asset.team_id) and token_allows(user, "write"),
     }
     if changeable:
         context["edge_form"] = forms.get("edge_form") or EdgeForm()

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -79,6 +80,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
         "bulk_form": BulkStatusForm() if _may_change_some(request.user) else None,
         "today": timezone.localdate(),
         "next": request.get_full_path(),
+        "upload_url": reverse("findings:upload") if selectors.upload_team_options(user=request.user) else "",
     }
     return render(request, "findings/finding_list.html", context)
 

@@ -27,7 +27,12 @@ def home(request: HttpRequest) -> HttpResponse:
         hidden_restricted_count_for_user,
         violation_list_for_user,
     )
-    from findings.selectors import finding_list_for_user, finding_severity_counts, job_list_for_user
+    from findings.selectors import (
+        finding_list_for_user,
+        finding_severity_counts,
+        job_list_for_user,
+        upload_team_options,
+    )
 
     findings = finding_list_for_user(user=request.user, filters={"status": "open"})
     context = {
@@ -44,6 +49,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "past_sla_count": findings.past_sla().count(),
         "kev_count": findings.kev().count(),
         "recent_jobs": job_list_for_user(user=request.user).select_related("asset")[:5],
+        "may_upload": bool(upload_team_options(user=request.user)),
     }
     return render(request, "hygiene/home.html", context)
 
