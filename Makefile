@@ -19,6 +19,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py runlocal
 
 test: $(STAMP)
+	$(BIN)/python -m tests.browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)

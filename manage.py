@@ -9,6 +9,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hygiene.settings.local")
     from django.core.management import execute_from_command_line
 
+    from hygiene.lib.first_use import prepare_database
+
+    prepare_database(sys.argv)
     execute_from_command_line(sys.argv)
 
 

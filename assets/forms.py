@@ -20,6 +20,7 @@ from assets.models import (
     PolicyRule,
 )
 from assets.selectors import UNCLASSIFIED, level_list
+from hygiene.lib.forms import DateInput
 
 
 class LevelChoiceField(forms.ModelChoiceField):
@@ -33,14 +34,15 @@ def _lines(text: str) -> list[str]:
 
 class AssetForm(forms.Form):
     name = forms.CharField(max_length=NAME_MAX)
-    team = forms.ChoiceField(help_text="The team that owns it; its lead and champion can change it.")
+    team = forms.ChoiceField(help_text="The team that owns it; its members can change it.")
     kind = forms.ChoiceField(choices=AssetKind.choices)
     environment = forms.ChoiceField(choices=Environment.choices)
     classification = LevelChoiceField(
         queryset=ClassificationLevel.objects.none(),
         required=False,
         empty_label="Unclassified",
-        help_text="The level of the data it holds itself; upstream data may raise it further.",
+        help_text="The level of the data it holds itself; upstream data may raise it further. "
+        "Lowering it needs the team's champion or lead, or a security lead.",
     )
     criticality = forms.ChoiceField(choices=Criticality.choices, initial=Criticality.MEDIUM)
     technical_owner = forms.ModelChoiceField(
@@ -144,12 +146,12 @@ class EdgeForm(forms.Form):
 
 class ProvenanceForm(forms.Form):
     source = forms.CharField(max_length=300, help_text="Where the data came from: system, vendor, URL.")
-    collected_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    collected_on = forms.DateField(required=False, widget=DateInput())
     purpose = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     legal_basis = forms.CharField(max_length=200, required=False, help_text="E.g. contract, consent.")
     contains_personal_data = forms.BooleanField(required=False)
     anonymization_applied = forms.BooleanField(required=False)
-    retention_until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    retention_until = forms.DateField(required=False, widget=DateInput())
 
 
 class TransformationForm(forms.Form):

@@ -148,6 +148,12 @@ def asset_counts_for_user(*, user: Any, filters: dict[str, str] | None = None) -
     )
 
 
+def hidden_restricted_count_for_user(*, user: Any) -> int:
+    """How many restricted assets exist that the user may not see (pages say so instead of hiding it)."""
+    total = Asset.objects.filter(is_restricted=True).count()
+    return max(total - visible_assets(user).filter(is_restricted=True).count(), 0)
+
+
 def asset_get_for_user(*, user: Any, pk: int) -> Asset:
     """The asset, or 404 when the user may not see it (so its existence is not revealed)."""
     asset = (

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -256,3 +256,58 @@ def upload_asset_options(*, user: Any, limit: int = 500) -> list[tuple[str, str]
         if can_contribute(user, team_id=asset.team_id):
             options.append((asset.name, asset.team.name))
     return options[:limit]
+
+
+@dataclass(frozen=True)
+class ScanFreshness:
+    """When one kind of scan (a file format) last imported successfully for an asset."""
+
+    format: str
+    label: str
+    last_at: dt.datetime
+    last_job_id: int
+    imports: int
+
+
+@dataclass(frozen=True)
+class AssetScanSummary:
+    """What the asset page shows of its findings and scans."""
+
+    open_by_severity: list[tuple[str, str, int]]
+    open_total: int
+    latest_jobs: list[ImportJob]
+    freshness: list[ScanFreshness]
+
+
+def asset_scan_summary_for_user(*, user: Any, asset: Any, jobs: int = 5) -> AssetScanSummary:
+    """The asset's open findings by severity, its latest imports and each scan kind's last run,
+    through the same selectors as the findings and imports lists."""
+    from findings.importers import FORMATS
+
+    counts = finding_severity_counts(
+        findings=finding_list_for_user(user=user, filters={"asset": str(asset.pk), "status": ["open"]})
+    )
+    asset_jobs = job_list_for_user(user=user).filter(asset_id=asset.pk)
+    done = (
+        asset_jobs.filter(status="done")
+        .order_by()
+        .values("format")
+        .annotate(last_at=Max(Coalesce("finished_at", "created_at")), last_id=Max("id"), imports=Count("id"))
+        .order_by("-last_at")
+    )
+    freshness = [
+        ScanFreshness(
+            format=row["format"],
+            label=str(getattr(FORMATS.get(row["format"]), "LABEL", row["format"] or "unknown format")),
+            last_at=row["last_at"],
+            last_job_id=row["last_id"],
+            imports=row["imports"],
+        )
+        for row in done
+    ]
+    return AssetScanSummary(
+        open_by_severity=counts,
+        open_total=sum(count for _, _, count in counts),
+        latest_jobs=list(asset_jobs[:jobs]),
+        freshness=freshness,
+    )

@@ -3,6 +3,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
+from hygiene.models import Membership, TeamRole
 from hygiene.permissions import is_auditor, is_security_lead, sees_all_teams
 
 # (url name, label, who sees it: "all" or "privileged" for leads and auditors)
@@ -31,11 +32,32 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             url = reverse(name)
             current = request.path == url if url == "/" else request.path.startswith(url)
             items.append({"url": url, "label": label, "current": current})
-    role = "Security lead" if is_security_lead(user) else "Auditor" if is_auditor(user) else "Member"
     from hygiene.selectors import notification_unread_count
 
     return {
         "nav_items": items,
-        "user_role": role,
+        **role_labels(user),
         "unread_notifications": notification_unread_count(user=user),
     }
+
+
+# Highest first: the header names the most responsible role a person holds in any team.
+TEAM_ROLE_ORDER = (TeamRole.LEAD, TeamRole.CHAMPION, TeamRole.MEMBER)
+
+
+def role_labels(user: Any) -> dict[str, str]:
+    """What the header and the overview call the person: their global role, or their team role."""
+    if is_security_lead(user):
+        return {"user_role": "Security lead", "user_role_scope": "every team"}
+    if is_auditor(user):
+        return {"user_role": "Auditor", "user_role_scope": "every team, read-only"}
+    memberships = list(
+        Membership.objects.filter(user_id=user.pk).select_related("team").order_by("team__name")
+    )
+    if not memberships:
+        return {"user_role": "Member", "user_role_scope": "no team yet"}
+    top = min(memberships, key=lambda membership: TEAM_ROLE_ORDER.index(TeamRole(membership.role)))
+    teams = [membership.team.name for membership in memberships if membership.role == top.role]
+    others = len(memberships) - len(teams)
+    scope = ", ".join(teams) + (f" (+{others} more team{'s' if others != 1 else ''})" if others else "")
+    return {"user_role": top.get_role_display(), "user_role_scope": scope}

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from hygiene.lib.forms import DateInput
 from hygiene.models import TeamFunction, TeamRole, TokenAction
 
 
@@ -28,9 +29,7 @@ class TokenForm(forms.Form):
     actions = forms.MultipleChoiceField(
         choices=TokenAction.choices, widget=forms.CheckboxSelectMultiple, initial=[TokenAction.READ]
     )
-    expires_on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), help_text="One year at most."
-    )
+    expires_on = forms.DateField(widget=DateInput(), help_text="One year at most.")
 
     def __init__(self, *args: object, teams: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -74,8 +73,8 @@ class AuditFilterForm(forms.Form):
     action = forms.CharField(required=False)
     object_type = forms.CharField(required=False, label="Object type")
     object_id = forms.CharField(required=False, label="Object id")
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(required=False, widget=DateInput())
+    until = forms.DateField(required=False, widget=DateInput())
 
 
 class GuestForm(forms.Form):

@@ -227,3 +227,15 @@ def can_contribute(user: Any, *, team_id: int) -> bool:
     if narrowed is not None and team_id != narrowed:
         return False
     return is_security_lead(user) or team_id in member_team_ids(user)
+
+
+def can_edit(user: Any, obj: Model, *, team_id: int | None, grant_perm: str | None = None) -> bool:
+    """Whether ``user`` may make a member's everyday changes to ``obj`` owned by ``team_id``.
+
+    Any member of the team may (edit its assets, their lineage and provenance, triage its findings),
+    besides those ``can_change`` admits; approvals (lowering a declared classification, accepting a
+    risk, managing members) stay with ``can_change``.
+    """
+    if can_change(user, obj, team_id=team_id, grant_perm=grant_perm):
+        return True
+    return team_id is not None and token_allows(user, "write") and can_contribute(user, team_id=team_id)

@@ -151,3 +151,13 @@ def notification_list_for_user(*, user: Any) -> QuerySet[Notification]:
 
 def notification_unread_count(*, user: Any) -> int:
     return Notification.objects.filter(recipient_id=user.pk, read_at__isnull=True).count()
+
+
+def person_global_role(person: Any) -> str:
+    """The global role a person holds (their groups, prefetched or not); none means member."""
+    from hygiene.roles import GLOBAL_ROLES, MEMBER, SECURITY_LEAD
+
+    names = {group.name for group in person.groups.all()}
+    if person.is_superuser or SECURITY_LEAD in names:
+        return SECURITY_LEAD
+    return next((role for role in GLOBAL_ROLES if role in names and role != SECURITY_LEAD), MEMBER)

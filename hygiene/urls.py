@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from hygiene.api import views as api
-from hygiene.views import accounts, audit, notifications, pages, people, teams, tokens
+from hygiene.views import accounts, audit, errors, notifications, pages, people, teams, tokens
 
 router = DefaultRouter()
 router.register("teams", api.TeamViewSet, basename="team")
@@ -87,3 +87,8 @@ urlpatterns = [
     path("api/v1/", include(api_urls)),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error

@@ -22,7 +22,7 @@ from assets.models import (
 from assets.services.classification import classification_recompute_downstream, downstream_ids
 from assets.services.policy import policy_check
 from hygiene.models import Team
-from hygiene.permissions import can_change, can_contribute, token_allows
+from hygiene.permissions import can_change, can_contribute, can_edit, token_allows
 
 EDITABLE_FIELDS = (
     "team",
@@ -67,13 +67,38 @@ def _check_may_contribute(actor: Any, team: Team) -> None:
 
 
 def may_change_asset(user: Any, asset: Asset) -> bool:
-    """Whether ``user`` may change ``asset``: its team's lead or champion, a security lead, or a grant."""
+    """Whether ``user`` may edit ``asset``, its lineage and provenance: any member of its team, a
+    security lead, or a person granted it."""
+    return can_edit(user, asset, team_id=asset.team_id, grant_perm="assets.change_asset")
+
+
+def may_declassify_asset(user: Any, asset: Asset) -> bool:
+    """Whether ``user`` may lower ``asset``'s declared classification: its team's champion or lead, a
+    security lead, or a person granted it."""
     return can_change(user, asset, team_id=asset.team_id, grant_perm="assets.change_asset")
 
 
 def _check_may_change(actor: Any, asset: Asset) -> None:
     if actor is not None and not may_change_asset(actor, asset):
-        raise PermissionDenied("Only the team's lead or champion, or a security lead, can change this asset.")
+        raise PermissionDenied(f"Only members of {asset.team}, or a security lead, can change this asset.")
+
+
+def lowers_classification(current: ClassificationLevel | None, new: ClassificationLevel | None) -> bool:
+    """Whether going from ``current`` to ``new`` makes the declared level less strict (or removes it)."""
+    if current is None:
+        return False
+    return new is None or new.rank < current.rank
+
+
+def _check_may_declassify(actor: Any, asset: Asset, new: ClassificationLevel | None) -> None:
+    if actor is None or not lowers_classification(asset.classification, new):
+        return
+    if not may_declassify_asset(actor, asset):
+        target = new.name if new is not None else "unclassified"
+        raise PermissionDenied(
+            f"Lowering {asset.name} from {asset.classification} to {target} needs the approval of "
+            f"{asset.team}'s champion or lead, or a security lead."
+        )
 
 
 def _refresh_derived(asset_ids: list[int], *, reclassify: bool) -> None:
@@ -136,6 +161,8 @@ def asset_update(*, actor: Any, asset: Asset, **values: Any) -> Asset:
         values["tags"] = _clean_list(values["tags"], max_length=TAG_MAX, label="tags")
     if "name" in values:
         values["name"] = values["name"].strip()
+    if "classification" in values:
+        _check_may_declassify(actor, asset, values["classification"])
     changed = [field for field, value in values.items() if getattr(asset, field) != value]
     if not changed:
         return asset

@@ -53,11 +53,14 @@ def _shortest_path(start: int, goal: int) -> list[int] | None:
 
 
 def _check_may_link(actor: Any, source: Asset, target: Asset) -> None:
-    """Whoever may change either end may record a flow between them (the caller saw both)."""
+    """Whoever may edit either end (a member of its team) may record a flow between them; the caller
+    found both through the selectors, so both are visible to them."""
     if actor is None:
         return
     if not (may_change_asset(actor, source) or may_change_asset(actor, target)):
-        raise PermissionDenied("Only the lead or champion of either asset's team can change its lineage.")
+        raise PermissionDenied(
+            "Only members of either asset's team, or a security lead, can change its lineage."
+        )
 
 
 def _after_change(target_id: int) -> None:

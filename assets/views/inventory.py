@@ -17,10 +17,11 @@ from assets.models import Asset, AssetKind, DatasetProvenance, EdgeKind
 from assets.selectors import contributable_team_choices, visible_team_choices
 from assets.services import asset_create, asset_retire, asset_update
 from assets.services.assets import may_change_asset
+from findings.selectors import asset_scan_summary_for_user
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
-from hygiene.permissions import can_contribute
+from hygiene.permissions import can_contribute, token_allows
 
 SORTABLE = [
     ("name", "Name"),
@@ -93,6 +94,8 @@ def detail_context(request: HttpRequest, asset: Asset, **forms: Any) -> dict[str
         "graph_summary": graph,
         "violations": selectors.violation_list_for_user(user=user, filters={"asset": str(asset.pk)}),
         "edge_kinds": EdgeKind.choices,
+        "scans": asset_scan_summary_for_user(user=user, asset=asset),
+        "may_upload": can_contribute(user, team_id=asset.team_id) and token_allows(user, "write"),
     }
     if changeable:
         context["edge_form"] = forms.get("edge_form") or EdgeForm()
@@ -134,7 +137,7 @@ def asset_create_view(request: HttpRequest) -> HttpResponse:
 def asset_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     asset = selectors.asset_get_for_user(user=request.user, pk=pk)
     if not may_change_asset(request.user, asset):
-        raise PermissionDenied("Only the team's lead or champion, or a security lead, can change this asset.")
+        raise PermissionDenied(f"Only members of {asset.team}, or a security lead, can change this asset.")
     teams = contributable_team_choices(request.user)
     if (asset.team.slug, asset.team.name) not in teams:
         teams.insert(0, (asset.team.slug, asset.team.name))
@@ -144,6 +147,8 @@ def asset_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             asset = asset_update(actor=request.user, asset=asset, **_asset_values(request, form))
         except ValidationError as exc:
             add_validation_errors(form, exc)
+        except PermissionDenied as exc:  # lowering the classification needs a champion or lead
+            form.add_error("classification", str(exc))
         else:
             messages.success(request, f"“{asset.name}” saved.")
             return redirect(asset)

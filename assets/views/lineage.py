@@ -55,7 +55,7 @@ def edge_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
 def provenance_view(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = selectors.asset_get_for_user(user=request.user, pk=pk)
     if not may_change_asset(request.user, dataset):
-        raise PermissionDenied("Only the team's lead or champion, or a security lead, can record provenance.")
+        raise PermissionDenied(f"Only members of {dataset.team}, or a security lead, can record provenance.")
     if dataset.kind != AssetKind.DATASET:
         messages.error(request, "Provenance is recorded for datasets only.")
         return redirect(dataset)

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from findings.models import Finding, FindingStatus
 from findings.selectors import finding_list_for_user
-from hygiene.permissions import can_change, is_auditor, token_allows
+from hygiene.permissions import can_edit, is_auditor, token_allows
 from hygiene.services.audit import audit_local
 
 MAX_BULK = 1000
@@ -82,13 +82,19 @@ def _check_can_change(actor: Any, findings: list[Finding]) -> None:
     refused = {
         f.asset.name
         for f in {f.asset_id: f for f in findings}.values()
-        if not can_change(actor, f.asset, team_id=f.asset.team_id, grant_perm="assets.change_asset")
+        if not may_triage_findings_of(actor, f.asset)
     }
     if refused:
         names = ", ".join(sorted(refused)[:5])
         raise PermissionDenied(
-            f"Only the owning team's champion or lead, or a security lead, can change findings on {names}."
+            f"Only members of the owning team, or a security lead, can triage findings on {names}."
         )
+
+
+def may_triage_findings_of(user: Any, asset: Any) -> bool:
+    """Whether ``user`` may mark ``asset``'s findings false positive or reopen them: any member of its
+    team (risk acceptance goes through an exception a champion or lead approves)."""
+    return can_edit(user, asset, team_id=asset.team_id, grant_perm="assets.change_asset")
 
 
 def _apply(actor: Any, findings: list[Finding], status: str, reason: str) -> None:

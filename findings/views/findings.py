@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -16,10 +17,10 @@ from django.views.decorators.http import require_POST
 from findings import selectors
 from findings.forms import BulkStatusForm, FindingFilterForm
 from findings.models import FindingStatus
-from findings.services.findings import finding_bulk_set_status
+from findings.services.findings import finding_bulk_set_status, may_triage_findings_of
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.pagination import paginate
-from hygiene.permissions import MANAGING_ROLES, can_change, is_auditor, is_security_lead, member_team_ids
+from hygiene.permissions import is_auditor, is_security_lead, member_team_ids, token_allows
 
 
 class _Counted:
@@ -46,9 +47,9 @@ def _team_choices(request: HttpRequest) -> list[tuple[str, str]]:
 
 def _may_change_some(user: Any) -> bool:
     """Whether to offer bulk actions at all (the service still checks every finding)."""
-    if is_auditor(user):
+    if is_auditor(user) or not token_allows(user, "write"):
         return False
-    return is_security_lead(user) or bool(member_team_ids(user, roles=MANAGING_ROLES))
+    return is_security_lead(user) or bool(member_team_ids(user))
 
 
 @login_required
@@ -79,6 +80,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
         "bulk_form": BulkStatusForm() if _may_change_some(request.user) else None,
         "today": timezone.localdate(),
         "next": request.get_full_path(),
+        "upload_url": reverse("findings:upload") if selectors.upload_team_options(user=request.user) else "",
     }
     return render(request, "findings/finding_list.html", context)
 
@@ -86,9 +88,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     finding = selectors.finding_get_for_user(user=request.user, pk=pk)
-    may_change = can_change(
-        request.user, finding.asset, team_id=finding.asset.team_id, grant_perm="assets.change_asset"
-    )
+    may_change = may_triage_findings_of(request.user, finding.asset)
     context = {
         "finding": finding,
         "history": selectors.finding_history(finding=finding),

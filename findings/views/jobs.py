@@ -46,6 +46,10 @@ def scan_upload(request: HttpRequest) -> HttpResponse:
 @csrf_protect
 def _scan_upload_get(request: HttpRequest) -> HttpResponse:
     teams = selectors.upload_team_options(user=request.user)
+    if not teams:
+        raise PermissionDenied(
+            "Only members of a team import scans into it; auditors read them. Ask a team lead to add you."
+        )
     form = ScanUploadForm(teams=teams, initial={"asset": request.GET.get("asset", "")})
     return render(request, "findings/upload.html", _upload_context(request, form))
 
@@ -105,7 +109,11 @@ def job_list(request: HttpRequest) -> HttpResponse:
     jobs = selectors.job_list_for_user(user=request.user)
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"page": paginate(request, jobs), "query": query.urlencode()}
+    context = {
+        "page": paginate(request, jobs),
+        "query": query.urlencode(),
+        "may_upload": bool(selectors.upload_team_options(user=request.user)),
+    }
     return render(request, "findings/job_list.html", context)
 
 

@@ -9,11 +9,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from hygiene.models import Membership, Profile, Team, TeamFunction, TeamRole
 from hygiene.permissions import can_act_globally, can_change
-from hygiene.roles import GLOBAL_ROLES
+from hygiene.roles import AUDITOR, GLOBAL_ROLES
 
 UNASSIGNED_SLUG = "unassigned"
 
@@ -78,17 +79,35 @@ def membership_remove(*, actor: Any, membership: Membership) -> None:
 @transaction.atomic
 def user_set_global_role(
     *, actor: Any, user: Any, role: str, access_expires_at: dt.datetime | None = None
-) -> None:
-    """Make ``user`` a security lead, an auditor (until a date) or a member."""
+) -> list[str]:
+    """Make ``user`` a security lead, an auditor (until a date) or a member; return what changed.
+
+    Only what differs is written: saving a row with the same role and day leaves the groups and the
+    exact end of access as they were.
+    """
+    from hygiene.selectors import person_global_role
+
     if not can_act_globally(actor):
         raise PermissionDenied("Only security leads grant global roles.")
     if role not in GLOBAL_ROLES:
         raise ValidationError({"role": f"Unknown role {role!r}."})
-    user.groups.remove(*Group.objects.filter(name__in=GLOBAL_ROLES))
-    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    if role == AUDITOR and access_expires_at is None:
+        raise ValidationError({"access_until": "Auditors' access must end at a date."})
+    changed: list[str] = []
+    if person_global_role(user) != role:
+        user.groups.remove(*Group.objects.filter(name__in=GLOBAL_ROLES))
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        changed.append("role")
     profile, _ = Profile.objects.get_or_create(user=user)
-    profile.access_expires_at = access_expires_at
-    profile.save(update_fields=["access_expires_at"])
+    if _day(profile.access_expires_at) != _day(access_expires_at):
+        profile.access_expires_at = access_expires_at
+        profile.save(update_fields=["access_expires_at"])
+        changed.append("access_expires_at")
+    return changed
+
+
+def _day(moment: dt.datetime | None) -> dt.date | None:
+    return timezone.localdate(moment) if moment is not None else None
 
 
 @transaction.atomic

@@ -70,6 +70,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "hygiene.urls"
+CSRF_FAILURE_VIEW = "hygiene.views.errors.csrf_failure"
 WSGI_APPLICATION = "hygiene.wsgi.application"
 
 TEMPLATES = [

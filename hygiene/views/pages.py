@@ -22,14 +22,26 @@ SOON_AREAS = ["controls", "incidents", "metrics", "exports"]
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     # Each app's own selectors, so the overview counts exactly what the person may see.
-    from assets.selectors import asset_counts_for_user, violation_list_for_user
-    from findings.selectors import finding_list_for_user, finding_severity_counts, job_list_for_user
+    from assets.selectors import (
+        asset_counts_for_user,
+        hidden_restricted_count_for_user,
+        violation_list_for_user,
+    )
+    from findings.selectors import (
+        finding_list_for_user,
+        finding_severity_counts,
+        job_list_for_user,
+        upload_team_options,
+    )
 
     findings = finding_list_for_user(user=request.user, filters={"status": "open"})
     context = {
         "memberships": selectors.membership_list_for_user(user=request.user),
         "is_security_lead": is_security_lead(request.user),
         "is_auditor": is_auditor(request.user),
+        "hidden_restricted": hidden_restricted_count_for_user(user=request.user)
+        if is_auditor(request.user)
+        else 0,
         "team_count": selectors.team_list_for_user(user=request.user).count(),
         "assets": asset_counts_for_user(user=request.user),
         "violation_count": violation_list_for_user(user=request.user).count(),
@@ -37,6 +49,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "past_sla_count": findings.past_sla().count(),
         "kev_count": findings.kev().count(),
         "recent_jobs": job_list_for_user(user=request.user).select_related("asset")[:5],
+        "may_upload": bool(upload_team_options(user=request.user)),
     }
     return render(request, "hygiene/home.html", context)
 

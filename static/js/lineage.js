@@ -5,7 +5,7 @@
 
   var container = document.getElementById("lineage-graph");
   var source = document.getElementById("lineage-data");
-  if (!container || !source || typeof Plotly === "undefined") {
+  if (!container || !source) {
     return;
   }
   var graph = JSON.parse(source.textContent);
@@ -14,6 +14,10 @@
     empty.className = "empty";
     empty.textContent = "No lineage recorded yet: add a link below to show where this asset's data comes from and goes.";
     container.appendChild(empty);
+    return;
+  }
+  // The page loads plotly.js (4.8 MB) only when there is a graph to draw.
+  if (typeof Plotly === "undefined") {
     return;
   }
 

@@ -106,12 +106,25 @@ def test_teammate_creates_an_asset_in_their_team(api_client, teammate, team_a):
     ).exists()
 
 
-def test_teammate_cannot_change_an_asset(api_client, teammate, model):
+def test_teammate_changes_a_team_asset_but_cannot_lower_its_classification(api_client, teammate, model):
     api_client.force_authenticate(teammate)
+
+    changed = api_client.patch(f"/api/v1/assets/{model.pk}/", {"environment": "production"}, format="json")
+    lowered = api_client.patch(f"/api/v1/assets/{model.pk}/", {"classification": "public"}, format="json")
+
+    assert changed.status_code == 200
+    assert lowered.status_code == 403
+    assert "champion or lead" in lowered.json()["detail"]
+    model.refresh_from_db()
+    assert (model.environment, model.classification.slug) == ("production", "internal")
+
+
+def test_outsider_cannot_change_another_team_asset(api_client, outsider, model):
+    api_client.force_authenticate(outsider)
 
     response = api_client.patch(f"/api/v1/assets/{model.pk}/", {"environment": "production"}, format="json")
 
-    assert response.status_code == 403
+    assert response.status_code == 404
 
 
 def test_outsider_cannot_create_in_another_team(api_client, outsider, team_a):

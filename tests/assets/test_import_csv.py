@@ -127,16 +127,24 @@ def test_rows_for_a_team_you_do_not_belong_to_are_refused(owner, team_a, team_b)
     assert "No team “platform” that you can add assets to" in rejected.value.errors[0].message
 
 
-def test_teammate_may_add_but_not_change_the_team_assets(teammate, team_a):
+def test_teammate_may_add_and_change_the_team_assets(teammate, team_a):
     AssetFactory(team=team_a, name="churn-model", kind=AssetKind.MODEL)
 
-    with pytest.raises(CsvRejected) as rejected:
-        _import(
-            teammate, _csv("new-one,dataset,,research,,,,,,,", "churn-model,model,production,research,,,,,,,")
-        )
+    result = _import(
+        teammate, _csv("new-one,dataset,,research,,,,,,,", "churn-model,model,production,research,,,,,,,")
+    )
 
-    assert [(error.row, error.column) for error in rejected.value.errors] == [(3, "name")]
-    assert Asset.objects.count() == 1
+    assert (result.assets_created, result.assets_updated) == (1, 1)
+    assert Asset.objects.get(name="churn-model").environment == "production"
+
+
+def test_outsider_may_not_change_another_team_assets(outsider, team_a):
+    AssetFactory(team=team_a, name="churn-model", kind=AssetKind.MODEL)
+
+    with pytest.raises(CsvRejected):
+        _import(outsider, _csv("churn-model,model,production,research,,,,,,,"))
+
+    assert Asset.objects.get(name="churn-model").environment != "production"
 
 
 def test_the_same_asset_twice_in_one_file_is_an_error(owner, team_a):

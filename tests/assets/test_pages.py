@@ -142,11 +142,46 @@ def test_duplicate_name_is_explained_on_the_form(client, owner, team_a, internal
     assert "already has a model named" in response.content.decode()
 
 
-def test_teammate_cannot_edit_or_retire_and_gets_403(client, teammate, internal_model):
+def test_teammate_edits_and_retires_a_team_asset(client, teammate, internal_model):
     client = client_for(client, teammate)
 
-    assert client.get(reverse("assets:edit", args=[internal_model.pk])).status_code == 403
-    assert client.post(reverse("assets:retire", args=[internal_model.pk])).status_code == 403
+    assert client.get(reverse("assets:edit", args=[internal_model.pk])).status_code == 200
+    assert client.post(reverse("assets:retire", args=[internal_model.pk])).status_code == 302
+    internal_model.refresh_from_db()
+    assert internal_model.lifecycle == "retired"
+
+
+def test_outsider_cannot_edit_or_retire_another_team_asset(client, outsider, internal_model):
+    client = client_for(client, outsider)
+
+    assert client.get(reverse("assets:edit", args=[internal_model.pk])).status_code == 404
+    assert client.post(reverse("assets:retire", args=[internal_model.pk])).status_code == 404
+
+
+def test_teammate_cannot_lower_the_declared_classification_and_is_told_who_can(
+    client, teammate, owner, internal_model
+):
+    data = {
+        "name": internal_model.name,
+        "team": "research",
+        "kind": "model",
+        "environment": "development",
+        "classification": level("public").pk,
+        "criticality": "medium",
+    }
+
+    refused = client_for(client, teammate).post(reverse("assets:edit", args=[internal_model.pk]), data)
+    internal_model.refresh_from_db()
+    assert refused.status_code == 400
+    assert "champion or lead" in refused.content.decode()
+    assert internal_model.classification.slug == "internal"
+    raised = client.post(
+        reverse("assets:edit", args=[internal_model.pk]), {**data, "classification": level("confidential").pk}
+    )
+    assert raised.status_code == 302
+    client_for(client, owner).post(reverse("assets:edit", args=[internal_model.pk]), data)
+    internal_model.refresh_from_db()
+    assert internal_model.classification.slug == "public"
 
 
 def test_outsider_cannot_add_assets_to_another_team(client, outsider, team_a, team_b):

@@ -55,13 +55,13 @@ def test_a_finding_comes_with_its_history(api_client, asset, owner):
     assert body["history"][-1]["reason"] == "test fixture"
 
 
-def test_bulk_status_changes_need_a_write_token_and_a_champion(api_client, asset, owner, teammate):
+def test_bulk_status_changes_need_a_write_token_and_a_team_member(api_client, asset, owner, auditor):
     finding = FindingFactory(asset=asset)
     payload = {"findings": [finding.pk], "status": "false_positive", "reason": "scanner bug"}
     read_only = ApiTokenFactory(user=owner, actions=["read"])
     writer = ApiTokenFactory(user=owner, actions=["read", "write"])
 
-    api_client.force_authenticate(teammate)
+    api_client.force_authenticate(auditor)
     assert api_client.post("/api/v1/findings/bulk-status/", payload, format="json").status_code == 403
     api_client.force_authenticate(None)
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {read_only.clear}")
@@ -101,3 +101,24 @@ def test_the_schema_documents_findings_and_sources(api_client, lead):
     for path in ("/api/v1/findings/", "/api/v1/findings/{id}/", "/api/v1/findings/bulk-status/",
                  "/api/v1/scan-sources/", "/api/v1/scan-sources/{id}/pull/"):  # fmt: skip
         assert path in schema["paths"]
+
+
+def test_teammate_marks_a_team_finding_false_positive_and_reopens_it(api_client, asset, teammate):
+    finding = FindingFactory(asset=asset)
+    api_client.force_authenticate(teammate)
+
+    marked = api_client.post(
+        "/api/v1/findings/bulk-status/",
+        {"findings": [finding.pk], "status": "false_positive", "reason": "test code only"},
+        format="json",
+    )
+    reopened = api_client.post(
+        "/api/v1/findings/bulk-status/",
+        {"findings": [finding.pk], "status": "open", "reason": "ships after all"},
+        format="json",
+    )
+
+    assert marked.json()["changed"] == 1
+    assert reopened.json()["changed"] == 1
+    finding.refresh_from_db()
+    assert finding.status == FindingStatus.OPEN

@@ -1,5 +1,11 @@
-"""``make run``: migrate, load demo data once, serve with a Celery worker and beat beside it."""
+"""``make run``: migrate, load demo data once, serve with a Celery worker and beat beside it.
 
+Ctrl-C, SIGTERM and SIGHUP (a closed terminal) all stop the same way: the server, worker and beat,
+then the embedded PostgreSQL and Redis. If ``make`` itself is killed, this process is told too.
+"""
+
+import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -12,6 +18,19 @@ from django.core.management.base import BaseCommand
 
 from hygiene.lib.embedded import DATA_DIR, embedded_in_use, stop_local_services
 
+PR_SET_PDEATHSIG = 1
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send SIGTERM when the parent process ends (no-op elsewhere)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
 
 class Command(BaseCommand):
     help = "Serve the app at http://127.0.0.1:8000 with a worker and beat; Ctrl-C stops everything."
@@ -20,62 +39,54 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default="127.0.0.1:8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        call_command("migrate", interactive=False, verbosity=0)
-        call_command("seed_demo")
-        python = sys.executable
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "")}
-        children = [
-            subprocess.Popen(
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "hygiene",
-                    "worker",
-                    "--loglevel",
-                    "WARNING",
-                    "--concurrency",
-                    "2",
-                    "-Q",
-                    settings.CELERY_TASK_DEFAULT_QUEUE,
-                ],
-                env=env,
-            ),
-            subprocess.Popen(
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "hygiene",
-                    "beat",
-                    "--loglevel",
-                    "WARNING",
-                    "--schedule",
-                    str(DATA_DIR / "celerybeat-schedule"),
-                ],
-                env=env,
-            ),
-        ]
-        self.stdout.write(
-            self.style.SUCCESS(f"hygiene is at http://{options['addr']}/  (Ctrl-C stops everything)")
-        )
-        server = subprocess.Popen([python, "manage.py", "runserver", "--noreload", options["addr"]], env=env)
-        children.append(server)
+        _die_with_parent()
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, _interrupt)
+        children: list[subprocess.Popen[bytes]] = []
         try:
-            server.wait()
+            call_command("migrate", interactive=False, verbosity=0)
+            call_command("seed_demo")
+            children = self._start(options["addr"])
+            children[-1].wait()
         except KeyboardInterrupt:
             pass
         finally:
-            for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
-            for child in children:
-                try:
-                    child.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-            if embedded_in_use():
-                stop_local_services()
-                self.stdout.write("Stopped the embedded PostgreSQL and Redis.")
+            # A second Ctrl-C or signal must not cut the shutdown short.
+            for signum in (signal.SIGINT, *STOP_SIGNALS):
+                signal.signal(signum, signal.SIG_IGN)
+            self._stop(children)
+
+    def _start(self, addr: str) -> list[subprocess.Popen[bytes]]:
+        python = sys.executable
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "")}
+        celery = [python, "-m", "celery", "-A", "hygiene"]
+        queue = settings.CELERY_TASK_DEFAULT_QUEUE
+        schedule = str(DATA_DIR / "celerybeat-schedule")
+        commands = [
+            [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2", "-Q", queue],
+            [*celery, "beat", "--loglevel", "WARNING", "--schedule", schedule],
+        ]
+        children = [subprocess.Popen(command, env=env, preexec_fn=_die_with_parent) for command in commands]
+        self._say(self.style.SUCCESS(f"hygiene is at http://{addr}/  (Ctrl-C stops everything)"))
+        server = [python, "manage.py", "runserver", "--noreload", addr]
+        children.append(subprocess.Popen(server, env=env, preexec_fn=_die_with_parent))
+        return children
+
+    def _stop(self, children: list[subprocess.Popen[bytes]]) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        if embedded_in_use():
+            stop_local_services()
+            self._say("Stopped the embedded PostgreSQL and Redis.")
+
+    def _say(self, text: str) -> None:
+        # After SIGHUP the terminal is gone; writing to it must not stop the shutdown.
+        with contextlib.suppress(OSError, ValueError):
+            self.stdout.write(text)
