@@ -452,3 +452,20 @@ def test_worker_tasks_name_themselves_as_the_actor_of_their_changes():
     assert entry.context == {"task": "findings.tasks.pull_sources", "id": "abc-123"}
     later = TeamFactory(name="Made outside")
     assert _entries_for("hygiene_team", later.pk)[0].actor_label.startswith("db:")
+
+
+def test_no_session_variable_switches_the_capture_of_changes_off():
+    team = TeamFactory(name="Watched")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(tgname::text) FROM pg_trigger WHERE tgrelid = 'hygiene_team'::regclass"
+            " AND NOT tgisinternal"
+        )
+        names = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, false)", ["{" + ",".join(names) + "}"])
+    try:
+        Team.objects.filter(pk=team.pk).update(name="Quietly renamed")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('pgtrigger.ignore', '', false)")
+    assert _entries_for("hygiene_team", team.pk)[-1].after["name"] == "Quietly renamed"
