@@ -53,7 +53,10 @@ def membership_list_for_team(*, user: Any, team: Team) -> QuerySet[Membership]:
 
 
 def membership_list_for_user(*, user: Any) -> QuerySet[Membership]:
-    return Membership.objects.filter(user_id=user.pk).select_related("team")
+    """The person's memberships; through a team's token, only that team's."""
+    memberships = Membership.objects.filter(user_id=user.pk).select_related("team")
+    narrowed = token_team_id(user)
+    return memberships if narrowed is None else memberships.filter(team_id=narrowed)
 
 
 def token_list_for_user(*, user: Any) -> QuerySet[ApiToken]:
