@@ -100,6 +100,18 @@ def audit_entry_list_for_user(*, user: Any, filters: dict[str, str] | None = Non
     return entries.order_by("-id")
 
 
+def audit_hidden_count_for_user(*, user: Any) -> int:
+    """How many entries about restricted assets ``user`` may not see (pages say so rather than hide it)."""
+    from assets.models import Asset
+    from assets.selectors import visible_assets
+
+    if not sees_all_teams(user) or (is_security_lead(user) and token_team_id(user) is None):
+        return 0
+    hidden = Asset.objects.filter(is_restricted=True).exclude(pk__in=visible_assets(user).values("pk"))
+    ids = hidden.values("pk")
+    return AuditEntry.objects.filter(Q(scope_asset_id__in=ids) | Q(scope_other_asset_id__in=ids)).count()
+
+
 CHECKPOINT_HEADER = "X-Audit-Checkpoint"
 
 

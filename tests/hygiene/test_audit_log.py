@@ -206,11 +206,18 @@ def test_auditor_does_not_read_restricted_assets_through_the_audit_log(
 
     assert _auditor_sees(client, api_client, auditor, restricted_asset) == (False, False, False)
     assert _auditor_sees(client, api_client, auditor, open_asset) == (True, True, True)
+    client_for(client, auditor)
+    assert "about restricted assets are not shown" in client.get("/audit-log/").content.decode()
+    client_for(client, lead)
+    assert "not shown" not in client.get("/audit-log/").content.decode()
     api_client.force_authenticate(auditor)
     for object_type in ("assets_lineageedge", "findings_importjob", "findings_finding", "assets_asset"):
         rows = api_client.get("/api/v1/audit-log/", {"object_type": object_type}).json()["results"]
-        assert all(restricted_asset.pk not in (r["after"] or {}).values() for r in rows), object_type
+        keys = ("asset_id", "source_id", "target_id", "asset")
+        mentioned = {(r["after"] or {}).get(key) for r in rows for key in keys}
+        assert restricted_asset.pk not in mentioned, object_type
         assert all(r["object_id"] != str(restricted_asset.pk) for r in rows if object_type == "assets_asset")
+        assert all(r["object_id"] != str(job.pk) for r in rows if object_type == "findings_importjob")
     api_client.force_authenticate(lead)
     rows = api_client.get("/api/v1/audit-log/", {"object_type": "findings_importjob"}).json()["results"]
     assert [r["object_id"] for r in rows] == [str(job.pk)]
