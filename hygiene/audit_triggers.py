@@ -83,7 +83,7 @@ BEGIN
         'status_change', 'findings_finding', NEW.id::text,
         jsonb_build_object('status', OLD.status, 'mitigated_at', OLD.mitigated_at),
         jsonb_build_object(
-            'from', OLD.status, 'to', NEW.status,
+            'status', NEW.status, 'from', OLD.status, 'to', NEW.status,
             'reason', COALESCE(current_setting('hygiene.reason', true), ''),
             'rule_id', NEW.rule_id, 'asset_id', NEW.asset_id, 'team_id', NEW.team_id,
             'job_id', hygiene_audit_id(current_setting('hygiene.job_id', true)),

@@ -278,6 +278,11 @@ def test_raw_sql_status_change_of_a_finding_is_audited_with_the_database_session
     entry = entries[0]
     assert entry.action == "status_change"
     assert (entry.after["from"], entry.after["to"]) == ("open", "false_positive")
+    assert (entry.changes, entry.before["status"], entry.after["status"]) == (
+        ["status"],
+        "open",
+        "false_positive",
+    )
     assert entry.actor_label.startswith("db:")
     assert entry.context["db_user"]
     assert entry.scope_asset_id == finding.asset_id
