@@ -83,7 +83,7 @@ BEGIN
         'status_change', 'findings_finding', NEW.id::text,
         jsonb_build_object('status', OLD.status, 'mitigated_at', OLD.mitigated_at),
         jsonb_build_object(
-            'from', OLD.status, 'to', NEW.status,
+            'status', NEW.status, 'from', OLD.status, 'to', NEW.status,
             'reason', COALESCE(current_setting('hygiene.reason', true), ''),
             'rule_id', NEW.rule_id, 'asset_id', NEW.asset_id, 'team_id', NEW.team_id,
             'job_id', hygiene_audit_id(current_setting('hygiene.job_id', true)),
@@ -362,4 +362,29 @@ REVOKE ALL ON hygiene_auditentry FROM {quoted};
 GRANT SELECT, INSERT ON hygiene_auditentry TO {quoted};
 REVOKE ALL ON FUNCTION hygiene_audit_seal_apply(bigint[], bigint[], text[], text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hygiene_audit_seal_apply(bigint[], bigint[], text[], text[]) TO {quoted};
+"""
+
+
+# pgtrigger's triggers (the audit capture of every governed table among them) skip themselves when a
+# session names them in the ``pgtrigger.ignore`` variable. Its check function is redefined so that the
+# capture triggers (``audited()``: pgtrigger_audit_*) are never skipped. pgtrigger recreates the
+# function whenever a migration installs a trigger, so hygiene re-applies this after every migrate.
+AUDIT_CAPTURE_NOT_IGNORABLE = r"""
+CREATE OR REPLACE FUNCTION public._pgtrigger_should_ignore(trigger_name NAME) RETURNS BOOLEAN AS $$
+DECLARE
+    _pgtrigger_ignore TEXT[];
+BEGIN
+    IF trigger_name LIKE 'pgtrigger\_audit\_%' THEN
+        RETURN FALSE;  -- hygiene: the audit log's capture cannot be switched off by a session
+    END IF;
+    BEGIN
+        SELECT INTO _pgtrigger_ignore CURRENT_SETTING('pgtrigger.ignore');
+        EXCEPTION WHEN OTHERS THEN
+    END;
+    IF _pgtrigger_ignore IS NOT NULL THEN
+        RETURN trigger_name = ANY(_pgtrigger_ignore);
+    END IF;
+    RETURN FALSE;
+END;
+$$ LANGUAGE plpgsql;
 """

@@ -6,7 +6,8 @@ Every selector of every app filters through ``scope_queryset`` and every write c
 - Security leads see and change everything.
 - Auditors with unexpired access see everything that is not restricted, and change nothing.
 - Everybody else sees their teams' objects; the team's champion and lead change them.
-- django-guardian grants add single objects (``view_<model>``/``change_<model>``) to a person.
+- django-guardian grants add single objects (``view_<model>``/``change_<model>``) to a person or to a
+  group of theirs, alike for seeing (``scope_queryset``) and changing (``can_change``).
 - Restricted objects are visible to their team, security leads and people granted them by name.
 - An API token narrows all of this to its team and its actions.
 """

@@ -53,7 +53,10 @@ def membership_list_for_team(*, user: Any, team: Team) -> QuerySet[Membership]:
 
 
 def membership_list_for_user(*, user: Any) -> QuerySet[Membership]:
-    return Membership.objects.filter(user_id=user.pk).select_related("team")
+    """The person's memberships; through a team's token, only that team's."""
+    memberships = Membership.objects.filter(user_id=user.pk).select_related("team")
+    narrowed = token_team_id(user)
+    return memberships if narrowed is None else memberships.filter(team_id=narrowed)
 
 
 def token_list_for_user(*, user: Any) -> QuerySet[ApiToken]:
@@ -95,6 +98,18 @@ def audit_entry_list_for_user(*, user: Any, filters: dict[str, str] | None = Non
     if filters.get("until"):
         entries = entries.filter(occurred_at__date__lte=filters["until"])
     return entries.order_by("-id")
+
+
+def audit_hidden_count_for_user(*, user: Any) -> int:
+    """How many entries about restricted assets ``user`` may not see (pages say so rather than hide it)."""
+    from assets.models import Asset
+    from assets.selectors import visible_assets
+
+    if not sees_all_teams(user) or (is_security_lead(user) and token_team_id(user) is None):
+        return 0
+    hidden = Asset.objects.filter(is_restricted=True).exclude(pk__in=visible_assets(user).values("pk"))
+    ids = hidden.values("pk")
+    return AuditEntry.objects.filter(Q(scope_asset_id__in=ids) | Q(scope_other_asset_id__in=ids)).count()
 
 
 CHECKPOINT_HEADER = "X-Audit-Checkpoint"

@@ -250,8 +250,14 @@ def checkpoint_from_signed(token: str) -> Checkpoint:
         raise ValueError("the checkpoint's signature does not hold (forged or from another site)") from exc
 
 
+@transaction.atomic
 def audit_checkpoint_write() -> Checkpoint | None:
-    """Anchor the newest sealed entry outside the database (replacing the file atomically)."""
+    """Anchor the newest sealed entry outside the database (replacing the file atomically).
+
+    Holds the sealers' lock, so a slower process never puts back an older head over a newer one.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEAL_LOCK_KEY])
     head = AuditEntry.objects.filter(seq__isnull=False).order_by("-seq").only("seq", "hash").first()
     if head is None or head.seq is None:
         return None

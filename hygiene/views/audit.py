@@ -40,7 +40,12 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "hygiene/audit_log.html",
-        {"form": form, "page": paginate(request, entries), "query": query.urlencode()},
+        {
+            "form": form,
+            "page": paginate(request, entries),
+            "query": query.urlencode(),
+            "hidden_count": selectors.audit_hidden_count_for_user(user=request.user),
+        },
     )
 
 

@@ -206,11 +206,18 @@ def test_auditor_does_not_read_restricted_assets_through_the_audit_log(
 
     assert _auditor_sees(client, api_client, auditor, restricted_asset) == (False, False, False)
     assert _auditor_sees(client, api_client, auditor, open_asset) == (True, True, True)
+    client_for(client, auditor)
+    assert "about restricted assets are not shown" in client.get("/audit-log/").content.decode()
+    client_for(client, lead)
+    assert "not shown" not in client.get("/audit-log/").content.decode()
     api_client.force_authenticate(auditor)
     for object_type in ("assets_lineageedge", "findings_importjob", "findings_finding", "assets_asset"):
         rows = api_client.get("/api/v1/audit-log/", {"object_type": object_type}).json()["results"]
-        assert all(restricted_asset.pk not in (r["after"] or {}).values() for r in rows), object_type
+        keys = ("asset_id", "source_id", "target_id", "asset")
+        mentioned = {(r["after"] or {}).get(key) for r in rows for key in keys}
+        assert restricted_asset.pk not in mentioned, object_type
         assert all(r["object_id"] != str(restricted_asset.pk) for r in rows if object_type == "assets_asset")
+        assert all(r["object_id"] != str(job.pk) for r in rows if object_type == "findings_importjob")
     api_client.force_authenticate(lead)
     rows = api_client.get("/api/v1/audit-log/", {"object_type": "findings_importjob"}).json()["results"]
     assert [r["object_id"] for r in rows] == [str(job.pk)]
@@ -271,6 +278,11 @@ def test_raw_sql_status_change_of_a_finding_is_audited_with_the_database_session
     entry = entries[0]
     assert entry.action == "status_change"
     assert (entry.after["from"], entry.after["to"]) == ("open", "false_positive")
+    assert (entry.changes, entry.before["status"], entry.after["status"]) == (
+        ["status"],
+        "open",
+        "false_positive",
+    )
     assert entry.actor_label.startswith("db:")
     assert entry.context["db_user"]
     assert entry.scope_asset_id == finding.asset_id
@@ -452,3 +464,20 @@ def test_worker_tasks_name_themselves_as_the_actor_of_their_changes():
     assert entry.context == {"task": "findings.tasks.pull_sources", "id": "abc-123"}
     later = TeamFactory(name="Made outside")
     assert _entries_for("hygiene_team", later.pk)[0].actor_label.startswith("db:")
+
+
+def test_no_session_variable_switches_the_capture_of_changes_off():
+    team = TeamFactory(name="Watched")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(tgname::text) FROM pg_trigger WHERE tgrelid = 'hygiene_team'::regclass"
+            " AND NOT tgisinternal"
+        )
+        names = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, false)", ["{" + ",".join(names) + "}"])
+    try:
+        Team.objects.filter(pk=team.pk).update(name="Quietly renamed")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('pgtrigger.ignore', '', false)")
+    assert _entries_for("hygiene_team", team.pk)[-1].after["name"] == "Quietly renamed"

@@ -171,3 +171,12 @@ def test_unscoped_token_of_a_lead_still_creates_teams(api_client, lead):
         "/api/v1/teams/", {"name": "New team", "function": "research"}, format="json"
     )
     assert response.status_code == 201
+
+
+def test_team_token_shows_only_its_team_among_its_owner_s_memberships(api_client, owner, team_a, team_b):
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(team=team_b, user=owner)
+    token = ApiTokenFactory(user=owner, team=team_b)
+    teams = _authorize(api_client, token).get("/api/v1/me/").json()["teams"]
+    assert [team["slug"] for team in teams] == [team_b.slug]
