@@ -230,7 +230,7 @@ def test_make_run_stopped_by_a_signal_stops_the_server_worker_beat_and_embedded_
             launched.kill()
 
 
-def test_make_run_serves_static_files_compressed_with_long_cache_headers(runlocal_data_dir):
+def test_make_run_serves_static_files_compressed_with_long_cache_headers_and_styled_errors(runlocal_data_dir):
     import json
     import re
     import signal
@@ -263,6 +263,10 @@ def test_make_run_serves_static_files_compressed_with_long_cache_headers(runloca
                 assert "max-age=315360000" in response.headers["Cache-Control"], url
                 assert "immutable" in response.headers["Cache-Control"], url
         assert len(body) < 2 * 1024 * 1024  # plotly.min.js is 4.8 MB uncompressed
+        with pytest.raises(urllib.error.HTTPError) as unknown:
+            urllib.request.urlopen(f"{base}/no-such-page/", timeout=10)
+        assert unknown.value.code == 404
+        assert "Not found" in unknown.value.read().decode()
     finally:
         launched.send_signal(signal.SIGTERM)
         launched.wait(timeout=90)

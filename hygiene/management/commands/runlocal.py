@@ -77,6 +77,8 @@ class Command(BaseCommand):
             **os.environ,
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", ""),
             "HYGIENE_STATIC_COLLECTED": "1",
+            # The product as people use it: styled error pages, no tracebacks (DEBUG=1 make run for those).
+            "DEBUG": os.environ.get("DEBUG", "0"),
         }
         # The same folder the server's settings read (hygiene/settings/local.py).
         stamp = Path(os.environ.get("STATIC_ROOT") or DATA_DIR / "static") / ".hygiene-sources"
