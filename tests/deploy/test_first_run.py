@@ -270,3 +270,15 @@ def test_make_run_serves_static_files_compressed_with_long_cache_headers_and_sty
     finally:
         launched.send_signal(signal.SIGTERM)
         launched.wait(timeout=90)
+
+
+def test_commands_that_need_no_database_are_not_held_up_by_migrations():
+    from hygiene.lib.first_use import needs_database
+
+    assert needs_database(["manage.py", "import_scan", "scan.json"])
+    assert needs_database(["manage.py", "createsuperuser"])
+    assert needs_database(["manage.py", "shell"])
+    assert not needs_database(["manage.py", "migrate"])
+    assert not needs_database(["manage.py", "collectstatic", "--noinput"])
+    assert not needs_database(["manage.py", "import_scan", "--help"])
+    assert not needs_database(["manage.py"])
