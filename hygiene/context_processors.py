@@ -3,8 +3,9 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
-from hygiene.models import Membership, TeamRole
+from hygiene.models import TeamRole
 from hygiene.permissions import is_auditor, is_security_lead, sees_all_teams
+from hygiene.selectors import membership_list_for_user
 
 # (url name, label, who sees it: "all" or "privileged" for leads and auditors)
 NAVIGATION = [
@@ -51,9 +52,7 @@ def role_labels(user: Any) -> dict[str, str]:
         return {"user_role": "Security lead", "user_role_scope": "every team"}
     if is_auditor(user):
         return {"user_role": "Auditor", "user_role_scope": "every team, read-only"}
-    memberships = list(
-        Membership.objects.filter(user_id=user.pk).select_related("team").order_by("team__name")
-    )
+    memberships = list(membership_list_for_user(user=user).order_by("team__name"))
     if not memberships:
         return {"user_role": "Member", "user_role_scope": "no team yet"}
     top = min(memberships, key=lambda membership: TEAM_ROLE_ORDER.index(TeamRole(membership.role)))

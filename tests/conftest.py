@@ -42,7 +42,7 @@ def owner(team_a):
 
 @pytest.fixture
 def teammate(team_a):
-    """A plain member of team A: sees team A's objects, changes none."""
+    """A plain member of team A: sees its objects, edits its assets, triages its findings, approves none."""
     user = UserFactory(username="teammate")
     MembershipFactory(team=team_a, user=user, role=TeamRole.MEMBER)
     return user

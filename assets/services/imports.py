@@ -26,7 +26,13 @@ from assets.bom import AssetSpec, BomContent, parse_bom
 from assets.csv_io import CsvRejected, CsvRow, RowError, parse_csv
 from assets.errors import LineageCycle
 from assets.models import Asset, ClassificationLevel, Environment, LineageEdge
-from assets.services.assets import asset_create, asset_update, may_change_asset
+from assets.services.assets import (
+    asset_create,
+    asset_update,
+    lowers_classification,
+    may_change_asset,
+    may_declassify_asset,
+)
 from assets.services.classification import classification_recompute_downstream, downstream_ids
 from assets.services.lineage import edge_add
 from assets.services.policy import policy_check
@@ -361,7 +367,19 @@ def _resolve_row(actor: Any, row: CsvRow, refs: _References) -> tuple[list[RowEr
             RowError(
                 row.row,
                 "name",
-                f"{existing.name} exists and only {team.name}'s lead or champion can change it.",
+                f"{existing.name} exists and only members of {team.name} can change it.",
             )
         )
+    if (
+        existing is not None
+        and actor is not None
+        and "classification" in fields
+        and lowers_classification(existing.classification, fields["classification"])
+        and not may_declassify_asset(actor, existing)
+    ):
+        message = (
+            f"Lowering {existing.name}'s classification needs {team.name}'s champion or lead, "
+            "or a security lead."
+        )
+        errors.append(RowError(row.row, "classification", message))
     return errors, _Resolved(row=row, team=team, existing=existing, fields=fields)

@@ -15,7 +15,7 @@ NO_DATABASE_COMMANDS = frozenset(
     {
         *("migrate", "makemigrations", "squashmigrations", "showmigrations", "sqlmigrate"),
         *("optimizemigration", "help", "version", "check", "collectstatic", "findstatic", "embedded"),
-        *("runlocal", "test", "diffsettings", "shell", "dbshell", "startapp", "startproject"),
+        *("runlocal", "test", "diffsettings", "dbshell", "startapp", "startproject"),
         *("compilemessages", "makemessages", "sqlflush", "sqlsequencereset", "sendtestemail"),
     }
 )

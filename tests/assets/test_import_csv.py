@@ -211,3 +211,14 @@ def test_reclassifying_a_dataset_by_csv_reaches_the_models_trained_on_it(owner, 
     assert model.effective_classification.slug == "restricted"
     assert model.effective_source == dataset
     assert model.is_restricted
+
+
+def test_a_teammate_import_cannot_lower_a_declared_classification(teammate, team_a):
+    AssetFactory(team=team_a, name="churn-model", kind=AssetKind.MODEL, classification=level("confidential"))
+
+    with pytest.raises(CsvRejected) as rejected:
+        _import(teammate, _csv("churn-model,model,,research,public,,,,,,"))
+
+    assert [(error.row, error.column) for error in rejected.value.errors] == [(2, "classification")]
+    assert "champion or lead" in rejected.value.errors[0].message
+    assert Asset.objects.get(name="churn-model").classification.slug == "confidential"

@@ -350,3 +350,14 @@ def test_list_page_queries_do_not_grow_with_rows(client, owner, team_a, django_a
         client.get(reverse("assets:list"), {"per_page": 25})
     with django_assert_max_num_queries(16):
         client.get(reverse("assets:list"), {"per_page": 100})
+
+
+def test_the_chart_library_loads_only_on_asset_pages_with_a_lineage_graph(client, teammate, team_a):
+    lonely = AssetFactory(team=team_a, name="lonely")
+    linked = AssetFactory(team=team_a, name="linked")
+    edge_add(actor=None, source=AssetFactory(team=team_a, name="upstream"), target=linked, kind="trained_on")
+    client = client_for(client, teammate)
+
+    assert "plotly.min" not in client.get(reverse("assets:detail", args=[lonely.pk])).content.decode()
+    assert "plotly.min" in client.get(reverse("assets:detail", args=[linked.pk])).content.decode()
+    assert "plotly.min" not in client.get(reverse("assets:list")).content.decode()

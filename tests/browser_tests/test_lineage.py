@@ -31,7 +31,8 @@ def test_linking_a_model_to_its_training_data_shows_the_inherited_level(page, ow
     effective = page.locator("#effective-classification")
     expect(effective).to_contain_text("Restricted")
     expect(effective).to_contain_text("inherited from patient-notes")
-    expect(page.locator("#lineage-graph .main-svg").first).to_be_visible(timeout=20_000)
+    # plotly.js (4.8 MB) is first fetched on this page now, which takes a while on a loaded machine.
+    expect(page.locator("#lineage-graph .main-svg").first).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Weaker handling than the data")).to_be_visible()
 
     effective.get_by_role("link", name="patient-notes").click()

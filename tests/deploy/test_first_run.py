@@ -228,3 +228,57 @@ def test_make_run_stopped_by_a_signal_stops_the_server_worker_beat_and_embedded_
                 os.kill(pid, signal.SIGKILL)
         if launched.poll() is None:
             launched.kill()
+
+
+def test_make_run_serves_static_files_compressed_with_long_cache_headers_and_styled_errors(runlocal_data_dir):
+    import json
+    import re
+    import signal
+    import urllib.request
+
+    port = _free_port()
+    command = [sys.executable, "manage.py", "runlocal", "--addr", f"127.0.0.1:{port}"]
+    launched = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=_runlocal_env(runlocal_data_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_until_serving(port, launched)
+        base = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"{base}/accounts/login/", timeout=10) as response:
+            page = response.read().decode()
+        stylesheet = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', page)
+        assert stylesheet, "the page names its stylesheet by content hash"
+        manifest = json.loads((runlocal_data_dir / "static" / "staticfiles.json").read_text())
+        plotly = "/static/" + manifest["paths"]["vendor/plotly.min.js"]
+
+        for url in (stylesheet.group(1), plotly):
+            request = urllib.request.Request(f"{base}{url}", headers={"Accept-Encoding": "gzip"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                body = response.read()
+                assert response.headers["Content-Encoding"] == "gzip", url
+                assert "max-age=315360000" in response.headers["Cache-Control"], url
+                assert "immutable" in response.headers["Cache-Control"], url
+        assert len(body) < 2 * 1024 * 1024  # plotly.min.js is 4.8 MB uncompressed
+        with pytest.raises(urllib.error.HTTPError) as unknown:
+            urllib.request.urlopen(f"{base}/no-such-page/", timeout=10)
+        assert unknown.value.code == 404
+        assert "Not found" in unknown.value.read().decode()
+    finally:
+        launched.send_signal(signal.SIGTERM)
+        launched.wait(timeout=90)
+
+
+def test_commands_that_need_no_database_are_not_held_up_by_migrations():
+    from hygiene.lib.first_use import needs_database
+
+    assert needs_database(["manage.py", "import_scan", "scan.json"])
+    assert needs_database(["manage.py", "createsuperuser"])
+    assert needs_database(["manage.py", "shell"])
+    assert not needs_database(["manage.py", "migrate"])
+    assert not needs_database(["manage.py", "collectstatic", "--noinput"])
+    assert not needs_database(["manage.py", "import_scan", "--help"])
+    assert not needs_database(["manage.py"])

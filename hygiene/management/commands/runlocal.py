@@ -6,10 +6,12 @@ then the embedded PostgreSQL and Redis. If ``make`` itself is killed, this proce
 
 import contextlib
 import ctypes
+import hashlib
 import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +34,18 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _static_fingerprint() -> str:
+    """Names, sizes and times of every static source file: collecting again is needed when it changes."""
+    from django.contrib.staticfiles.finders import get_finders
+
+    digest = hashlib.sha256()
+    for finder in get_finders():
+        for path, storage in finder.list([]):
+            info = os.stat(storage.path(path))
+            digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 class Command(BaseCommand):
     help = "Serve the app at http://127.0.0.1:8000 with a worker and beat; Ctrl-C stops everything."
 
@@ -46,7 +60,8 @@ class Command(BaseCommand):
         try:
             call_command("migrate", interactive=False, verbosity=0)
             call_command("seed_demo")
-            children = self._start(options["addr"])
+            env = self._collect_static()
+            children = self._start(options["addr"], env)
             children[-1].wait()
         except KeyboardInterrupt:
             pass
@@ -56,9 +71,26 @@ class Command(BaseCommand):
                 signal.signal(signum, signal.SIG_IGN)
             self._stop(children)
 
-    def _start(self, addr: str) -> list[subprocess.Popen[bytes]]:
+    def _collect_static(self) -> dict[str, str]:
+        """Collect and compress the static files, and the environment that serves them so."""
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", ""),
+            "HYGIENE_STATIC_COLLECTED": "1",
+            # The product as people use it: styled error pages, no tracebacks (DEBUG=1 make run for those).
+            "DEBUG": os.environ.get("DEBUG", "0"),
+        }
+        # The same folder the server's settings read (hygiene/settings/local.py).
+        stamp = Path(os.environ.get("STATIC_ROOT") or DATA_DIR / "static") / ".hygiene-sources"
+        fingerprint = _static_fingerprint()
+        if not stamp.exists() or stamp.read_text() != fingerprint:
+            command = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]
+            subprocess.run(command, env=env, check=True)
+            stamp.write_text(fingerprint)
+        return env
+
+    def _start(self, addr: str, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
         python = sys.executable
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "")}
         celery = [python, "-m", "celery", "-A", "hygiene"]
         queue = settings.CELERY_TASK_DEFAULT_QUEUE
         schedule = str(DATA_DIR / "celerybeat-schedule")
@@ -68,7 +100,8 @@ class Command(BaseCommand):
         ]
         children = [subprocess.Popen(command, env=env, preexec_fn=_die_with_parent) for command in commands]
         self._say(self.style.SUCCESS(f"hygiene is at http://{addr}/  (Ctrl-C stops everything)"))
-        server = [python, "manage.py", "runserver", "--noreload", addr]
+        # --nostatic: WhiteNoise serves the collected files, compressed and cached, not runserver.
+        server = [python, "manage.py", "runserver", "--noreload", "--nostatic", addr]
         children.append(subprocess.Popen(server, env=env, preexec_fn=_die_with_parent))
         return children
 
