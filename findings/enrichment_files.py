@@ -222,7 +222,9 @@ class _Capped(io.RawIOBase):
         data = self._stream.read(len(buffer))
         self._read += len(data)
         if self._read > self._limit:
-            raise EnrichmentFileInvalid(f"{EPSS_LABEL}: the file inflates to more than {self._limit // 2**20} MiB.")
+            raise EnrichmentFileInvalid(
+                f"{EPSS_LABEL}: the file inflates to more than {self._limit // 2**20} MiB."
+            )
         buffer[: len(data)] = data
         return len(data)
 

@@ -55,6 +55,31 @@ class ScanSource(models.Model):
         return self.name
 
 
+class ScanFolderGrant(models.Model):
+    """A folder under the drop roots that a security lead granted to a team for its folder sources.
+
+    Without a grant, a team's folder sources may only read its own drop folder, ``<root>/<team slug>``.
+    """
+
+    team = models.ForeignKey("hygiene.Team", on_delete=models.CASCADE, related_name="scan_folder_grants")
+    # The real path (symbolic links resolved) when it was granted.
+    path = models.CharField(max_length=1000)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["team__name", "path"]
+        triggers = [audited()]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "path"], name="scanfoldergrant_unique_team_path"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.path} for {self.team_id}"
+
+
 class JobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
