@@ -203,3 +203,25 @@ def test_reclassifying_a_dataset_by_csv_reaches_the_models_trained_on_it(owner, 
     assert model.effective_classification.slug == "restricted"
     assert model.effective_source == dataset
     assert model.is_restricted
+
+
+def test_a_nul_character_in_a_cell_is_refused_naming_the_row_and_column_on_page_and_api(
+    client, api_client, owner, team_a
+):
+    data = _csv("fine,model,production,research,,,,,,,", "bad,model,production,research,,,,,,,line\x00two")
+
+    page = client_for(client, owner).post(
+        reverse("assets:import-csv"), {"file": SimpleUploadedFile("a.csv", data)}
+    )
+    api_client.force_authenticate(owner)
+    api = api_client.post(
+        "/api/v1/asset-import/csv/", {"file": SimpleUploadedFile("a.csv", data)}, format="multipart"
+    )
+
+    assert page.status_code == 400
+    assert "NUL character" in page.content.decode()
+    assert api.status_code == 400
+    assert api.json()["errors"] == [
+        {"row": 3, "column": "description", "message": "The cell contains a NUL character (\\0); remove it."}
+    ]
+    assert Asset.objects.count() == 0
