@@ -24,6 +24,7 @@ from assets.selectors import visible_team_choices
 from assets.services.exports import asset_export
 from assets.services.imports import bom_import, csv_import
 from hygiene import selectors as hygiene_selectors
+from hygiene.lib.uploads import BoundedUploadMixin
 from hygiene.models import Team
 
 TEAM_REFUSED = "You can import only into a team you belong to (with a token: only into the token's team)."
@@ -97,10 +98,13 @@ def _team_for_import(user: Any, slug: str) -> Team:
         raise PermissionDenied(TEAM_REFUSED) from exc
 
 
-class BomImportView(APIView):
+class BomImportView(BoundedUploadMixin, APIView):
     """Import a CycloneDX JSON SBOM or ML-BOM (1.4-1.6) into a team; all or nothing."""
 
     parser_classes = [MultiPartParser, FormParser]
+
+    def upload_max_bytes(self) -> int:
+        return int(settings.HYGIENE_BOM_MAX_BYTES)
 
     @extend_schema(
         request={"multipart/form-data": BomImportInputSerializer},
@@ -111,7 +115,7 @@ class BomImportView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = BomImportInputSerializer(data=request.data)
+        data = BomImportInputSerializer(data=self.uploaded_data(request))
         data.is_valid(raise_exception=True)
         values = data.validated_data
         team = _team_for_import(request.user, values["team"])
@@ -128,17 +132,20 @@ class BomImportView(APIView):
         return Response(BomImportResultSerializer(result).data, status=status.HTTP_201_CREATED)
 
 
-class CsvImportView(APIView):
+class CsvImportView(BoundedUploadMixin, APIView):
     """Create or update assets from CSV rows (matched by team, kind and name); any bad row writes nothing."""
 
     parser_classes = [MultiPartParser, FormParser]
+
+    def upload_max_bytes(self) -> int:
+        return int(settings.HYGIENE_ASSET_CSV_MAX_BYTES)
 
     @extend_schema(
         request={"multipart/form-data": CsvImportInputSerializer},
         responses={200: CsvImportResultSerializer, 400: CsvRejectedSerializer},
     )
     def post(self, request: Request) -> Response:
-        data = CsvImportInputSerializer(data=request.data)
+        data = CsvImportInputSerializer(data=self.uploaded_data(request))
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         try:

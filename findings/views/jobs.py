@@ -10,16 +10,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from findings import selectors
 from findings.errors import ImportFailed, ScanTooLarge
 from findings.forms import ScanUploadForm
 from findings.models import JobStatus
 from findings.services import jobs as services
-from findings.uploads import declared_too_large, install_scan_upload_handler
+from findings.uploads import scan_max_bytes
 from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
+from hygiene.lib.uploads import bounded_upload, close_connection
 
 
 def _upload_context(request: HttpRequest, form: ScanUploadForm) -> dict[str, Any]:
@@ -30,32 +30,31 @@ def _upload_context(request: HttpRequest, form: ScanUploadForm) -> dict[str, Any
     }
 
 
-# The upload handler must be installed before the CSRF check reads the body, so CSRF is checked
-# inside (csrf_protect) rather than by the middleware.
-@csrf_exempt
+def _refuse_too_large(request: HttpRequest) -> HttpResponse:
+    messages.error(request, services.too_large_message(None))
+    form = ScanUploadForm(teams=selectors.upload_team_options(user=request.user))
+    response = render(request, "findings/upload.html", _upload_context(request, form), status=413)
+    # The rest of an oversized body is not read; the client must not reuse the connection.
+    return close_connection(request, response)
+
+
 @login_required
+@bounded_upload(scan_max_bytes, _refuse_too_large)
 def scan_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        if declared_too_large(request):
-            return _refuse_too_large(request)
-        handler = install_scan_upload_handler(request)
-        return _scan_upload_post(request, handler)
+        return _scan_upload_post(request)
     return _scan_upload_get(request)
 
 
-@csrf_protect
 def _scan_upload_get(request: HttpRequest) -> HttpResponse:
     teams = selectors.upload_team_options(user=request.user)
     form = ScanUploadForm(teams=teams, initial={"asset": request.GET.get("asset", "")})
     return render(request, "findings/upload.html", _upload_context(request, form))
 
 
-@csrf_protect
-def _scan_upload_post(request: HttpRequest, handler: Any) -> HttpResponse:
+def _scan_upload_post(request: HttpRequest) -> HttpResponse:
     teams = selectors.upload_team_options(user=request.user)
     form = ScanUploadForm(request.POST, request.FILES, teams=teams)
-    if handler.exceeded:
-        return _refuse_too_large(request)
     if form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -85,19 +84,6 @@ def _scan_upload_post(request: HttpRequest, handler: Any) -> HttpResponse:
             return redirect(job)
     messages.error(request, "The scan was not uploaded: see what to correct below.")
     return render(request, "findings/upload.html", _upload_context(request, form), status=400)
-
-
-def _refuse_too_large(request: HttpRequest) -> HttpResponse:
-    messages.error(request, services.too_large_message(None))
-    response = render(
-        request,
-        "findings/upload.html",
-        _upload_context(request, ScanUploadForm(teams=selectors.upload_team_options(user=request.user))),
-        status=413,
-    )
-    # The rest of an oversized body is not read; the browser must not reuse the connection.
-    response["Connection"] = "close"
-    return response
 
 
 @login_required

@@ -171,7 +171,7 @@ def test_file_size_is_bounded_on_the_page(client, owner, team_a, settings):
 
     response = client_for(client, owner).post(reverse("assets:import-csv"), {"file": upload})
 
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert "larger than the 1 MB allowed" in response.content.decode()
     assert Asset.objects.count() == 0
 
