@@ -122,12 +122,23 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The lease of a running import: its worker renews it every HYGIENE_IMPORT_HEARTBEAT_SECONDS. A
+    # running job whose heartbeat is older than HYGIENE_IMPORT_LEASE_SECONDS lost its worker, and is
+    # queued again (up to HYGIENE_IMPORT_MAX_ATTEMPTS claims) or failed.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    retry_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["team", "-created_at"], name="importjob_team_created"),
             models.Index(fields=["asset", "format", "status"], name="importjob_asset_format"),
+            models.Index(
+                fields=["heartbeat_at"], name="importjob_running_heartbeat", condition=Q(status="running")
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="importjob_progress_max_100"),

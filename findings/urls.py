@@ -19,4 +19,5 @@ urlpatterns = [
     path("imports/", jobs.job_list, name="jobs"),
     path("imports/<int:pk>/", jobs.job_detail, name="job"),
     path("imports/<int:pk>/raw/", jobs.job_raw_file, name="job-raw"),
+    path("imports/<int:pk>/retry/", jobs.job_retry, name="job-retry"),
 ]

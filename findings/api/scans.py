@@ -74,6 +74,9 @@ class ImportJobSerializer(serializers.ModelSerializer):
     team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     asset = JobAssetSerializer(read_only=True, allow_null=True)
     duration_seconds = serializers.SerializerMethodField()
+    retry_of = serializers.IntegerField(
+        source="retry_of_id", read_only=True, allow_null=True, help_text="The failed import this one retries."
+    )
 
     class Meta:
         model = ImportJob
@@ -81,7 +84,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             *("id", "url", "page_url", "status", "progress", "format", "requested_format", "filename"),
             *("sha256", "size_bytes", "team", "asset", "new_count", "unchanged_count", "reopened_count"),
             *("mitigated_count", "findings_count", "error", "created_at", "started_at", "finished_at"),
-            "duration_seconds",
+            *("duration_seconds", "attempts", "retry_of"),
         ]
         read_only_fields = fields
 
@@ -161,3 +164,25 @@ class ScanDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         job = selectors.job_get_for_user(user=request.user, pk=pk)
         return Response(ImportJobSerializer(job, context={"request": request}).data)
+
+
+class ScanRetryView(APIView):
+    permission_classes = [ScanTokenPermission]
+
+    @extend_schema(
+        summary="Import a failed job's file again, as a new job",
+        request=None,
+        responses={
+            202: ImportJobSerializer,
+            400: OpenApiResponse(description="The job did not fail, or its raw file is gone."),
+            404: OpenApiResponse(description="No such import job (or not yours to see)."),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        job = selectors.job_get_for_user(user=request.user, pk=pk)
+        try:
+            retry = job_services.job_retry(actor=request.user, job=job)
+        except ImportFailed as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        body = ImportJobSerializer(retry, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})

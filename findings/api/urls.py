@@ -13,5 +13,6 @@ router.register("scan-folder-grants", sources_api.FolderGrantViewSet, basename="
 urlpatterns: list = [
     path("scans/", scans.ScanListView.as_view(), name="api-scan-list"),
     path("scans/<int:pk>/", scans.ScanDetailView.as_view(), name="api-scan-detail"),
+    path("scans/<int:pk>/retry/", scans.ScanRetryView.as_view(), name="api-scan-retry"),
     *router.urls,
 ]

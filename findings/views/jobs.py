@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from findings import selectors
 from findings.errors import ImportFailed, ScanTooLarge
@@ -104,8 +105,22 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "duration": services.job_duration_seconds(job),
         "size": services.human_size(job.size_bytes),
         "format_label": services.format_label(job.format) if job.format else "",
+        "can_retry": job.status == JobStatus.FAILED and services.may_push(request.user, team_id=job.team_id),
     }
     return render(request, "findings/job_detail.html", context)
+
+
+@login_required
+@require_POST
+def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    job = selectors.job_get_for_user(user=request.user, pk=pk)
+    try:
+        retry = services.job_retry(actor=request.user, job=job)
+    except (ValidationError, ImportFailed) as exc:
+        messages.error(request, exc.messages[0] if isinstance(exc, ValidationError) else str(exc))
+        return redirect(job)
+    messages.success(request, f"Import #{job.pk} is tried again as import #{retry.pk}.")
+    return redirect(retry)
 
 
 @login_required
