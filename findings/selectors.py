@@ -108,7 +108,7 @@ def _apply_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -> Fin
     if team:
         findings = findings.filter(team__slug=team)
     asset = str(filters.get("asset") or "").strip()
-    if asset.isdigit():
+    if asset.isdecimal():
         findings = findings.filter(asset_id=int(asset))
     elif asset:
         findings = findings.filter(asset__name__icontains=asset)

@@ -77,3 +77,6 @@ urlpatterns = [
     path("api/v1/", include(api_urls)),
     path("admin/", admin.site.urls),
 ]
+
+# An address under /api/ that matches no route (e.g. a non-numeric id) answers JSON like the API.
+handler404 = "hygiene.views.pages.not_found"

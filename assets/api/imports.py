@@ -87,8 +87,10 @@ CsvRejectedSerializer = inline_serializer(
 )
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+# The shape of every 400 (hygiene.api.schema): the fields at fault, or `detail`.
+BomImportErrorSerializer = inline_serializer(
+    name="BomImportError", fields={"detail": serializers.CharField(required=False)}
+)
 
 
 def _team_for_import(user: Any, slug: str) -> Team:
@@ -110,8 +112,10 @@ class BomImportView(BoundedUploadMixin, APIView):
         request={"multipart/form-data": BomImportInputSerializer},
         responses={
             201: BomImportResultSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="Not a readable CycloneDX BOM."),
-            403: OpenApiResponse(ErrorSerializer, description="Not a team you can import into."),
+            400: OpenApiResponse(
+                BomImportErrorSerializer,
+                description="Not a readable CycloneDX BOM (`detail` says why), or a field missing.",
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -146,7 +150,16 @@ class CsvImportView(BoundedUploadMixin, APIView):
     )
     def post(self, request: Request) -> Response:
         data = CsvImportInputSerializer(data=self.uploaded_data(request))
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():  # answered in the shape of row errors, as a bad file is
+            errors = [
+                {"row": 0, "column": name, "message": str(message)}
+                for name, messages in data.errors.items()
+                for message in messages
+            ]
+            return Response(
+                {"detail": "Nothing was imported: the request is incomplete.", "errors": errors},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         upload = data.validated_data["file"]
         try:
             result = csv_import(
@@ -193,7 +206,10 @@ class ExportCsvView(APIView):
 class ExportJsonView(APIView):
     """The inventory you can see, filtered like the list page, as a JSON array (streamed; audited)."""
 
-    @extend_schema(parameters=FILTER_PARAMETERS, responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=FILTER_PARAMETERS,
+        responses={(200, "application/json"): {"type": "array", "items": {"type": "object"}}},
+    )
     def get(self, request: Request) -> StreamingHttpResponse:
         response = StreamingHttpResponse(
             export_json(_exported(request, "json")), content_type="application/json"

@@ -90,6 +90,7 @@ def _resolve(user: Any, values: dict[str, Any]) -> dict[str, Any]:
 
 
 class ScanSourceViewSet(viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = ScanSourceSerializer
     queryset = ScanSource.objects.none()  # names the model for the schema; reads use the selectors
 
@@ -159,6 +160,7 @@ class FolderGrantInputSerializer(serializers.Serializer):
 class FolderGrantViewSet(viewsets.GenericViewSet):
     """Folders under the drop roots that security leads granted to teams (beyond each team's own)."""
 
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = FolderGrantSerializer
     queryset = ScanFolderGrant.objects.none()
 

@@ -559,7 +559,7 @@ def upload_destination(*, user: Any, asset_ref: str = "", team_slug: str = "") -
     team = team_get_for_user(user=user, slug=team_slug) if team_slug else None
     asset_ref = asset_ref.strip()
     if asset_ref:
-        if asset_ref.isdigit():
+        if asset_ref.isdecimal():
             asset = asset_get_for_user(user=user, pk=int(asset_ref))
         else:
             assets = visible_assets(user).filter(name=asset_ref)

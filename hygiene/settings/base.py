@@ -169,7 +169,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "hygiene.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "hygiene.api.exceptions.exception_handler",
 }
 # Typed loosely so each app's block below can add to it.
