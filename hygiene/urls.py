@@ -78,5 +78,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# An address under /api/ that matches no route (e.g. a non-numeric id) answers JSON like the API.
+# Under /api/, an address that matches no route (e.g. a non-numeric id) and a request Django refuses
+# before any view (e.g. too many form fields) answer JSON like the rest of the API.
+handler400 = "hygiene.views.pages.bad_request"
 handler404 = "hygiene.views.pages.not_found"

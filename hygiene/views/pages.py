@@ -58,6 +58,13 @@ def health(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """400 for a request Django refuses before any view (too many form fields, a body past the limit)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "The request is malformed or too large to read."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """404 for an address that matches no route: JSON under /api/ (the schema's Error), else the page."""
     if request.path.startswith("/api/"):

@@ -72,3 +72,17 @@ def test_the_schema_declares_the_errors_every_operation_may_give(api_client, own
     assert "413" in upload["responses"]
     error = schema["components"]["schemas"]["Error"]
     assert error["required"] == ["detail"]
+
+
+def test_a_request_django_refuses_before_any_view_is_answered_in_json(api_client, owner, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    api_client.force_authenticate(owner)
+    fields = "&".join(f"findings={n}" for n in range(10))
+
+    response = api_client.post(
+        "/api/v1/findings/bulk-status/", fields, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "detail" in response.json()
