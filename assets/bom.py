@@ -158,6 +158,7 @@ class _Node:
 def parse_bom(data: bytes) -> BomContent:
     """Read a CycloneDX JSON document; raise ``BomRejected`` with a message for its uploader."""
     document = _load(data)
+    _refuse_nul(document)
     spec_version = _check_format(document)
     warnings = _validate(document, spec_version, data)
     return _Extraction(document, warnings).run(spec_version)
@@ -184,6 +185,26 @@ def _load(data: bytes) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise BomRejected("The file is JSON but not a CycloneDX BOM: expected an object at the top level.")
     return document
+
+
+def _refuse_nul(document: dict[str, Any]) -> None:
+    """Refuse a NUL character in any string or key: PostgreSQL text cannot hold one."""
+    stack: list[tuple[Any, list[str | int]]] = [(document, [])]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                where = _json_path(path)
+                raise BomRejected(
+                    f"The BOM has a NUL character (\\u0000) in {where}; remove it and upload again."
+                )
+        elif isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                if "\x00" in key:
+                    raise BomRejected(f"The BOM has a NUL character (\\u0000) in a key of {_json_path(path)}")
+                stack.append((item, [*path, key]))
+        elif isinstance(value, list):
+            stack.extend((item, [*path, index]) for index, item in reversed(list(enumerate(value))))
 
 
 def _check_format(document: dict[str, Any]) -> str:

@@ -179,7 +179,10 @@ def _parse_row(
     values: dict[str, Any] = {}
     for name in raw:
         value: Any
-        if name in CHOICES:
+        if "\x00" in raw[name]:
+            # PostgreSQL text cannot hold it; refused here rather than failing the write.
+            value, problem = "", "The cell contains a NUL character (\\0); remove it."
+        elif name in CHOICES:
             value, problem = _choice(name, raw[name])
         elif name in ("identifiers", "tags"):
             value, problem = _list_value(name, raw[name])

@@ -205,7 +205,7 @@ def seed_demo_data(*, teams: dict[str, Any], users: dict[str, Any]) -> None:
         actor=users["champion"], finding_ids=[pickle.pk], status="false_positive",
         reason="The cache file is written by the same job that reads it; nothing outside reaches it.",
     )  # fmt: skip
-    drop = Path(settings.HYGIENE_SCAN_FOLDER_ROOTS[0]) / "platform-ci"
+    drop = Path(settings.HYGIENE_SCAN_FOLDER_ROOTS[0]) / teams["platform"].slug / "serving-ci"
     drop.mkdir(parents=True, exist_ok=True)
     source_create(
         actor=users["platform"], team=teams["platform"], asset=serving, name="Serving image CI drop",

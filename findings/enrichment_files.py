@@ -6,7 +6,6 @@ with a message that names the file kind, what is wrong and where.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import gzip
@@ -24,6 +23,10 @@ CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,}$")
 GZIP_MAGIC = b"\x1f\x8b"
 # The real catalogue is about 1.5 MB; anything far above it is not the catalogue.
 KEV_MAX_BYTES = 64 * 1024 * 1024
+# The full EPSS file inflates to about 10 MB of lines of some 30 characters; a file far above either
+# is not the EPSS file, and reading it on would hold a worker for minutes (one enormous line).
+EPSS_MAX_BYTES = 256 * 1024 * 1024
+EPSS_MAX_LINE = 1024
 KEV_LABEL = "CISA KEV catalogue"
 EPSS_LABEL = "EPSS scores CSV"
 
@@ -122,27 +125,43 @@ def _gunzip(data: bytes, label: str, limit: int) -> bytes:
 
 
 def parse_epss(stream: BinaryIO) -> EpssFile:
-    """The scores of an EPSS CSV (plain or gzipped), with the date and model of its comment line."""
+    """The scores of an EPSS CSV (plain or gzipped), with the date and model of its comment line.
+
+    Inflated size and line length are capped as the KEV file's size is: a small gzip of one enormous
+    line is refused within a few kilobytes, not read for minutes.
+    """
     head = stream.read(2)
-    rest: Any = _Prefixed(head, stream)
+    raw: Any = _Prefixed(head, stream)
     if head == GZIP_MAGIC:
-        rest = gzip.GzipFile(fileobj=rest)
-    text = codecs.getreader("utf-8")(rest, "strict")
+        raw = gzip.GzipFile(fileobj=raw)
+    lines = _bounded_lines(io.BufferedReader(_Capped(raw, EPSS_MAX_BYTES)))
     try:
-        first = text.readline()
+        first = next(lines, "")
+        model_version, scored_on = "", None
+        header_line = first
+        if first.startswith("#"):
+            model_version, scored_on = _epss_comment(first)
+            header_line = next(lines, "")
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise EnrichmentFileInvalid(f"{EPSS_LABEL}: unreadable first line ({exc}).") from None
-    model_version, scored_on = "", None
-    header_line = first
-    if first.startswith("#"):
-        model_version, scored_on = _epss_comment(first)
-        header_line = text.readline()
     header = [column.strip().lower() for column in header_line.strip().split(",")]
     if header[:3] != ["cve", "epss", "percentile"]:
         raise EnrichmentFileInvalid(
             f"{EPSS_LABEL}: expected the columns cve,epss,percentile, found {header_line.strip()[:80]!r}."
         )
-    return EpssFile(scored_on=scored_on, model_version=model_version, records=_epss_rows(text))
+    return EpssFile(scored_on=scored_on, model_version=model_version, records=_epss_rows(lines))
+
+
+def _bounded_lines(reader: io.BufferedReader) -> Iterator[str]:
+    """The stream's lines as text, refusing any longer than ``EPSS_MAX_LINE`` bytes."""
+    number = 0
+    while line := reader.readline(EPSS_MAX_LINE + 1):
+        number += 1
+        if len(line) > EPSS_MAX_LINE and not line.endswith(b"\n"):
+            raise EnrichmentFileInvalid(
+                f"{EPSS_LABEL}: line {number} is longer than {EPSS_MAX_LINE} bytes; is this the EPSS file?"
+            )
+        yield line.decode("utf-8")
 
 
 def _epss_comment(line: str) -> tuple[str, dt.date | None]:
@@ -158,7 +177,7 @@ def _epss_comment(line: str) -> tuple[str, dt.date | None]:
     return fields.get("model_version", "")[:40], scored_on
 
 
-def _epss_rows(text: codecs.StreamReader) -> Iterator[EpssRecord]:
+def _epss_rows(text: Iterator[str]) -> Iterator[EpssRecord]:
     line_number = 2
     try:
         for line_number, row in enumerate(csv.reader(text), start=3):
@@ -186,6 +205,28 @@ def _epss_record(row: list[str], line_number: int) -> EpssRecord:
             f"{EPSS_LABEL}: line {line_number}: epss and percentile must lie between 0 and 1."
         )
     return EpssRecord(cve_id=cve_id, score=score, percentile=percentile)
+
+
+class _Capped(io.RawIOBase):
+    """Reads ``stream`` until more than ``limit`` bytes came out of it (inflated, for a gzip)."""
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._stream.read(len(buffer))
+        self._read += len(data)
+        if self._read > self._limit:
+            raise EnrichmentFileInvalid(
+                f"{EPSS_LABEL}: the file inflates to more than {self._limit // 2**20} MiB."
+            )
+        buffer[: len(data)] = data
+        return len(data)
 
 
 class _Prefixed(io.RawIOBase):

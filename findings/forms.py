@@ -82,7 +82,8 @@ class ScanSourceForm(forms.Form):
     kind = forms.ChoiceField(choices=SourceKind.choices, widget=forms.RadioSelect, initial=SourceKind.FOLDER)
     location = forms.CharField(
         max_length=1000,
-        help_text="A folder under an allowed root, or an http(s) URL on the allowed hosts.",
+        help_text="The team's drop folder (or a folder inside it, or one a security lead granted to the "
+        "team), or an http(s) URL on the allowed hosts.",
         widget=forms.TextInput(attrs={"size": 60}),
     )
     team = forms.ChoiceField(choices=())
@@ -132,3 +133,17 @@ class ScanUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["team"].choices = [("", "—"), *teams]  # type: ignore[attr-defined]
         self.fields["format"].choices = [("", "Detect from the file"), *format_choices()]  # type: ignore[attr-defined]
+
+
+class FolderGrantForm(forms.Form):
+    team = forms.ChoiceField(choices=(), help_text="The team whose folder sources may read the folder.")
+    path = forms.CharField(
+        max_length=1000,
+        label="Folder",
+        help_text="An absolute path inside a drop root, e.g. a folder that several teams' CI writes to.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+    def __init__(self, *args: Any, teams: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = teams  # type: ignore[attr-defined]

@@ -66,6 +66,31 @@ class ScanSource(models.Model):
         return self.name
 
 
+class ScanFolderGrant(models.Model):
+    """A folder under the drop roots that a security lead granted to a team for its folder sources.
+
+    Without a grant, a team's folder sources may only read its own drop folder, ``<root>/<team slug>``.
+    """
+
+    team = models.ForeignKey("hygiene.Team", on_delete=models.CASCADE, related_name="scan_folder_grants")
+    # The real path (symbolic links resolved) when it was granted.
+    path = models.CharField(max_length=1000)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["team__name", "path"]
+        triggers = [audited()]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "path"], name="scanfoldergrant_unique_team_path"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.path} for {self.team_id}"
+
+
 class JobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -108,12 +133,23 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The lease of a running import: its worker renews it every HYGIENE_IMPORT_HEARTBEAT_SECONDS. A
+    # running job whose heartbeat is older than HYGIENE_IMPORT_LEASE_SECONDS lost its worker, and is
+    # queued again (up to HYGIENE_IMPORT_MAX_ATTEMPTS claims) or failed.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    retry_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["team", "-created_at"], name="importjob_team_created"),
             models.Index(fields=["asset", "format", "status"], name="importjob_asset_format"),
+            models.Index(
+                fields=["heartbeat_at"], name="importjob_running_heartbeat", condition=Q(status="running")
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="importjob_progress_max_100"),

@@ -24,11 +24,16 @@ from findings.models import (
     FindingStatus,
     ImportJob,
     Outcome,
+    ScanFolderGrant,
     ScanSource,
     Severity,
 )
-from hygiene.models import AuditEntry
-from hygiene.permissions import scope_queryset
+from hygiene.models import AuditEntry, Team
+from hygiene.permissions import (
+    is_security_lead,
+    member_team_ids,
+    scope_queryset,
+)
 
 FINDING_OBJECT_TYPE = "findings_finding"
 SOURCE_OBJECT_TYPE = "findings_scansource"
@@ -87,7 +92,7 @@ def _apply_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -> Fin
     if team:
         findings = findings.filter(team__slug=team)
     asset = str(filters.get("asset") or "").strip()
-    if asset.isdigit():
+    if asset.isdecimal():
         findings = findings.filter(asset_id=int(asset))
     elif asset:
         findings = findings.filter(asset__name__icontains=asset)
@@ -206,6 +211,29 @@ def source_get_for_user(*, user: Any, pk: int) -> ScanSource:
     if source is None:
         raise Http404("No such scan source.")
     return source
+
+
+def folder_grant_list_for_user(*, user: Any) -> QuerySet[ScanFolderGrant]:
+    """Folder grants of the teams the user sees."""
+    grants = scope_queryset(ScanFolderGrant.objects.all(), user, team_field="team")
+    return grants.select_related("team", "granted_by").order_by("team__name", "path")
+
+
+def folder_grant_get_for_user(*, user: Any, pk: int) -> ScanFolderGrant:
+    grant = folder_grant_list_for_user(user=user).filter(pk=pk).first()
+    if grant is None:
+        raise Http404("No such folder grant.")
+    return grant
+
+
+def drop_folder_teams(*, user: Any) -> list[Team]:
+    """Teams whose drop folders the user is shown: their own teams, every team for a security lead."""
+    from hygiene.selectors import team_list_for_user
+
+    teams = team_list_for_user(user=user)
+    if not is_security_lead(user):
+        teams = teams.filter(pk__in=member_team_ids(user))
+    return list(teams.order_by("name"))
 
 
 def source_job_list(*, source: ScanSource, limit: int = 20) -> QuerySet[ImportJob]:

@@ -50,3 +50,11 @@ def pull_epss() -> None:
     from findings.services.enrichment import enrichment_pull
 
     enrichment_pull(kind="epss")
+
+
+@shared_task(name="findings.tasks.reap_stale_jobs", ignore_result=True)
+def reap_stale_jobs() -> None:
+    """Queue again, or fail, the running imports whose worker died (their lease ran out)."""
+    from findings.services.jobs import jobs_reap_stale
+
+    jobs_reap_stale()

@@ -88,6 +88,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# Styled pages that say why; JSON under /api/ (as the schema declares) for addresses that match no
+# route and requests Django refuses before any view.
 handler400 = errors.bad_request
 handler403 = errors.permission_denied
 handler404 = errors.page_not_found

@@ -24,6 +24,7 @@ from assets.selectors import visible_team_choices
 from assets.services.exports import asset_export
 from assets.services.imports import bom_import, csv_import
 from hygiene import selectors as hygiene_selectors
+from hygiene.lib.uploads import BoundedUploadMixin
 from hygiene.models import Team
 
 TEAM_REFUSED = "You can import only into a team you belong to (with a token: only into the token's team)."
@@ -86,8 +87,10 @@ CsvRejectedSerializer = inline_serializer(
 )
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+# The shape of every 400 (hygiene.api.schema): the fields at fault, or `detail`.
+BomImportErrorSerializer = inline_serializer(
+    name="BomImportError", fields={"detail": serializers.CharField(required=False)}
+)
 
 
 def _team_for_import(user: Any, slug: str) -> Team:
@@ -97,21 +100,26 @@ def _team_for_import(user: Any, slug: str) -> Team:
         raise PermissionDenied(TEAM_REFUSED) from exc
 
 
-class BomImportView(APIView):
+class BomImportView(BoundedUploadMixin, APIView):
     """Import a CycloneDX JSON SBOM or ML-BOM (1.4-1.6) into a team; all or nothing."""
 
     parser_classes = [MultiPartParser, FormParser]
+
+    def upload_max_bytes(self) -> int:
+        return int(settings.HYGIENE_BOM_MAX_BYTES)
 
     @extend_schema(
         request={"multipart/form-data": BomImportInputSerializer},
         responses={
             201: BomImportResultSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="Not a readable CycloneDX BOM."),
-            403: OpenApiResponse(ErrorSerializer, description="Not a team you can import into."),
+            400: OpenApiResponse(
+                BomImportErrorSerializer,
+                description="Not a readable CycloneDX BOM (`detail` says why), or a field missing.",
+            ),
         },
     )
     def post(self, request: Request) -> Response:
-        data = BomImportInputSerializer(data=request.data)
+        data = BomImportInputSerializer(data=self.uploaded_data(request))
         data.is_valid(raise_exception=True)
         values = data.validated_data
         team = _team_for_import(request.user, values["team"])
@@ -128,18 +136,30 @@ class BomImportView(APIView):
         return Response(BomImportResultSerializer(result).data, status=status.HTTP_201_CREATED)
 
 
-class CsvImportView(APIView):
+class CsvImportView(BoundedUploadMixin, APIView):
     """Create or update assets from CSV rows (matched by team, kind and name); any bad row writes nothing."""
 
     parser_classes = [MultiPartParser, FormParser]
+
+    def upload_max_bytes(self) -> int:
+        return int(settings.HYGIENE_ASSET_CSV_MAX_BYTES)
 
     @extend_schema(
         request={"multipart/form-data": CsvImportInputSerializer},
         responses={200: CsvImportResultSerializer, 400: CsvRejectedSerializer},
     )
     def post(self, request: Request) -> Response:
-        data = CsvImportInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = CsvImportInputSerializer(data=self.uploaded_data(request))
+        if not data.is_valid():  # answered in the shape of row errors, as a bad file is
+            errors = [
+                {"row": 0, "column": name, "message": str(message)}
+                for name, messages in data.errors.items()
+                for message in messages
+            ]
+            return Response(
+                {"detail": "Nothing was imported: the request is incomplete.", "errors": errors},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         upload = data.validated_data["file"]
         try:
             result = csv_import(
@@ -186,7 +206,10 @@ class ExportCsvView(APIView):
 class ExportJsonView(APIView):
     """The inventory you can see, filtered like the list page, as a JSON array (streamed; audited)."""
 
-    @extend_schema(parameters=FILTER_PARAMETERS, responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=FILTER_PARAMETERS,
+        responses={(200, "application/json"): {"type": "array", "items": {"type": "object"}}},
+    )
     def get(self, request: Request) -> StreamingHttpResponse:
         response = StreamingHttpResponse(
             export_json(_exported(request, "json")), content_type="application/json"

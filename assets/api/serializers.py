@@ -24,9 +24,11 @@ from assets.models import (
 
 class AssetSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    technical_owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    classification = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    effective_classification = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    technical_owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    classification = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    effective_classification = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     inherited = serializers.SerializerMethodField(help_text="Effective level comes from upstream.")
 
     class Meta:

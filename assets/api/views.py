@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -68,10 +69,16 @@ class AssetFilter(django_filters.FilterSet):
         return selectors.asset_list_for_user(user=self.request.user, filters=filters)
 
 
+class IntegerFilter(django_filters.NumberFilter):
+    """An id: a whole number, or 400 naming the field (NumberFilter takes any decimal)."""
+
+    field_class = forms.IntegerField
+
+
 class ViolationFilter(django_filters.FilterSet):
     rule = django_filters.ChoiceFilter(choices=PolicyRule.choices, method="keep")
     team = django_filters.CharFilter(method="keep", help_text="Team slug.")
-    asset = django_filters.NumberFilter(method="keep")
+    asset = IntegerFilter(method="keep", help_text="Asset id.")
 
     class Meta:
         model = PolicyViolation
@@ -95,6 +102,7 @@ def _team(user: Any, slug: str) -> Any:
 
 
 class AssetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = s.AssetSerializer
     filterset_class = AssetFilter
     queryset = Asset.objects.none()  # the filterset asks the selector; this only names the model
@@ -149,6 +157,7 @@ class AssetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class EdgeViewSet(viewsets.ViewSet):
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     queryset = LineageEdge.objects.none()  # names the model for the schema; reads use the selectors
 
     @extend_schema(request=s.EdgeInputSerializer, responses={201: s.EdgeSerializer})
@@ -173,6 +182,7 @@ class EdgeViewSet(viewsets.ViewSet):
 
 
 class LevelViewSet(viewsets.ViewSet):
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     queryset = ClassificationLevel.objects.none()  # names the model for the schema
 
     @extend_schema(responses=s.LevelSerializer(many=True))
@@ -200,6 +210,7 @@ class LevelViewSet(viewsets.ViewSet):
 
 
 class ViolationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = s.ViolationSerializer
     filterset_class = ViolationFilter
     queryset = PolicyViolation.objects.none()  # the filterset asks the selector

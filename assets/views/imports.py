@@ -23,6 +23,7 @@ from assets.selectors import contributable_team_choices, visible_team_choices
 from assets.services.exports import asset_export
 from assets.services.imports import bom_import, csv_import
 from hygiene import selectors as hygiene_selectors
+from hygiene.lib.uploads import bounded_upload
 
 
 class BomUploadForm(forms.Form):
@@ -78,8 +79,26 @@ def import_page(request: HttpRequest) -> HttpResponse:
     return _render(request)
 
 
+def _too_large(what: str, setting: str) -> Any:
+    def refuse(request: HttpRequest) -> HttpResponse:
+        limit = getattr(settings, setting) // (1024 * 1024)
+        messages.error(request, f"The {what} is larger than the {limit} MB allowed; nothing was imported.")
+        return _render(request, 413)
+
+    return refuse
+
+
+def _bom_max_bytes() -> int:
+    return int(settings.HYGIENE_BOM_MAX_BYTES)
+
+
+def _csv_max_bytes() -> int:
+    return int(settings.HYGIENE_ASSET_CSV_MAX_BYTES)
+
+
 @login_required
 @require_POST
+@bounded_upload(_bom_max_bytes, _too_large("BOM", "HYGIENE_BOM_MAX_BYTES"))
 def bom_import_view(request: HttpRequest) -> HttpResponse:
     form = BomUploadForm(request.POST, request.FILES, teams=contributable_team_choices(request.user))
     if not form.is_valid():
@@ -113,6 +132,7 @@ def bom_import_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@bounded_upload(_csv_max_bytes, _too_large("CSV file", "HYGIENE_ASSET_CSV_MAX_BYTES"))
 def csv_import_view(request: HttpRequest) -> HttpResponse:
     form = CsvUploadForm(request.POST, request.FILES)
     if not form.is_valid():

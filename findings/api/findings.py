@@ -97,6 +97,7 @@ def _filters(request: Request) -> dict[str, Any]:
 
 
 class FindingViewSet(viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = FindingSerializer
     queryset = Finding.objects.none()  # names the model for the schema; reads use the selectors
 

@@ -23,8 +23,9 @@ from findings.errors import ImportFailed, ScanTooLarge
 from findings.importers import FORMATS
 from findings.models import ImportJob
 from findings.services import jobs as job_services
-from findings.uploads import declared_too_large, install_scan_upload_handler
+from findings.uploads import scan_max_bytes
 from hygiene.lib.pagination import DEFAULT_PAGE_SIZE
+from hygiene.lib.uploads import BoundedUploadMixin
 from hygiene.permissions import is_active_user, token_allows
 
 
@@ -73,6 +74,9 @@ class ImportJobSerializer(serializers.ModelSerializer):
     team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     asset = JobAssetSerializer(read_only=True, allow_null=True)
     duration_seconds = serializers.SerializerMethodField()
+    retry_of = serializers.IntegerField(
+        source="retry_of_id", read_only=True, allow_null=True, help_text="The failed import this one retries."
+    )
 
     class Meta:
         model = ImportJob
@@ -80,7 +84,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             *("id", "url", "page_url", "status", "progress", "format", "requested_format", "filename"),
             *("sha256", "size_bytes", "team", "asset", "new_count", "unchanged_count", "reopened_count"),
             *("mitigated_count", "findings_count", "error", "created_at", "started_at", "finished_at"),
-            "duration_seconds",
+            *("duration_seconds", "attempts", "retry_of"),
         ]
         read_only_fields = fields
 
@@ -98,15 +102,15 @@ class ImportJobSerializer(serializers.ModelSerializer):
         return job_services.job_duration_seconds(job)
 
 
-class ScanListView(APIView):
+class ScanListView(BoundedUploadMixin, APIView):
     permission_classes = [ScanTokenPermission]
     parser_classes = [MultiPartParser]
 
-    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
-        # The handler must be in place before anything (authentication, CSRF) reads the body.
-        if request.method == "POST":
-            self._upload_handler = install_scan_upload_handler(request)
-        return super().initialize_request(request, *args, **kwargs)
+    def upload_max_bytes(self) -> int:
+        return scan_max_bytes()
+
+    def upload_too_large_message(self) -> str:
+        return job_services.too_large_message(None)
 
     @extend_schema(
         summary="Import jobs you can see, newest first",
@@ -127,11 +131,7 @@ class ScanListView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        if declared_too_large(request._request):
-            return _too_large()
-        data = ScanPushInputSerializer(data=request.data)  # reading the body streams the file in
-        if self._too_large():
-            return _too_large()
+        data = ScanPushInputSerializer(data=self.uploaded_data(request))  # streams the file in
         data.is_valid(raise_exception=True)
         values = data.validated_data
         team, asset = job_services.upload_destination(
@@ -156,16 +156,6 @@ class ScanListView(APIView):
         body = ImportJobSerializer(job, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 
-    def _too_large(self) -> bool:
-        handler = getattr(self, "_upload_handler", None)
-        return bool(handler and handler.exceeded)
-
-
-def _too_large() -> Response:
-    return Response(
-        {"detail": job_services.too_large_message(None)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    )
-
 
 class ScanDetailView(APIView):
     permission_classes = [ScanTokenPermission]
@@ -174,3 +164,25 @@ class ScanDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         job = selectors.job_get_for_user(user=request.user, pk=pk)
         return Response(ImportJobSerializer(job, context={"request": request}).data)
+
+
+class ScanRetryView(APIView):
+    permission_classes = [ScanTokenPermission]
+
+    @extend_schema(
+        summary="Import a failed job's file again, as a new job",
+        request=None,
+        responses={
+            202: ImportJobSerializer,
+            400: OpenApiResponse(description="The job did not fail, or its raw file is gone."),
+            404: OpenApiResponse(description="No such import job (or not yours to see)."),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        job = selectors.job_get_for_user(user=request.user, pk=pk)
+        try:
+            retry = job_services.job_retry(actor=request.user, job=job)
+        except ImportFailed as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        body = ImportJobSerializer(retry, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})

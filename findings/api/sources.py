@@ -13,7 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from findings import selectors
-from findings.models import ImportJob, ScanSource, SourceKind
+from findings.models import ImportJob, ScanFolderGrant, ScanSource, SourceKind
+from findings.services import folders as folder_services
 from findings.services import sources as services
 from hygiene import selectors as hygiene_selectors
 
@@ -89,6 +90,7 @@ def _resolve(user: Any, values: dict[str, Any]) -> dict[str, Any]:
 
 
 class ScanSourceViewSet(viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = ScanSourceSerializer
     queryset = ScanSource.objects.none()  # names the model for the schema; reads use the selectors
 
@@ -136,3 +138,50 @@ class ScanSourceViewSet(viewsets.GenericViewSet):
         source = selectors.source_get_for_user(user=request.user, pk=int(pk))
         services.source_request_pull(actor=request.user, source=source)
         return Response({"detail": f"Pull of {source.name} queued."}, status=status.HTTP_202_ACCEPTED)
+
+
+class FolderGrantSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    granted_by = serializers.CharField(
+        source="granted_by.username", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = ScanFolderGrant
+        fields = ["id", "team", "path", "granted_by", "created_at"]
+        read_only_fields = fields
+
+
+class FolderGrantInputSerializer(serializers.Serializer):
+    team = serializers.SlugField(help_text="The team whose folder sources may read the folder.")
+    path = serializers.CharField(max_length=1000, help_text="An absolute path inside a drop root.")
+
+
+class FolderGrantViewSet(viewsets.GenericViewSet):
+    """Folders under the drop roots that security leads granted to teams (beyond each team's own)."""
+
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
+    serializer_class = FolderGrantSerializer
+    queryset = ScanFolderGrant.objects.none()
+
+    def get_queryset(self) -> Any:
+        return selectors.folder_grant_list_for_user(user=self.request.user)
+
+    @extend_schema(responses=FolderGrantSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(FolderGrantSerializer(page, many=True).data)
+
+    @extend_schema(request=FolderGrantInputSerializer, responses={201: FolderGrantSerializer})
+    def create(self, request: Request) -> Response:
+        data = FolderGrantInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = _resolve(request.user, {**data.validated_data})
+        grant = folder_services.folder_grant_add(actor=request.user, team=values["team"], path=values["path"])
+        return Response(FolderGrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, pk: str) -> Response:
+        grant = selectors.folder_grant_get_for_user(user=request.user, pk=int(pk))
+        folder_services.folder_grant_remove(actor=request.user, grant=grant)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,10 +8,12 @@ is recorded after the rollback, and the raw file is always kept.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import threading
 from collections.abc import Iterator
 from itertools import chain, islice
 from pathlib import Path
@@ -22,7 +24,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.db import DatabaseError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.text import get_valid_filename
@@ -68,6 +71,11 @@ def too_large_message(size: int | None) -> str:
     return f"The scan file is {human_size(size)}, larger than the {limit} limit (HYGIENE_SCAN_MAX_BYTES)."
 
 
+def may_push(actor: Any, *, team_id: int) -> bool:
+    """Whether ``actor`` may import scans into the team (and so retry its failed imports)."""
+    return token_allows(actor, "scans:push") and can_contribute(actor, team_id=team_id)
+
+
 def _check_may_push(actor: Any, team: Team, asset: Asset | None) -> None:
     if asset is not None and asset.team_id != team.pk:
         raise PermissionDenied(f"{asset.name} does not belong to {team.name}.")
@@ -98,6 +106,7 @@ def job_create(
     sha256: str = "",
     size: int | None = None,
     enqueue: bool = True,
+    retry_of: ImportJob | None = None,
 ) -> ImportJob:
     """Keep the scan file and queue its import; nothing of it is parsed here.
 
@@ -120,6 +129,7 @@ def job_create(
         filename=Path(filename).name[:255] or "scan",
         sha256=sha256,
         size_bytes=size,
+        retry_of=retry_of,
     )
     job.raw_file.save(get_valid_filename(job.filename) or "scan", wrapped, save=False)
     job.save()
@@ -137,6 +147,7 @@ def job_create(
             "asset": asset.pk if asset else None,
             "format": requested_format or "auto",
             "source": source.pk if source else None,
+            **({"retry_of": retry_of.pk} if retry_of else {}),
         },
     )
     if enqueue:
@@ -237,7 +248,8 @@ def job_run(*, job_id: int) -> ImportJob | None:
     if job is None:
         return ImportJob.objects.filter(pk=job_id).first()
     try:
-        with transaction.atomic():
+        heartbeat = JobHeartbeat(job_id=job.pk, interval=settings.HYGIENE_IMPORT_HEARTBEAT_SECONDS)
+        with heartbeat, transaction.atomic():
             _job_import(job)
     except ImportFailed as exc:
         _job_fail(job, str(exc))
@@ -250,16 +262,25 @@ def job_run(*, job_id: int) -> ImportJob | None:
 def _job_claim(job_id: int) -> ImportJob | None:
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.is_finished:
+        if job is None or job.is_finished or _lease_held(job):
             return None
-        # A job found running was cut off (a worker died; acks_late redelivered it): its transaction
-        # rolled back with it, so it starts over.
+        # A job found running with its lease run out was cut off (its worker died; acks_late
+        # redelivered it): its transaction rolled back with it, so it starts over.
+        now = timezone.now()
         job.status = JobStatus.RUNNING
-        job.started_at = timezone.now()
+        job.started_at = now
+        job.heartbeat_at = now
+        job.attempts += 1
         job.progress = 0
         job.error = ""
-        job.save(update_fields=["status", "started_at", "progress", "error"])
+        job.save(update_fields=["status", "started_at", "heartbeat_at", "attempts", "progress", "error"])
     return job
+
+
+def _lease_held(job: ImportJob) -> bool:
+    if job.status != JobStatus.RUNNING or job.heartbeat_at is None:
+        return False
+    return job.heartbeat_at > timezone.now() - dt.timedelta(seconds=settings.HYGIENE_IMPORT_LEASE_SECONDS)
 
 
 def _job_import(job: ImportJob) -> None:
@@ -373,6 +394,143 @@ def _describe_unexpected(exc: BaseException, job: ImportJob) -> str:
     return f"{label}: the import stopped on an unexpected error ({type(exc).__name__}); see the worker log."
 
 
+# ---- leases of running jobs, and retries --------------------------------------------------------------
+
+
+class JobHeartbeat:
+    """Renew a running job's lease from a thread of its own while the import runs.
+
+    The import holds one transaction; the heartbeat writes on a second, autocommit connection (as the
+    progress reporter does), so it is seen at once. If the worker process dies, so does the thread,
+    and the lease runs out.
+    """
+
+    def __init__(self, *, job_id: int, interval: float) -> None:
+        self.job_id = job_id
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"import-{job_id}-heartbeat", daemon=True)
+
+    def __enter__(self) -> JobHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        db: Any = None
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    if db is None:
+                        db = connections.create_connection(DEFAULT_DB_ALIAS)
+                    with db.cursor() as cursor:
+                        cursor.execute(
+                            "UPDATE findings_importjob SET heartbeat_at = now()"
+                            " WHERE id = %s AND status = 'running'",
+                            [self.job_id],
+                        )
+                except Exception:  # the next beat tries again on a new connection
+                    logger.warning("heartbeat of import job %s failed", self.job_id, exc_info=True)
+                    _closed(db)
+                    db = None
+        finally:
+            _closed(db)
+
+
+def _closed(db: Any) -> None:
+    if db is not None:
+        with contextlib.suppress(Exception):
+            db.close()
+
+
+@dataclasses.dataclass
+class ReapResult:
+    requeued: list[int] = dataclasses.field(default_factory=list)
+    failed: list[int] = dataclasses.field(default_factory=list)
+
+
+def jobs_reap_stale(*, now: dt.datetime | None = None) -> ReapResult:
+    """Queue again (or fail, past the attempts allowed) the running jobs whose worker died.
+
+    A job is stale when its lease ran out (no heartbeat for HYGIENE_IMPORT_LEASE_SECONDS) and no
+    session holds its import lock: a worker that is importing it holds that lock, and loses it with
+    its connection when it dies.
+    """
+    now = now or timezone.now()
+    expired = now - dt.timedelta(seconds=settings.HYGIENE_IMPORT_LEASE_SECONDS)
+    stale = ImportJob.objects.filter(status=JobStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=expired) | Q(heartbeat_at__isnull=True, started_at__lt=expired)
+    )
+    result = ReapResult()
+    for job_id in stale.values_list("pk", flat=True)[:1000]:
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update(skip_locked=True).filter(pk=job_id).first()
+            if job is None or job.status != JobStatus.RUNNING or not _import_lock_free(job.pk):
+                continue
+            if job.attempts >= settings.HYGIENE_IMPORT_MAX_ATTEMPTS:
+                _job_fail(job, _lost_message(job))
+                result.failed.append(job.pk)
+            else:
+                _job_requeue(job)
+                result.requeued.append(job.pk)
+    return result
+
+
+def _import_lock_free(job_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_JOB_LOCK_CLASS, job_id % 2**31])
+        return bool(cursor.fetchone()[0])
+
+
+def _lost_message(job: ImportJob) -> str:
+    times = "once" if job.attempts == 1 else f"{job.attempts} times"
+    return (
+        f"The worker importing this file stopped {times} without finishing (it was killed or ran out of "
+        "memory); nothing of the file was written. Retry the import once the cause is fixed."
+    )
+
+
+def _job_requeue(job: ImportJob) -> None:
+    job.status = JobStatus.QUEUED
+    job.progress = 0
+    job.heartbeat_at = None
+    job.save(update_fields=["status", "progress", "heartbeat_at"])
+    audit_event(
+        action="scan_import_requeued",
+        object_type="findings_importjob",
+        object_id=str(job.pk),
+        actor_id=None,
+        actor_label="system",
+        detail={"attempts": job.attempts, "reason": "the worker stopped without finishing"},
+    )
+    job_id = job.pk
+    transaction.on_commit(lambda: job_enqueue(job_id=job_id))
+
+
+@transaction.atomic
+def job_retry(*, actor: Any, job: ImportJob) -> ImportJob:
+    """Import a failed job's raw file again, as a new job (the failed one stays, with its error)."""
+    if job.status != JobStatus.FAILED:
+        raise ValidationError("Only a failed import can be retried.")
+    _check_may_push(actor, job.team, job.asset)
+    if not job.raw_file.name or not job.raw_file.storage.exists(job.raw_file.name):
+        raise ImportFailed("The raw file of this import is no longer kept; upload the scan again.")
+    with job.raw_file.open("rb") as raw:
+        return job_create(
+            actor=actor,
+            team=job.team,
+            file=raw,
+            filename=job.filename,
+            asset=job.asset,
+            requested_format=job.requested_format,
+            source=job.source,
+            retry_of=job,
+        )
+
+
 def job_counts(job: ImportJob) -> dict[str, int]:
     return {
         "new": job.new_count,
@@ -401,7 +559,7 @@ def upload_destination(*, user: Any, asset_ref: str = "", team_slug: str = "") -
     team = team_get_for_user(user=user, slug=team_slug) if team_slug else None
     asset_ref = asset_ref.strip()
     if asset_ref:
-        if asset_ref.isdigit():
+        if asset_ref.isdecimal():
             asset = asset_get_for_user(user=user, pk=int(asset_ref))
         else:
             assets = visible_assets(user).filter(name=asset_ref)

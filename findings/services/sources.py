@@ -32,6 +32,7 @@ from findings.errors import FetchRefused, ImportFailed, SourcePullFailed
 from findings.fetch import FetchPolicy, check_url, fetch_to_file
 from findings.models import ImportJob, JobStatus, ScanSource, SourceKind
 from findings.selectors import SOURCE_OBJECT_TYPE
+from findings.services.folders import NOT_A_FOLDER, folder_for_team
 from hygiene.models import Team
 from hygiene.permissions import can_change, can_contribute
 from hygiene.services.audit import audit_event
@@ -73,28 +74,10 @@ class PullResult:
 # ---- validation --------------------------------------------------------------------------------
 
 
-def folder_in_roots(location: str) -> Path:
-    """The real path of ``location`` if it lies under an allowed root; refuse anything else."""
-    if not location or not os.path.isabs(location):
-        raise ValidationError({"location": "Give the folder's absolute path."})
-    real = Path(os.path.realpath(location))
-    for root in settings.HYGIENE_SCAN_FOLDER_ROOTS:
-        root_real = Path(os.path.realpath(root))
-        if real == root_real or root_real in real.parents:
-            return real
-    roots = ", ".join(settings.HYGIENE_SCAN_FOLDER_ROOTS) or "none configured"
-    raise ValidationError(
-        {"location": f"The folder must lie under an allowed root (HYGIENE_SCAN_FOLDER_ROOTS: {roots})."}
-    )
-
-
-def _check_location(kind: str, location: str) -> str:
+def _check_location(kind: str, location: str, team: Team) -> str:
     location = location.strip()
     if kind == SourceKind.FOLDER:
-        folder = folder_in_roots(location)
-        if not folder.is_dir():
-            raise ValidationError({"location": f"There is no folder {location} on the server."})
-        return str(folder)
+        return str(folder_for_team(team, location))
     if kind == SourceKind.URL:
         try:
             check_url(location, FetchPolicy.from_settings())
@@ -148,7 +131,7 @@ def source_create(
         asset=asset,
         name=name.strip(),
         kind=kind,
-        location=_check_location(kind, location),
+        location=_check_location(kind, location, team),
         format=format,
         interval_minutes=interval_minutes,
         enabled=enabled,
@@ -172,11 +155,11 @@ def source_update(
     interval_minutes: int,
     enabled: bool,
 ) -> ScanSource:
-    """Change a source's settings (its team stays; a source moves teams by being recreated)."""
+    """Change a source's settings (its team stays; it follows its asset when the asset moves)."""
     _check_may_manage(actor, source.team, source)
     _check_fields(team=source.team, asset=asset, format=format, interval_minutes=interval_minutes)
     source.name, source.kind, source.asset = name.strip(), kind, asset
-    source.location = _check_location(kind, location)
+    source.location = _check_location(kind, location, source.team)
     source.format, source.interval_minutes, source.enabled = format, interval_minutes, enabled
     source.full_clean()
     source.save(update_fields=["name", "kind", "location", "asset", "format", "interval_minutes", "enabled"])
@@ -306,12 +289,17 @@ def move_aside(path: Path, outcome: str) -> Path:
 
 
 def _pull_folder(source: ScanSource, result: PullResult) -> None:
+    # Checked again at every pull: the team may have changed (the source follows its asset), a grant
+    # may have been withdrawn, or a folder swapped for a link.
     try:
-        folder = folder_in_roots(source.location)
-    except ValidationError:
-        raise SourcePullFailed("The folder is no longer under an allowed root; edit the source.") from None
-    if not folder.is_dir():
-        raise SourcePullFailed(f"The folder {source.location} does not exist (any more).")
+        folder = folder_for_team(source.team, source.location)
+    except ValidationError as exc:
+        if exc.message_dict.get("location") == [NOT_A_FOLDER]:
+            raise SourcePullFailed("The folder does not exist (any more).") from None
+        raise SourcePullFailed(
+            f"The folder is not {source.team.name}'s drop folder, inside it, or granted to the team"
+            " (any more); edit the source or ask a security lead for a grant."
+        ) from None
     settle = float(getattr(settings, "HYGIENE_SCAN_FOLDER_SETTLE_SECONDS", 10))
     for path in pending_files(folder, settle_seconds=settle):
         _import_dropped_file(source, path, result)

@@ -10,16 +10,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
 
 from findings import selectors
 from findings.errors import ImportFailed, ScanTooLarge
 from findings.forms import ScanUploadForm
 from findings.models import JobStatus
 from findings.services import jobs as services
-from findings.uploads import declared_too_large, install_scan_upload_handler
+from findings.uploads import scan_max_bytes
 from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
+from hygiene.lib.uploads import bounded_upload, close_connection
 
 
 def _upload_context(request: HttpRequest, form: ScanUploadForm) -> dict[str, Any]:
@@ -30,20 +31,22 @@ def _upload_context(request: HttpRequest, form: ScanUploadForm) -> dict[str, Any
     }
 
 
-# The upload handler must be installed before the CSRF check reads the body, so CSRF is checked
-# inside (csrf_protect) rather than by the middleware.
-@csrf_exempt
+def _refuse_too_large(request: HttpRequest) -> HttpResponse:
+    messages.error(request, services.too_large_message(None))
+    form = ScanUploadForm(teams=selectors.upload_team_options(user=request.user))
+    response = render(request, "findings/upload.html", _upload_context(request, form), status=413)
+    # The rest of an oversized body is not read; the client must not reuse the connection.
+    return close_connection(request, response)
+
+
 @login_required
+@bounded_upload(scan_max_bytes, _refuse_too_large)
 def scan_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        if declared_too_large(request):
-            return _refuse_too_large(request)
-        handler = install_scan_upload_handler(request)
-        return _scan_upload_post(request, handler)
+        return _scan_upload_post(request)
     return _scan_upload_get(request)
 
 
-@csrf_protect
 def _scan_upload_get(request: HttpRequest) -> HttpResponse:
     teams = selectors.upload_team_options(user=request.user)
     if not teams:
@@ -54,12 +57,9 @@ def _scan_upload_get(request: HttpRequest) -> HttpResponse:
     return render(request, "findings/upload.html", _upload_context(request, form))
 
 
-@csrf_protect
-def _scan_upload_post(request: HttpRequest, handler: Any) -> HttpResponse:
+def _scan_upload_post(request: HttpRequest) -> HttpResponse:
     teams = selectors.upload_team_options(user=request.user)
     form = ScanUploadForm(request.POST, request.FILES, teams=teams)
-    if handler.exceeded:
-        return _refuse_too_large(request)
     if form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -91,19 +91,6 @@ def _scan_upload_post(request: HttpRequest, handler: Any) -> HttpResponse:
     return render(request, "findings/upload.html", _upload_context(request, form), status=400)
 
 
-def _refuse_too_large(request: HttpRequest) -> HttpResponse:
-    messages.error(request, services.too_large_message(None))
-    response = render(
-        request,
-        "findings/upload.html",
-        _upload_context(request, ScanUploadForm(teams=selectors.upload_team_options(user=request.user))),
-        status=413,
-    )
-    # The rest of an oversized body is not read; the browser must not reuse the connection.
-    response["Connection"] = "close"
-    return response
-
-
 @login_required
 def job_list(request: HttpRequest) -> HttpResponse:
     jobs = selectors.job_list_for_user(user=request.user)
@@ -126,8 +113,22 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "duration": services.job_duration_seconds(job),
         "size": services.human_size(job.size_bytes),
         "format_label": services.format_label(job.format) if job.format else "",
+        "can_retry": job.status == JobStatus.FAILED and services.may_push(request.user, team_id=job.team_id),
     }
     return render(request, "findings/job_detail.html", context)
+
+
+@login_required
+@require_POST
+def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    job = selectors.job_get_for_user(user=request.user, pk=pk)
+    try:
+        retry = services.job_retry(actor=request.user, job=job)
+    except (ValidationError, ImportFailed) as exc:
+        messages.error(request, exc.messages[0] if isinstance(exc, ValidationError) else str(exc))
+        return redirect(job)
+    messages.success(request, f"Import #{job.pk} is tried again as import #{retry.pk}.")
+    return redirect(retry)
 
 
 @login_required

@@ -12,8 +12,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from findings import selectors
-from findings.forms import ScanSourceForm
+from findings.forms import FolderGrantForm, ScanSourceForm
 from findings.models import ScanSource
+from findings.services import folders as folder_services
 from findings.services import sources as services
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.forms import add_validation_errors
@@ -136,3 +137,58 @@ def source_pull(request: HttpRequest, pk: int) -> HttpResponse:
     services.source_request_pull(actor=request.user, source=source)
     messages.success(request, f"Pull of “{source.name}” requested; new imports appear below as they start.")
     return redirect("findings:source", pk=source.pk)
+
+
+# ---- drop folders and folder grants ----------------------------------------------------------------
+
+
+def _folders_page(
+    request: HttpRequest, form: FolderGrantForm | None = None, status: int = 200
+) -> HttpResponse:
+    from findings.services.folders import team_drop_folders
+
+    teams = selectors.drop_folder_teams(user=request.user)
+    may_grant = is_security_lead(request.user)
+    if may_grant and form is None:
+        form = FolderGrantForm(teams=[(team.slug, team.name) for team in teams])
+    context = {
+        "teams": [(team, team_drop_folders(team)) for team in teams],
+        "grants": selectors.folder_grant_list_for_user(user=request.user),
+        "may_grant": may_grant,
+        "form": form,
+    }
+    return render(request, "findings/folders.html", context, status=status)
+
+
+@login_required
+def drop_folders(request: HttpRequest) -> HttpResponse:
+    """Each team's own drop folder, and the folders security leads granted to teams."""
+    if request.method != "POST":
+        return _folders_page(request)
+    if not is_security_lead(request.user):
+        raise PermissionDenied("Only a security lead grants drop folders to teams.")
+    teams = selectors.drop_folder_teams(user=request.user)
+    form = FolderGrantForm(request.POST, teams=[(team.slug, team.name) for team in teams])
+    if form.is_valid():
+        team = hygiene_selectors.team_get_for_user(user=request.user, slug=form.cleaned_data["team"])
+        try:
+            grant = folder_services.folder_grant_add(
+                actor=request.user, team=team, path=form.cleaned_data["path"]
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, f"{team.name}'s folder sources may now read {grant.path}.")
+            return redirect("findings:folders")
+    return _folders_page(request, form, status=400)
+
+
+@login_required
+@require_POST
+def folder_grant_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = selectors.folder_grant_get_for_user(user=request.user, pk=pk)
+    folder_services.folder_grant_remove(actor=request.user, grant=grant)
+    messages.success(
+        request, f"{grant.team.name} no longer has {grant.path}; its sources there stop pulling."
+    )
+    return redirect("findings:folders")

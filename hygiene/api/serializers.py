@@ -41,7 +41,7 @@ class MembershipInputSerializer(serializers.Serializer):
 
 
 class TokenSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     owner = serializers.CharField(source="user.username", read_only=True)
     status = serializers.CharField(read_only=True)
 

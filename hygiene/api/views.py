@@ -89,6 +89,8 @@ def _token_team(user: Any, slug: str | None) -> Team | None:
 
 
 class TokenViewSet(viewsets.ViewSet):
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
+
     @extend_schema(responses=s.TokenSerializer(many=True))
     def list(self, request: Request) -> Response:
         return Response(s.TokenSerializer(selectors.token_list_for_user(user=request.user), many=True).data)

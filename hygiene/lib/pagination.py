@@ -14,7 +14,7 @@ PAGE_SIZES = (25, 50, 100, 200)
 def paginate(request: HttpRequest, items: Any, *, per_page: int | None = None) -> Page[Any]:
     size = per_page or DEFAULT_PAGE_SIZE
     requested = request.GET.get("per_page", "")
-    if requested.isdigit() and int(requested) in PAGE_SIZES:
+    if requested.isdecimal() and int(requested) in PAGE_SIZES:
         size = int(requested)
     paginator = Paginator(items, size)
     page = paginator.get_page(request.GET.get("page"))

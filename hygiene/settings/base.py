@@ -178,7 +178,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "hygiene.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "hygiene.api.exceptions.exception_handler",
 }
 # Typed loosely so each app's block below can add to it.
@@ -289,6 +289,21 @@ HYGIENE_SCAN_MAX_BYTES = env.int("HYGIENE_SCAN_MAX_BYTES", default=512 * 1024 * 
 HYGIENE_SLA_DAYS = {"critical": 7, "high": 30, "medium": 90, "low": 180}
 HYGIENE_SLA_STRICT_FACTOR = env.float("HYGIENE_SLA_STRICT_FACTOR", default=0.5)
 HYGIENE_SLA_STRICT_FOR_SENSITIVE = env.bool("HYGIENE_SLA_STRICT_FOR_SENSITIVE", default=True)
+# A running import renews its lease every HEARTBEAT seconds; one whose lease is older than LEASE lost
+# its worker (killed, out of memory) and is queued again, or failed after MAX_ATTEMPTS claims.
+HYGIENE_IMPORT_HEARTBEAT_SECONDS = env.float("HYGIENE_IMPORT_HEARTBEAT_SECONDS", default=30.0)
+HYGIENE_IMPORT_LEASE_SECONDS = env.int("HYGIENE_IMPORT_LEASE_SECONDS", default=300)
+HYGIENE_IMPORT_MAX_ATTEMPTS = env.int("HYGIENE_IMPORT_MAX_ATTEMPTS", default=3)
+CELERY_BEAT_SCHEDULE.update(
+    {"reap-stale-import-jobs": {"task": "findings.tasks.reap_stale_jobs", "schedule": 60.0}}
+)
+# Tasks are acknowledged late: Redis hands an unacknowledged message to another worker once the
+# visibility timeout passes. It must outlast the longest import, or a second worker would start a job
+# that is still running (the import lock makes that harmless, not free); a dead worker's job is
+# caught sooner by its lease above.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600),
+}
 
 # --- assets: inventory policy checks and API schema ----------------------------------------------
 # Retention dates expire without anyone editing anything, so the whole graph is re-checked hourly.

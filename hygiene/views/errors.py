@@ -42,6 +42,9 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """400 for a request Django refuses before any view (too many form fields, a body past the limit)."""
+    if _is_api(request):
+        return JsonResponse({"detail": "The request is malformed or too large to read."}, status=400)
     return render(request, "400.html", {}, status=400)
 
 

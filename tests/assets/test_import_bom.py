@@ -414,3 +414,35 @@ def test_api_reports_a_broken_bom_as_a_400_with_the_reason(api_client, scans_dir
 
     assert response.status_code == 400
     assert "truncated" in response.json()["detail"]
+
+
+def _with_nul(scans_dir):
+    import json
+
+    document = json.loads(_read(scans_dir, "aibom.json"))
+    document["components"][1]["name"] = "model\x00name"
+    return json.dumps(document).encode()
+
+
+def test_a_nul_character_in_a_bom_string_is_refused_naming_the_field_on_page_and_api(
+    client, api_client, scans_dir, owner, team_a
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = _with_nul(scans_dir)
+    page = client_for(client, owner).post(
+        reverse("assets:import-bom"),
+        {"file": SimpleUploadedFile("bom.json", data), "team": team_a.slug, "environment": "development"},
+    )
+    api_client.force_authenticate(owner)
+    api = api_client.post(
+        "/api/v1/asset-import/bom/",
+        {"file": SimpleUploadedFile("bom.json", data), "team": team_a.slug},
+        format="multipart",
+    )
+
+    assert page.status_code == 400
+    assert "NUL character (\\u0000) in components[1].name" in page.content.decode()
+    assert api.status_code == 400
+    assert "components[1].name" in api.json()["detail"]
+    assert Asset.objects.count() == 0

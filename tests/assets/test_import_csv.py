@@ -179,7 +179,7 @@ def test_file_size_is_bounded_on_the_page(client, owner, team_a, settings):
 
     response = client_for(client, owner).post(reverse("assets:import-csv"), {"file": upload})
 
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert "larger than the 1 MB allowed" in response.content.decode()
     assert Asset.objects.count() == 0
 
@@ -222,3 +222,25 @@ def test_a_teammate_import_cannot_lower_a_declared_classification(teammate, team
     assert [(error.row, error.column) for error in rejected.value.errors] == [(2, "classification")]
     assert "champion or lead" in rejected.value.errors[0].message
     assert Asset.objects.get(name="churn-model").classification.slug == "confidential"
+
+
+def test_a_nul_character_in_a_cell_is_refused_naming_the_row_and_column_on_page_and_api(
+    client, api_client, owner, team_a
+):
+    data = _csv("fine,model,production,research,,,,,,,", "bad,model,production,research,,,,,,,line\x00two")
+
+    page = client_for(client, owner).post(
+        reverse("assets:import-csv"), {"file": SimpleUploadedFile("a.csv", data)}
+    )
+    api_client.force_authenticate(owner)
+    api = api_client.post(
+        "/api/v1/asset-import/csv/", {"file": SimpleUploadedFile("a.csv", data)}, format="multipart"
+    )
+
+    assert page.status_code == 400
+    assert "NUL character" in page.content.decode()
+    assert api.status_code == 400
+    assert api.json()["errors"] == [
+        {"row": 3, "column": "description", "message": "The cell contains a NUL character (\\0); remove it."}
+    ]
+    assert Asset.objects.count() == 0

@@ -8,6 +8,7 @@ its "#model_version" comment line, plain and gzipped): the only hand-made sample
 import datetime as dt
 import gzip
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,29 @@ def test_epss_file_without_comment_line_is_accepted():
 def test_a_broken_epss_file_is_refused_with_the_line(content, message):
     with pytest.raises(EnrichmentFileInvalid, match=message):
         list(parse_epss(io.BytesIO(content)).records)
+
+
+def test_a_small_gzip_of_one_enormous_epss_line_is_refused_quickly():
+    # 200 MiB of one line compresses to about 200 KiB: the loader must stop at the line cap.
+    bomb = gzip.compress(b"#" + b"a" * (200 * 2**20), mtime=0)
+    started = time.monotonic()
+
+    with pytest.raises(EnrichmentFileInvalid, match="line 1 is longer than"):
+        list(parse_epss(io.BytesIO(bomb)).records)
+    assert time.monotonic() - started < 5
+
+
+def test_an_epss_row_past_the_line_cap_is_refused_with_its_line():
+    content = b"cve,epss,percentile\nCVE-2021-44228,0.1,0.2\nCVE-2021-44229," + b"9" * 5000 + b",0.2\n"
+
+    with pytest.raises(EnrichmentFileInvalid, match="line 3 is longer than"):
+        list(parse_epss(io.BytesIO(content)).records)
+
+
+def test_an_epss_file_that_inflates_past_the_cap_is_refused(monkeypatch):
+    monkeypatch.setattr("findings.enrichment_files.EPSS_MAX_BYTES", 1024)
+    rows = b"".join(b"CVE-2021-%05d,0.1,0.2\n" % number for number in range(200))
+    bomb = gzip.compress(b"cve,epss,percentile\n" + rows, mtime=0)
+
+    with pytest.raises(EnrichmentFileInvalid, match="inflates to more than"):
+        list(parse_epss(io.BytesIO(bomb)).records)

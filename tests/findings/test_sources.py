@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from findings.models import Finding, ImportJob, JobStatus, ScanSource, SourceKind
+from findings.models import Finding, ImportJob, JobStatus, ScanFolderGrant, ScanSource, SourceKind
 from findings.services.sources import source_create, source_pull, sources_claim_due
 from hygiene.models import AuditEntry
 from tests.conftest import client_for
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def drop(tmp_path, settings):
-    folder = tmp_path / "drop" / "ml-trainer"
+    folder = tmp_path / "drop" / "research" / "ml-trainer"
     folder.mkdir(parents=True)
     settings.HYGIENE_SCAN_FOLDER_ROOTS = [str(tmp_path / "drop")]
     settings.HYGIENE_SCAN_FOLDER_SETTLE_SECONDS = 0
@@ -48,7 +48,7 @@ def test_a_champion_adds_a_folder_under_an_allowed_root(folder_source, drop):
 def test_folders_outside_the_allowed_roots_are_refused(drop, team_a, owner, location, tmp_path):
     (tmp_path / "outside").mkdir(exist_ok=True)
 
-    with pytest.raises(ValidationError, match=r"allowed root|absolute path"):
+    with pytest.raises(ValidationError, match=r"team's own drop folder|absolute path"):
         source_create(
             actor=owner, team=team_a, name="x", kind=SourceKind.FOLDER, location=location.format(drop=drop)
         )
@@ -57,7 +57,7 @@ def test_folders_outside_the_allowed_roots_are_refused(drop, team_a, owner, loca
 def test_a_link_out_of_the_allowed_root_is_refused(drop, team_a, owner, tmp_path):
     os.symlink("/etc", drop / "sneaky")
 
-    with pytest.raises(ValidationError, match="allowed root"):
+    with pytest.raises(ValidationError, match="team's own drop folder"):
         source_create(
             actor=owner, team=team_a, name="x", kind=SourceKind.FOLDER, location=str(drop / "sneaky")
         )
@@ -210,7 +210,7 @@ def test_a_champion_creates_edits_and_deletes_a_source_through_the_pages(client,
     assert "Scan source “Nightly” added" in created.content.decode()
     assert "saved" in edited.content.decode()
     assert refused.status_code == 400
-    assert "allowed root" in refused.content.decode()
+    assert "drop folder" in refused.content.decode()
     assert "deleted" in deleted.content.decode()
     assert not ScanSource.objects.filter(pk=source.pk).exists()
 
@@ -249,3 +249,177 @@ def test_the_scheduler_task_pulls_every_due_source(folder_source, drop, scans_di
     assert folder_source.last_pulled_at is not None
     assert ImportJob.objects.get(source=folder_source).status == JobStatus.DONE
     assert (drop / "processed" / "nightly.json").exists()
+
+
+# ---- confinement of folder sources to their team's folder (issue 7, item 4) ------------------------
+
+
+@pytest.fixture
+def their_folder(drop):
+    """Team B's (platform's) drop folder, beside team A's, holding a scan of theirs."""
+    folder = drop.parent.parent / "platform"
+    folder.mkdir()
+    (folder / "theirs.json").write_text('{"SchemaVersion": 2, "Results": []}')
+    return folder
+
+
+@pytest.mark.parametrize("target", ["their folder", "the drop root", "a link to their folder", "a link up"])
+def test_a_champion_cannot_point_a_folder_source_outside_their_team_folder(
+    drop, their_folder, team_a, team_b, owner, target, tmp_path
+):
+    os.symlink(their_folder, drop / "to-theirs")
+    os.symlink("..", drop / "up")
+    location = {
+        "their folder": their_folder,
+        "the drop root": drop.parent.parent,
+        "a link to their folder": drop / "to-theirs",
+        "a link up": drop / "up" / "..",
+    }[target]
+
+    with pytest.raises(ValidationError) as refused:
+        source_create(actor=owner, team=team_a, name="x", kind=SourceKind.FOLDER, location=str(location))
+
+    message = refused.value.messages[0]
+    assert "team's own drop folder" in message
+    assert str(tmp_path) not in message and "platform" not in message
+    assert not ScanSource.objects.exists()
+
+
+def test_the_refusal_does_not_tell_whether_a_folder_outside_the_team_exists(
+    drop, their_folder, team_a, owner
+):
+    messages = []
+    for location in (their_folder, their_folder.parent / "no-such-team"):
+        with pytest.raises(ValidationError) as refused:
+            source_create(actor=owner, team=team_a, name="x", kind=SourceKind.FOLDER, location=str(location))
+        messages.append(refused.value.messages)
+
+    assert messages[0] == messages[1]
+
+
+def test_a_pull_refuses_a_folder_swapped_for_a_link_to_another_team(folder_source, drop, their_folder):
+    shutil.rmtree(drop)
+    os.symlink(their_folder, drop)
+
+    result = source_pull(source_id=folder_source.pk)
+
+    assert "not Research's drop folder" in result.error
+    assert str(their_folder) not in result.error
+    assert (their_folder / "theirs.json").exists()
+    assert not ImportJob.objects.exists()
+
+
+def test_the_team_folder_is_made_on_first_use(drop, team_a, owner):
+    own = drop.parent
+    shutil.rmtree(own)
+
+    source = source_create(actor=owner, team=team_a, name="x", kind=SourceKind.FOLDER, location=str(own))
+
+    assert own.is_dir() and source.location == str(own)
+
+
+def test_a_security_lead_grants_a_shared_folder_to_a_team(drop, team_a, owner, lead, scans_dir):
+    from findings.services.folders import folder_grant_add, folder_grant_remove
+
+    shared = drop.parent.parent / "shared-ci"
+    shared.mkdir()
+    with pytest.raises(PermissionDenied):
+        folder_grant_add(actor=owner, team=team_a, path=str(shared))
+    grant = folder_grant_add(actor=lead, team=team_a, path=str(shared))
+    source = source_create(actor=owner, team=team_a, name="x", kind=SourceKind.FOLDER, location=str(shared))
+    shutil.copy(scans_dir / "trivy" / "scheme_2_many_vulns.json", shared / "scan.json")
+
+    folder_grant_remove(actor=lead, grant=grant)
+    result = source_pull(source_id=source.pk)
+
+    assert "ask a security lead for a grant" in result.error
+    assert (shared / "scan.json").exists()
+    assert AuditEntry.objects.filter(object_type="findings_scanfoldergrant", action="insert").exists()
+
+
+def test_a_grant_outside_the_drop_roots_is_refused(drop, team_a, lead):
+    from findings.services.folders import folder_grant_add
+
+    for path in ("/etc", str(drop.parent.parent)):
+        with pytest.raises(ValidationError, match="inside a drop root"):
+            folder_grant_add(actor=lead, team=team_a, path=path)
+
+
+def test_security_leads_grant_and_withdraw_folders_on_the_drop_folders_page(
+    client, drop, team_a, lead, owner
+):
+    shared = drop.parent.parent / "shared-ci"
+    shared.mkdir()
+    url = reverse("findings:folders")
+
+    refused = client_for(client, owner).post(url, {"team": team_a.slug, "path": str(shared)})
+    own_page = client.get(url).content.decode()
+    granted = client_for(client, lead).post(url, {"team": team_a.slug, "path": str(shared)}, follow=True)
+    grant = ScanFolderGrant.objects.get()
+    withdrawn = client.post(reverse("findings:folder-grant-remove", args=[grant.pk]), follow=True)
+
+    assert refused.status_code == 403
+    assert str(drop.parent) in own_page and "Grant a folder" not in own_page
+    assert "may now read" in granted.content.decode()
+    assert "no longer has" in withdrawn.content.decode()
+    assert not ScanFolderGrant.objects.exists()
+
+
+def test_folder_grants_through_the_api(api_client, drop, team_a, lead, owner, outsider):
+    shared = drop.parent.parent / "shared-ci"
+    shared.mkdir()
+
+    api_client.force_authenticate(owner)
+    refused = api_client.post("/api/v1/scan-folder-grants/", {"team": team_a.slug, "path": str(shared)})
+    api_client.force_authenticate(lead)
+    created = api_client.post("/api/v1/scan-folder-grants/", {"team": team_a.slug, "path": str(shared)})
+    api_client.force_authenticate(outsider)
+    hidden = api_client.get("/api/v1/scan-folder-grants/").json()["count"]
+    api_client.force_authenticate(owner)
+    seen = api_client.get("/api/v1/scan-folder-grants/").json()["results"]
+
+    assert refused.status_code == 403
+    assert created.status_code == 201 and created.json()["path"] == str(shared)
+    assert hidden == 0
+    assert [g["path"] for g in seen] == [str(shared)]
+
+
+# ---- a source follows its asset to a new team (issue 7, item 17) ----------------------------------
+
+
+def test_a_url_source_follows_its_asset_to_a_new_team_and_keeps_pulling(
+    team_a, team_b, asset, owner, lead, outsider, settings, scans_dir, serve_bytes
+):
+    from assets.services.assets import asset_update
+    from findings.selectors import source_list_for_user
+
+    base = serve_bytes((scans_dir / "trivy" / "scheme_2_many_vulns.json").read_bytes())
+    settings.HYGIENE_SCAN_URL_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.HYGIENE_SCAN_URL_ALLOW_PRIVATE = ["127.0.0.1"]
+    source = source_create(
+        actor=owner, team=team_a, asset=asset, name="CI", kind=SourceKind.URL, location=f"{base}/t.json"
+    )
+
+    asset_update(actor=lead, asset=asset, team=team_b)
+    result = source_pull(source_id=source.pk)
+
+    source.refresh_from_db()
+    assert source.team == team_b
+    assert result.error == "" and len(result.jobs) == 1
+    assert ImportJob.objects.get(pk=result.jobs[0]).team == team_b
+    assert list(source_list_for_user(user=outsider)) == [source]
+    assert list(source_list_for_user(user=owner)) == []
+
+
+def test_a_folder_source_that_followed_its_asset_out_of_the_team_folder_says_why_it_cannot_pull(
+    folder_source, asset, team_b, lead, drop, scans_dir
+):
+    from assets.services.assets import asset_update
+
+    shutil.copy(scans_dir / "trivy" / "scheme_2_many_vulns.json", drop / "scan.json")
+    asset_update(actor=lead, asset=asset, team=team_b)
+
+    result = source_pull(source_id=folder_source.pk)
+
+    assert "not Platform's drop folder" in result.error
+    assert (drop / "scan.json").exists()

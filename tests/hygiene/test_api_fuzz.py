@@ -1,0 +1,87 @@
+"""The API against its own OpenAPI schema: schemathesis sends generated, often malformed input as a
+champion and checks that nothing answers 5xx and every answer is one the schema declares."""
+
+import datetime as dt
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from django.utils import timezone
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import checks
+from schemathesis.generation import GenerationMode
+
+from hygiene.services.tokens import token_create
+from tests.factories.assets import AssetFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+EXAMPLES = 15
+# No 5xx, and every answer (status, content type, headers, body) as the schema declares it.
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+    checks.response_headers_conformance,
+]
+
+
+def _failures_of(operation, mode, headers):
+    failures = set()
+
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case):
+        try:
+            response = case.call(headers=headers)
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except BaseExceptionGroup as group:  # collected per operation, reported together
+            for failure in group.exceptions:
+                message = " ".join(str(getattr(failure, "message", failure)).split())[:300]
+                title = getattr(failure, "title", type(failure).__name__)
+                failures.add(f"{operation.label} ({mode.value}, {response.status_code}): {title}: {message}")
+
+    try:
+        run()
+    except Unsatisfiable:  # nothing of this operation can be made invalid (no parameters, no body)
+        assert mode == GenerationMode.NEGATIVE
+    return failures
+
+
+@pytest.fixture
+def wsgi_app():
+    # As Django's test client does: the request cycle must not close the test's connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield get_wsgi_application()
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_the_api_answers_generated_input_as_its_schema_says(owner, team_a, wsgi_app):
+    AssetFactory(team=team_a, name="ml-trainer")
+    _, secret = token_create(
+        actor=owner,
+        name="fuzz",
+        team=None,
+        actions=["read", "write", "scans:push"],
+        expires_at=timezone.now() + dt.timedelta(days=1),
+    )
+    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", wsgi_app)
+    headers = {"Authorization": f"Token {secret}"}
+    failures = []
+    for result in schema.get_all_operations():
+        for mode in GenerationMode:
+            failures.extend(sorted(_failures_of(result.ok(), mode, headers)))
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
