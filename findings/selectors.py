@@ -29,7 +29,7 @@ from findings.models import (
     Severity,
 )
 from hygiene.models import AuditEntry
-from hygiene.permissions import is_active_user, scope_queryset, token_team_id
+from hygiene.permissions import engagement_scope, is_active_user, scope_queryset, token_team_id
 
 FINDING_OBJECT_TYPE = "findings_finding"
 SOURCE_OBJECT_TYPE = "findings_scansource"
@@ -61,8 +61,14 @@ LIST_FIELDS = (
 
 def _visible_findings(user: Any) -> QuerySet[Finding]:
     findings = Finding.objects.all()
-    scoped = scope_queryset(findings, user, team_field="team", restricted_field="asset__is_restricted")
-    granted = _granted_asset_ids(user)
+    scoped = scope_queryset(
+        findings,
+        user,
+        team_field="team",
+        restricted_field="asset__is_restricted",
+        environment_field="asset__environment",
+    )
+    granted = [] if engagement_scope(user) else _granted_asset_ids(user)
     if granted:
         scoped = scoped | findings.filter(asset_id__in=granted)
     return scoped
@@ -209,7 +215,9 @@ def _status_label(value: Any) -> str:
 def source_list_for_user(*, user: Any) -> QuerySet[ScanSource]:
     # A source with no asset restricts nothing; one feeding a restricted asset is hidden like it.
     sources = ScanSource.objects.annotate(restricted=Coalesce("asset__is_restricted", False))
-    sources = scope_queryset(sources, user, team_field="team", restricted_field="restricted")
+    sources = scope_queryset(
+        sources, user, team_field="team", restricted_field="restricted", environment_field="asset__environment"
+    )
     return sources.select_related("team", "asset").order_by("name", "id")
 
 
@@ -236,7 +244,9 @@ def job_list_for_user(*, user: Any) -> QuerySet[ImportJob]:
     """Import jobs of the teams the user sees, newest first (a job for a restricted asset is hidden
     like the asset)."""
     jobs = ImportJob.objects.annotate(restricted=Coalesce("asset__is_restricted", False))
-    jobs = scope_queryset(jobs, user, team_field="team", restricted_field="restricted")
+    jobs = scope_queryset(
+        jobs, user, team_field="team", restricted_field="restricted", environment_field="asset__environment"
+    )
     return jobs.select_related("team", "asset", "uploaded_by", "source").order_by("-created_at", "-id")
 
 
