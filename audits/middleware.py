@@ -27,7 +27,7 @@ class EngagementMiddleware:
         session = getattr(request, "session", None)
         engagement_id = session.get(SESSION_KEY) if session is not None else None
         if not engagement_id or not request.user.is_authenticated:
-            return self.get_response(request)
+            return self._respond(request)
         from audits.models import Engagement
         from audits.selectors import engagement_scope_of
 
@@ -43,9 +43,13 @@ class EngagementMiddleware:
             return redirect("audits:list")
         engagement_enter(user, engagement_scope_of(engagement))
         request.engagement = engagement  # type: ignore[attr-defined]
+        return self._respond(request)
+
+    def _respond(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if restricted_read(user):
-            engagement_read_log(user=user, engagement=engagement, request=request, status=response.status_code)
+        engagement = getattr(request, "engagement", None)  # the workspace may have just entered one
+        if engagement is not None and restricted_read(request.user):
+            engagement_read_log(user=request.user, engagement=engagement, request=request, status=response.status_code)
         return response
 
 

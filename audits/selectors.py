@@ -54,8 +54,12 @@ def engagement_reader(engagement: Engagement) -> Any:
     return reader
 
 
-def section_context(engagement: Engagement) -> SectionContext:
-    return SectionContext(engagement=engagement, user=engagement_reader(engagement), period=engagement_period(engagement))
+def section_context(engagement: Engagement, *, user: Any = None) -> SectionContext:
+    """What the sections read: as ``user`` when that is the auditor working inside this engagement (so their
+    reads of restricted data are audited with their request), else as the engagement's auditor."""
+    scope = engagement_scope(user) if user is not None else None
+    reader = user if scope is not None and scope.engagement_id == engagement.pk else engagement_reader(engagement)
+    return SectionContext(engagement=engagement, user=reader, period=engagement_period(engagement))
 
 
 def bundle_list_for_engagement(*, engagement: Engagement) -> QuerySet[EvidenceBundle]:
