@@ -15,4 +15,7 @@ def engagement(request: HttpRequest) -> dict[str, Any]:
 
         return hidden_restricted_for_user(user=user)
 
-    return {"current_engagement": getattr(request, "engagement", None), "restricted_hidden": SimpleLazyObject(hidden)}
+    return {
+        "current_engagement": getattr(request, "engagement", None),
+        "restricted_hidden": SimpleLazyObject(hidden),
+    }

@@ -37,7 +37,7 @@ class EngagementForm(forms.Form):
     restricted_in_scope = forms.BooleanField(
         label="Restricted assets are in scope",
         required=False,
-        help_text="The auditor then reads restricted assets and what derives from them; each read is audited.",
+        help_text="The auditor then reads restricted assets and what derives from them; each read is logged.",
     )
     ends_at = forms.DateField(
         label="Access ends on",

@@ -49,7 +49,9 @@ class EngagementMiddleware:
         response = self.get_response(request)
         engagement = getattr(request, "engagement", None)  # the workspace may have just entered one
         if engagement is not None and restricted_read(request.user):
-            engagement_read_log(user=request.user, engagement=engagement, request=request, status=response.status_code)
+            engagement_read_log(
+                user=request.user, engagement=engagement, request=request, status=response.status_code
+            )
         return response
 
 

@@ -36,10 +36,14 @@ class Engagement(models.Model):
     """A security lead opens one for an auditor: the period, frameworks and scope the auditor reads."""
 
     name = models.CharField(max_length=NAME_MAX)
-    auditor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="engagements")
+    auditor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="engagements"
+    )
     period_start = models.DateField()
     period_end = models.DateField()
-    frameworks = ArrayField(models.CharField(max_length=32, choices=Framework.choices), default=list, blank=True)
+    frameworks = ArrayField(
+        models.CharField(max_length=32, choices=Framework.choices), default=list, blank=True
+    )
     teams = models.ManyToManyField("hygiene.Team", blank=True, related_name="engagements")
     environments = ArrayField(models.CharField(max_length=16), default=list, blank=True)
     restricted_in_scope = models.BooleanField(default=False)

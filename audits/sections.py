@@ -176,7 +176,11 @@ def _finding_figures(ctx: SectionContext) -> list[Figure]:
         mitigated=Count("id", filter=Q(mitigated_at__gte=period.start, mitigated_at__lt=period.end)),
         mitigated_in_sla=Count(
             "id",
-            filter=Q(mitigated_at__gte=period.start, mitigated_at__lt=period.end, mitigated_at__date__lte=F("sla_due")),
+            filter=Q(
+                mitigated_at__gte=period.start,
+                mitigated_at__lt=period.end,
+                mitigated_at__date__lte=F("sla_due"),
+            ),
         ),
         past_sla=Count(
             "id",
@@ -186,7 +190,11 @@ def _finding_figures(ctx: SectionContext) -> list[Figure]:
         ),
     )
     return [
-        Figure("Findings open during the period", counts["total"], "Seen before its end, not fixed before its start."),
+        Figure(
+            "Findings open during the period",
+            counts["total"],
+            "Seen before its end, not fixed before its start.",
+        ),
         Figure("New findings", counts["new"], "First seen within the period."),
         Figure("Findings mitigated", counts["mitigated"], "Mitigated within the period."),
         Figure(
@@ -260,7 +268,12 @@ def _job_rows(ctx: SectionContext) -> Iterator[Sequence[Any]]:
 def _job_evidence(ctx: SectionContext) -> Iterator[EvidenceFile]:
     from django.utils.text import get_valid_filename
 
-    jobs = _jobs(ctx).select_related(None).order_by("id").only("id", "filename", "raw_file", "size_bytes", "sha256")
+    jobs = (
+        _jobs(ctx)
+        .select_related(None)
+        .order_by("id")
+        .only("id", "filename", "raw_file", "size_bytes", "sha256")
+    )
     for job in jobs.iterator(chunk_size=500):
         if not job.raw_file:
             continue

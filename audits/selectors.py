@@ -58,7 +58,9 @@ def section_context(engagement: Engagement, *, user: Any = None) -> SectionConte
     """What the sections read: as ``user`` when that is the auditor working inside this engagement (so their
     reads of restricted data are audited with their request), else as the engagement's auditor."""
     scope = engagement_scope(user) if user is not None else None
-    reader = user if scope is not None and scope.engagement_id == engagement.pk else engagement_reader(engagement)
+    reader = (
+        user if scope is not None and scope.engagement_id == engagement.pk else engagement_reader(engagement)
+    )
     return SectionContext(engagement=engagement, user=reader, period=engagement_period(engagement))
 
 
@@ -85,7 +87,7 @@ class HiddenRestricted:
 
 
 def hidden_restricted_for_user(*, user: Any) -> HiddenRestricted | None:
-    """How many restricted items an auditor cannot see, unless an engagement opens them (None: nothing hidden)."""
+    """How many restricted items an auditor cannot see unless an engagement opens them (None: none hidden)."""
     from assets.models import Asset
     from findings.models import Finding
 
@@ -122,7 +124,11 @@ def auditor_choices() -> list[tuple[int, str]]:
     people = (
         get_user_model()
         .objects.filter(groups__name=AUDITOR, is_active=True)
-        .filter(Q(profile__isnull=True) | Q(profile__access_expires_at__isnull=True) | Q(profile__access_expires_at__gt=timezone.now()))
+        .filter(
+            Q(profile__isnull=True)
+            | Q(profile__access_expires_at__isnull=True)
+            | Q(profile__access_expires_at__gt=timezone.now())
+        )
         .order_by("username")
     )
     return [(person.pk, person.get_username()) for person in people]

@@ -216,7 +216,11 @@ def source_list_for_user(*, user: Any) -> QuerySet[ScanSource]:
     # A source with no asset restricts nothing; one feeding a restricted asset is hidden like it.
     sources = ScanSource.objects.annotate(restricted=Coalesce("asset__is_restricted", False))
     sources = scope_queryset(
-        sources, user, team_field="team", restricted_field="restricted", environment_field="asset__environment"
+        sources,
+        user,
+        team_field="team",
+        restricted_field="restricted",
+        environment_field="asset__environment",
     )
     return sources.select_related("team", "asset").order_by("name", "id")
 

@@ -55,7 +55,9 @@ def engagement_scope(user: Any) -> EngagementScope | None:
 def engagement_enter(user: Any, scope: EngagementScope | None) -> None:
     """Make ``user`` (an auditor) read within ``scope`` for the rest of the request."""
     setattr(user, ENGAGEMENT_ATTR, scope)
-    for cached in [key for key in vars(user) if key.startswith("_hygiene_visible") or key == RESTRICTED_READ_ATTR]:
+    for cached in [
+        key for key in vars(user) if key.startswith("_hygiene_visible") or key == RESTRICTED_READ_ATTR
+    ]:
         delattr(user, cached)
 
 

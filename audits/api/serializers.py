@@ -32,8 +32,12 @@ class EngagementInputSerializer(serializers.Serializer):
     period_end = serializers.DateField()
     ends_at = serializers.DateTimeField()
     frameworks = serializers.ListField(child=serializers.ChoiceField(choices=Framework.choices), default=list)
-    teams = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), many=True, default=list)
-    environments = serializers.ListField(child=serializers.ChoiceField(choices=Environment.choices), default=list)
+    teams = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Team.objects.all(), many=True, default=list
+    )
+    environments = serializers.ListField(
+        child=serializers.ChoiceField(choices=Environment.choices), default=list
+    )
     restricted_in_scope = serializers.BooleanField(default=False)
 
     def validate_ends_at(self, value: Any) -> Any:
@@ -48,7 +52,17 @@ class BundleSerializer(serializers.ModelSerializer):
     class Meta:
         model = EvidenceBundle
         fields = [
-            *("id", "engagement", "status", "progress", "step", "error", "sha256", "size_bytes", "file_count"),
+            *(
+                "id",
+                "engagement",
+                "status",
+                "progress",
+                "step",
+                "error",
+                "sha256",
+                "size_bytes",
+                "file_count",
+            ),
             *("audit_head_seq", "audit_head_hash", "created_at", "started_at", "finished_at", "download_url"),
         ]
 

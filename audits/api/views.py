@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.exceptions import ValidationError as ApiValidationError
@@ -57,7 +57,9 @@ class EngagementListView(APIView):
         engagements = selectors.engagement_list_for_user(user=request.user)
         return Response(EngagementSerializer(engagements, many=True).data)
 
-    @extend_schema(request=EngagementInputSerializer, responses={201: EngagementSerializer}, summary="Open an engagement")
+    @extend_schema(
+        request=EngagementInputSerializer, responses={201: EngagementSerializer}, summary="Open an engagement"
+    )
     def post(self, request: Request) -> Response:
         data = EngagementInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -66,14 +68,18 @@ class EngagementListView(APIView):
         except PermissionDenied as exc:
             raise _denied(exc) from exc
         except ValidationError as exc:
-            raise ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
+            raise ApiValidationError(
+                exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            ) from exc
         return Response(EngagementSerializer(engagement).data, status=status.HTTP_201_CREATED)
 
 
 class EngagementDetailView(APIView):
     @extend_schema(responses=EngagementSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        return Response(EngagementSerializer(selectors.engagement_get_for_user(user=request.user, pk=pk)).data)
+        return Response(
+            EngagementSerializer(selectors.engagement_get_for_user(user=request.user, pk=pk)).data
+        )
 
 
 class EngagementEndView(APIView):
@@ -105,7 +111,9 @@ class BundleDetailView(APIView):
 
 
 class BundleDownloadView(APIView):
-    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY}, summary="Download a ready bundle")
+    @extend_schema(
+        responses={(200, "application/zip"): OpenApiTypes.BINARY}, summary="Download a ready bundle"
+    )
     def get(self, request: Request, pk: int) -> Any:
         bundle = selectors.bundle_get_for_user(user=request.user, pk=pk)
         _may_export(request, bundle.engagement)
@@ -119,11 +127,15 @@ class EngagementReportView(APIView):
     def get(self, request: Request, pk: int) -> HttpResponse:
         engagement = selectors.engagement_get_for_user(user=request.user, pk=pk)
         _may_export(request, engagement)
-        return HttpResponse(engagement_report_pdf(engagement=engagement, actor=request.user), content_type="application/pdf")
+        return HttpResponse(
+            engagement_report_pdf(engagement=engagement, actor=request.user), content_type="application/pdf"
+        )
 
 
 class EngagementOscalView(APIView):
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT}, summary="OSCAL 1.1 assessment results")
+    @extend_schema(
+        responses={(200, "application/json"): OpenApiTypes.OBJECT}, summary="OSCAL 1.1 assessment results"
+    )
     def get(self, request: Request, pk: int) -> HttpResponse:
         engagement = selectors.engagement_get_for_user(user=request.user, pk=pk)
         _may_export(request, engagement)
@@ -133,7 +145,7 @@ class EngagementOscalView(APIView):
 
 class BundleVerifyView(APIView):
     parser_classes = [MultiPartParser]
-    token_action = "read"
+    token_action = "read"  # noqa: S105 (a token action, not a secret)
 
     @extend_schema(
         request={"multipart/form-data": VerifyInputSerializer},
@@ -156,7 +168,9 @@ class BundleVerifyView(APIView):
             "signature": report.signature,
             "refused": report.refused,
         }
-        return Response(body, status=status.HTTP_200_OK if report.ok else status.HTTP_422_UNPROCESSABLE_ENTITY)
+        return Response(
+            body, status=status.HTTP_200_OK if report.ok else status.HTTP_422_UNPROCESSABLE_ENTITY
+        )
 
 
 class ExportListView(APIView):

@@ -119,7 +119,9 @@ def bundle_build(*, bundle_id: int) -> None:
     except Exception as exc:
         logger.exception("evidence bundle %s failed", bundle_id)
         EvidenceBundle.objects.filter(pk=bundle_id).update(
-            status=BundleStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
+            status=BundleStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
         )
     finally:
         if tmp_path and os.path.exists(tmp_path):
@@ -152,7 +154,11 @@ def _store(bundle: EvidenceBundle, path: str, summary: dict[str, Any]) -> None:
         action="bundle_built",
         object_type="audits_evidencebundle",
         object_id=str(bundle.pk),
-        detail={"engagement": bundle.engagement_id, "sha256": bundle.sha256, "head_hash": bundle.audit_head_hash},
+        detail={
+            "engagement": bundle.engagement_id,
+            "sha256": bundle.sha256,
+            "head_hash": bundle.audit_head_hash,
+        },
     )
 
 
@@ -181,7 +187,9 @@ class _Entry:
 
 class _BundleWriter:
     def __init__(self, out: IO[bytes]) -> None:
-        self.zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True)
+        self.zip = zipfile.ZipFile(
+            out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1, allowZip64=True
+        )
         self.files: list[dict[str, Any]] = []
 
     @contextmanager
@@ -212,7 +220,9 @@ def bundle_write(*, engagement: Engagement, out: IO[bytes], progress: Any = None
         raise
 
 
-def _write_all(writer: _BundleWriter, engagement: Engagement, ctx: SectionContext, report: Any) -> dict[str, Any]:
+def _write_all(
+    writer: _BundleWriter, engagement: Engagement, ctx: SectionContext, report: Any
+) -> dict[str, Any]:
     parts = sections()
     steps = 2 * len(parts) + 1
     section_summary = []
@@ -221,7 +231,9 @@ def _write_all(writer: _BundleWriter, engagement: Engagement, ctx: SectionContex
         rows = _write_records(writer, section, ctx)
         report(100 * (2 * index + 1) // steps, f"Copying the evidence of {section.title.lower()}")
         evidence = _write_evidence(writer, section, ctx)
-        section_summary.append({"key": section.key, "title": section.title, "rows": rows, "evidence_files": evidence})
+        section_summary.append(
+            {"key": section.key, "title": section.title, "rows": rows, "evidence_files": evidence}
+        )
     report(100 * (steps - 1) // steps, "Sealing and extracting the audit log")
     anchors = _write_audit_extract(writer, ctx)
     writer.text("README.txt", [README])
@@ -239,7 +251,11 @@ def _write_all(writer: _BundleWriter, engagement: Engagement, ctx: SectionContex
     writer.zip.writestr(SIGNATURE, base64.b64encode(signing.sign(manifest_bytes)) + b"\n")
     writer.zip.writestr(PUBLIC_KEY, signing.public_key_pem())
     writer.zip.close()
-    return {"file_count": len(writer.files) + len(META_FILES), "head_seq": anchors["head_seq"], "head_hash": anchors["head_hash"]}
+    return {
+        "file_count": len(writer.files) + len(META_FILES),
+        "head_seq": anchors["head_seq"],
+        "head_hash": anchors["head_hash"],
+    }
 
 
 def _engagement_summary(engagement: Engagement) -> dict[str, Any]:
@@ -282,10 +298,12 @@ def _write_evidence(writer: _BundleWriter, section: Section, ctx: SectionContext
         try:
             source = item.open()
         except OSError as exc:
-            writer.files.append({"path": path, "missing_at_export": str(exc)[:300], "recorded_sha256": item.sha256})
+            writer.files.append(
+                {"path": path, "missing_at_export": str(exc)[:300], "recorded_sha256": item.sha256}
+            )
             continue
         with source, writer.entry(path, recorded_sha256=item.sha256) as entry:
-            shutil.copyfileobj(source, entry, COPY_CHUNK)  # type: ignore[misc]
+            shutil.copyfileobj(source, entry, COPY_CHUNK)
         written += 1
     return written
 
@@ -315,7 +333,9 @@ def _write_audit_extract(writer: _BundleWriter, ctx: SectionContext) -> dict[str
         return anchors
     lo, hi = bounds["lo"], bounds["hi"]
     visible = set(
-        audit_entry_list_for_user(user=ctx.user).filter(seq__gte=lo, seq__lte=hi).values_list("seq", flat=True)
+        audit_entry_list_for_user(user=ctx.user)
+        .filter(seq__gte=lo, seq__lte=hi)
+        .values_list("seq", flat=True)
     )
     rows = AuditEntry.objects.filter(seq__gte=lo, seq__lte=hi).order_by("seq").values_list(*AUDIT_FIELDS)
     with writer.entry(AUDIT_EXTRACT) as entry:
@@ -330,7 +350,12 @@ def _write_audit_extract(writer: _BundleWriter, ctx: SectionContext) -> dict[str
                 record["occurred_at"] = record["occurred_at"].isoformat()
             else:
                 anchors["redacted"] += 1
-                record = {"seq": record["seq"], "prev_hash": record["prev_hash"], "hash": record["hash"], "redacted": True}
+                record = {
+                    "seq": record["seq"],
+                    "prev_hash": record["prev_hash"],
+                    "hash": record["hash"],
+                    "redacted": True,
+                }
             lines.append(orjson.dumps(record))
             if len(lines) >= 2000:
                 entry.write(b"\n".join(lines) + b"\n")

@@ -43,7 +43,8 @@ def engagement_oscal(*, engagement: Engagement, actor: Any) -> dict[str, Any]:
         "title": f"Results of {engagement.name}",
         "description": (
             f"Hygiene programme assessment for {engagement.period_start.isoformat()} to "
-            f"{engagement.period_end.isoformat()}, frameworks: {', '.join(engagement.framework_labels()) or 'none'}."
+            f"{engagement.period_end.isoformat()}, frameworks: "
+            f"{', '.join(engagement.framework_labels()) or 'none'}."
         ),
         "start": period.start.isoformat(),
         "end": period.end.isoformat(),
@@ -71,7 +72,10 @@ def engagement_oscal(*, engagement: Engagement, actor: Any) -> dict[str, Any]:
                     }
                 ],
             },
-            "import-ap": {"href": f"#engagement-{engagement.pk}", "remarks": "Audit engagement of the hygiene application."},
+            "import-ap": {
+                "href": f"#engagement-{engagement.pk}",
+                "remarks": "Audit engagement of the hygiene application.",
+            },
             "results": [result],
         }
     }

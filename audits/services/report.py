@@ -1,4 +1,4 @@
-"""The engagement's PDF report, drawn with ReportLab alone (pure pip, charts included, no system libraries)."""
+"""The engagement's PDF report, drawn with ReportLab alone (pure pip, charts included, no system library)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,10 @@ def engagement_report_pdf(*, engagement: Engagement, actor: Any) -> bytes:
     styles = getSampleStyleSheet()
     story: list[Any] = [
         Paragraph(f"Audit report: {_esc(engagement.name)}", styles["Title"]),
-        Paragraph(f"Generated {timezone.now():%Y-%m-%d %H:%M} UTC for {_esc(actor.get_username())}", styles["Normal"]),
+        Paragraph(
+            f"Generated {timezone.now():%Y-%m-%d %H:%M} UTC for {_esc(actor.get_username())}",
+            styles["Normal"],
+        ),
         Spacer(1, 0.4 * cm),
         Paragraph("Summary", styles["Heading2"]),
         _table([["", ""], *_summary_rows(engagement)], widths=[5 * cm, 11 * cm], header=False),

@@ -61,7 +61,9 @@ def public_key() -> Ed25519PublicKey:
 
 def public_key_pem(key: Ed25519PublicKey | None = None) -> str:
     key = key or public_key()
-    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
 
 
 def key_fingerprint(key: Ed25519PublicKey | None = None) -> str:

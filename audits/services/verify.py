@@ -168,7 +168,9 @@ def _verify_open(
 ) -> None:
     manifest_bytes = _read_small(archive, MANIFEST, MANIFEST_MAX)
     if manifest_bytes is None:
-        report.manifest_error = "Missing: manifest.json (not an evidence bundle, or its manifest was removed)."
+        report.manifest_error = (
+            "Missing: manifest.json (not an evidence bundle, or its manifest was removed)."
+        )
         report.signature, report.signature_detail = "missing", "there is no manifest to check it against."
         return
     _check_signature(archive, report, key, manifest_bytes)
@@ -225,7 +227,9 @@ def _check_signature(
         )
         return
     report.signature = "invalid"
-    report.signature_detail = "the signature does not match manifest.json (the manifest or manifest.sig was edited)."
+    report.signature_detail = (
+        "the signature does not match manifest.json (the manifest or manifest.sig was edited)."
+    )
 
 
 def _sha256(archive: zipfile.ZipFile, name: str) -> str:

@@ -58,7 +58,9 @@ def bundle_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def bundle_status(request: HttpRequest, pk: int) -> JsonResponse:
     bundle = selectors.bundle_get_for_user(user=request.user, pk=pk)
-    return JsonResponse({"id": bundle.pk, "status": bundle.status, "progress": bundle.progress, "step": bundle.step})
+    return JsonResponse(
+        {"id": bundle.pk, "status": bundle.status, "progress": bundle.progress, "step": bundle.step}
+    )
 
 
 @login_required

@@ -67,7 +67,8 @@ def engagement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request.session.pop(SESSION_KEY, None)
         return refuse(
             request,
-            f"The engagement “{engagement.name}” ended on {engagement.access_end:%d %b %Y %H:%M}; its scope is "
+            f"The engagement “{engagement.name}” ended on {engagement.access_end:%d %b %Y %H:%M}; "
+            "its scope is "
             "no longer open to you. Ask a security lead to open a new engagement.",
         )
     if is_own and is_auditor(request.user) and request.session.get(SESSION_KEY) != engagement.pk:
@@ -123,5 +124,7 @@ def engagement_finish(request: HttpRequest, pk: int) -> HttpResponse:
         engagement_end(actor=request.user, engagement=engagement)
     except PermissionDenied as exc:
         return refuse(request, str(exc))
-    messages.success(request, f"“{engagement.name}” ended: {engagement.auditor}'s access to its scope stopped.")
+    messages.success(
+        request, f"“{engagement.name}” ended: {engagement.auditor}'s access to its scope stopped."
+    )
     return redirect(engagement)

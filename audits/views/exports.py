@@ -18,7 +18,9 @@ from hygiene.services.exports import export_lists_for_user, export_stream
 def export_index(request: HttpRequest) -> HttpResponse:
     context = {
         "lists": export_lists_for_user(user=request.user),
-        "engagements": selectors.engagement_list_for_user(user=request.user).filter(ended_at__isnull=True)[:20]
+        "engagements": selectors.engagement_list_for_user(user=request.user).filter(ended_at__isnull=True)[
+            :20
+        ]
         if sees_all_teams(request.user)
         else [],
     }

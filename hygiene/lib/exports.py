@@ -58,7 +58,9 @@ def _chunks(rows: Iterable[Sequence[Any]], size: int) -> Iterator[list[Sequence[
         yield chunk
 
 
-def stream_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, chunk_rows: int = CHUNK_ROWS) -> Iterator[str]:
+def stream_csv(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[str]:
     """CSV text of ``rows`` under a header of ``columns``, a chunk of rows at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)

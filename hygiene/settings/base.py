@@ -293,10 +293,14 @@ HYGIENE_ASSET_CSV_MAX_ROWS = env.int("HYGIENE_ASSET_CSV_MAX_ROWS", default=5000)
 # machine only: several machines must share a configured key).
 HYGIENE_BUNDLE_SIGNING_KEY = env_secret("HYGIENE_BUNDLE_SIGNING_KEY", default="")
 HYGIENE_BUNDLE_GENERATED_KEY_PATH = Path(
-    env.str("HYGIENE_BUNDLE_GENERATED_KEY_PATH", default=str(BASE_DIR / ".data" / "keys" / "bundle-signing.pem"))
+    env.str(
+        "HYGIENE_BUNDLE_GENERATED_KEY_PATH", default=str(BASE_DIR / ".data" / "keys" / "bundle-signing.pem")
+    )
 )
 # What the verify page and command accept before refusing an upload as hostile (a ZIP bomb).
 HYGIENE_BUNDLE_VERIFY_MAX_BYTES = env.int("HYGIENE_BUNDLE_VERIFY_MAX_BYTES", default=2 * 1024**3)
-HYGIENE_BUNDLE_VERIFY_MAX_UNCOMPRESSED = env.int("HYGIENE_BUNDLE_VERIFY_MAX_UNCOMPRESSED", default=8 * 1024**3)
+HYGIENE_BUNDLE_VERIFY_MAX_UNCOMPRESSED = env.int(
+    "HYGIENE_BUNDLE_VERIFY_MAX_UNCOMPRESSED", default=8 * 1024**3
+)
 HYGIENE_BUNDLE_VERIFY_MAX_FILES = env.int("HYGIENE_BUNDLE_VERIFY_MAX_FILES", default=200_000)
 HYGIENE_BUNDLE_VERIFY_MAX_RATIO = env.int("HYGIENE_BUNDLE_VERIFY_MAX_RATIO", default=200)

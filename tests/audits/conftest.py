@@ -16,7 +16,9 @@ def estate(team_a, team_b, restricted_level):
     """Team A: an open production model and a restricted dataset, each with a finding and a scan; team B:
     one asset with a finding."""
     model = AssetFactory(team=team_a, name="churn-model", kind="model", environment="production")
-    secret = AssetFactory(team=team_a, name="patients", classification=restricted_level, environment="production")
+    secret = AssetFactory(
+        team=team_a, name="patients", classification=restricted_level, environment="production"
+    )
     other = AssetFactory(team=team_b, name="platform-api", kind="endpoint", environment="production")
     jobs = {asset.name: ImportJobFactory(asset=asset) for asset in (model, secret, other)}
     findings = {

@@ -53,7 +53,9 @@ def test_auditor_sees_restricted_data_only_inside_an_engagement_that_grants_it(
     assert "Issue on patients" in _text(client.get("/findings/"))
 
 
-def test_every_read_of_restricted_data_in_an_engagement_is_audited(client, auditor, estate, restricted_engagement):
+def test_every_read_of_restricted_data_in_an_engagement_is_audited(
+    client, auditor, estate, restricted_engagement
+):
     _enter(client, auditor, restricted_engagement)
     client.get(f"/assets/{estate['secret'].pk}/")
     reads = AuditEntry.objects.filter(action="restricted_read", actor_id=auditor.pk)
@@ -74,7 +76,9 @@ def test_engagement_scope_narrows_environments(client, auditor, lead, team_a, es
     from tests.factories.assets import AssetFactory
 
     AssetFactory(team=team_a, name="dev-notebook", kind="notebook", environment="development")
-    engagement = EngagementFactory(auditor=auditor, opened_by=lead, teams=[team_a], environments=["production"])
+    engagement = EngagementFactory(
+        auditor=auditor, opened_by=lead, teams=[team_a], environments=["production"]
+    )
     _enter(client, auditor, engagement)
     page = _text(client.get("/assets/"))
     assert "churn-model" in page and "dev-notebook" not in page
@@ -94,7 +98,9 @@ def test_engagement_that_expires_mid_session_stops_access_at_the_next_request(
     assert client.get(f"/audits/{restricted_engagement.pk}/").status_code == 403
 
 
-def test_lead_ending_an_engagement_stops_the_auditors_access(client, auditor, lead, estate, restricted_engagement):
+def test_lead_ending_an_engagement_stops_the_auditors_access(
+    client, auditor, lead, estate, restricted_engagement
+):
     from django.test import Client
 
     _enter(client, auditor, restricted_engagement)
@@ -110,7 +116,9 @@ def test_another_auditors_engagement_is_404(client, estate, lead, restricted_eng
     from hygiene.roles import AUDITOR
     from tests.factories import UserFactory
 
-    other = UserFactory(username="other-auditor", role=AUDITOR, role__until=timezone.now() + dt.timedelta(days=3))
+    other = UserFactory(
+        username="other-auditor", role=AUDITOR, role__until=timezone.now() + dt.timedelta(days=3)
+    )
     client_for(client, other)
     assert client.get(f"/audits/{restricted_engagement.pk}/").status_code == 404
 

@@ -53,7 +53,7 @@ def test_export_neutralises_formulas_and_is_audited(client, owner, estate):
     client_for(client, owner)
     text = _body(client.get("/exports/findings.csv"))
     assert "'=HYPERLINK" in text
-    assert '\n=HYPERLINK' not in text and ',=HYPERLINK' not in text
+    assert "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
     entry = AuditEntry.objects.filter(action="export", object_type="findings_finding").latest("id")
     assert entry.actor_id == owner.pk
     assert entry.after["list"] == "findings" and entry.after["format"] == "csv"
@@ -61,7 +61,9 @@ def test_export_neutralises_formulas_and_is_audited(client, owner, estate):
 
 def test_audit_log_export_writes_before_and_after_as_json(client, lead, estate):
     client_for(client, lead)
-    rows = list(csv.DictReader(io.StringIO(_body(client.get("/exports/audit-log.csv?object_type=assets_asset")))))
+    rows = list(
+        csv.DictReader(io.StringIO(_body(client.get("/exports/audit-log.csv?object_type=assets_asset"))))
+    )
     assert rows
     after = json.loads(rows[0]["after"].lstrip("'"))
     assert isinstance(after, dict) and "name" in after

@@ -1,4 +1,4 @@
-"""OSCAL assessment results, validated against compliance-trestle's OSCAL 1.1 models (generated from NIST's schema)."""
+"""OSCAL assessment results, validated by compliance-trestle's OSCAL 1.1 models (made from NIST's schema)."""
 
 import json
 
@@ -20,7 +20,9 @@ def test_oscal_assessment_results_validate_against_the_oscal_1_1_schema(estate, 
 
     assert re.match(OSCAL_VERSION_REGEX, parsed.metadata.oscal_version.__root__)
     observations = parsed.results[0].observations
-    assert [o.title for o in observations] == [f"{estate['findings']['churn-model'].rule_id}: Issue on churn-model"]
+    assert [o.title for o in observations] == [
+        f"{estate['findings']['churn-model'].rule_id}: Issue on churn-model"
+    ]
 
 
 def test_oscal_results_leave_out_what_the_engagement_does_not_open(estate, engagement, lead):

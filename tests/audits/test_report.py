@@ -12,4 +12,6 @@ def test_pdf_report_is_a_pdf_with_summary_and_findings_and_is_audited(estate, en
     pdf = engagement_report_pdf(engagement=engagement, actor=lead)
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
     assert len(pdf) > 2000
-    assert AuditEntry.objects.filter(action="export", object_id=str(engagement.pk), after__format="pdf-report").exists()
+    assert AuditEntry.objects.filter(
+        action="export", object_id=str(engagement.pk), after__format="pdf-report"
+    ).exists()
