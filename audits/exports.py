@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hygiene.services.exports import ExportList, Rows, export_register
+from django.db.models import QuerySet
+
+from hygiene.services.exports import ExportList, export_register
 
 ASSET_COLUMNS = {
     "id": "id",
@@ -81,7 +83,6 @@ AUDIT_COLUMNS = {
         *("changes", "before", "after", "context", "prev_hash", "hash"),
     )
 }
-CHUNK = 2000
 
 
 def _asset_filters(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,11 +93,10 @@ def _asset_filters(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     return dict(form.filters())
 
 
-def _asset_rows(user: Any, filters: Mapping[str, Any]) -> Rows:
+def _assets(user: Any, filters: Mapping[str, Any]) -> QuerySet[Any]:
     from assets.selectors import asset_list_for_user
 
-    assets = asset_list_for_user(user=user, filters=dict(filters))
-    return assets.values_list(*ASSET_COLUMNS.values()).iterator(chunk_size=CHUNK)
+    return asset_list_for_user(user=user, filters=dict(filters))
 
 
 def _finding_filters(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -115,11 +115,10 @@ def _finding_filters(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     return FindingFilterForm(data, teams=teams).filters()
 
 
-def _finding_rows(user: Any, filters: Mapping[str, Any]) -> Rows:
+def _findings(user: Any, filters: Mapping[str, Any]) -> QuerySet[Any]:
     from findings.selectors import finding_list_for_user
 
-    findings = finding_list_for_user(user=user, filters=filters)
-    return findings.values_list(*FINDING_COLUMNS.values()).iterator(chunk_size=CHUNK)
+    return finding_list_for_user(user=user, filters=filters)
 
 
 def _job_filters(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -133,7 +132,7 @@ def _job_filters(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     return filters
 
 
-def _job_rows(user: Any, filters: Mapping[str, Any]) -> Rows:
+def _jobs(user: Any, filters: Mapping[str, Any]) -> QuerySet[Any]:
     from findings.selectors import job_list_for_user
 
     jobs = job_list_for_user(user=user)
@@ -141,7 +140,7 @@ def _job_rows(user: Any, filters: Mapping[str, Any]) -> Rows:
         jobs = jobs.filter(status=filters["status"])
     if filters.get("team"):
         jobs = jobs.filter(team__slug=filters["team"])
-    return jobs.values_list(*JOB_COLUMNS.values()).iterator(chunk_size=CHUNK)
+    return jobs
 
 
 def _audit_filters(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -151,11 +150,10 @@ def _audit_filters(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: str(v) for k, v in form.cleaned_data.items() if v} if form.is_valid() else {}
 
 
-def _audit_rows(user: Any, filters: Mapping[str, Any]) -> Rows:
+def _audit_entries(user: Any, filters: Mapping[str, Any]) -> QuerySet[Any]:
     from hygiene.selectors import audit_entry_list_for_user
 
-    entries = audit_entry_list_for_user(user=user, filters=dict(filters))
-    return entries.values_list(*AUDIT_COLUMNS.values()).iterator(chunk_size=CHUNK)
+    return audit_entry_list_for_user(user=user, filters=dict(filters))
 
 
 def _sees_audit_log(user: Any) -> bool:
@@ -169,8 +167,8 @@ export_register(
         key="assets",
         title="Assets",
         object_type="assets_asset",
-        columns=tuple(ASSET_COLUMNS),
-        rows=_asset_rows,
+        columns=tuple(ASSET_COLUMNS.items()),
+        queryset=_assets,
         parse_filters=_asset_filters,
         list_url_name="assets:list",
     )
@@ -180,8 +178,8 @@ export_register(
         key="findings",
         title="Findings",
         object_type="findings_finding",
-        columns=tuple(FINDING_COLUMNS),
-        rows=_finding_rows,
+        columns=tuple(FINDING_COLUMNS.items()),
+        queryset=_findings,
         parse_filters=_finding_filters,
         list_url_name="findings:list",
     )
@@ -191,8 +189,8 @@ export_register(
         key="import-jobs",
         title="Import jobs",
         object_type="findings_importjob",
-        columns=tuple(JOB_COLUMNS),
-        rows=_job_rows,
+        columns=tuple(JOB_COLUMNS.items()),
+        queryset=_jobs,
         parse_filters=_job_filters,
         list_url_name="findings:jobs",
     )
@@ -202,8 +200,8 @@ export_register(
         key="audit-log",
         title="Audit log",
         object_type="hygiene_auditentry",
-        columns=tuple(AUDIT_COLUMNS),
-        rows=_audit_rows,
+        columns=tuple(AUDIT_COLUMNS.items()),
+        queryset=_audit_entries,
         parse_filters=_audit_filters,
         list_url_name="audit:log",
         allowed=_sees_audit_log,

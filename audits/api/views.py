@@ -182,7 +182,7 @@ class ExportListView(APIView):
             {
                 "key": spec.key,
                 "title": spec.title,
-                "columns": list(spec.columns),
+                "columns": [name for name, _ in spec.columns],
                 "csv_url": reverse("api-export", args=[spec.key, "csv"]),
                 "json_url": reverse("api-export", args=[spec.key, "json"]),
             }

@@ -1,25 +1,26 @@
 """Every list exports: a registry of exportable lists, each streamed through its app's selector and audited.
 
 Apps register their lists (``export_register``) from their ``AppConfig.ready``; the export pages and the API
-serve any registered list the same way: the list page's filters, the viewer's permissions (the selector),
-CSV or JSON streamed from a server-side cursor, and one ``export`` entry in the audit log.
+serve any registered list the same way: the list page's filters, the viewer's permissions (the list's
+selector returns the queryset), CSV or JSON that PostgreSQL writes row by row from that queryset, streamed
+from a server-side cursor, and one ``export`` entry in the audit log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404
 
-from hygiene.lib.exports import stream_csv, stream_json
+from hygiene.lib.exports import queryset_csv, queryset_json
 from hygiene.permissions import engagement_scope, is_active_user
 from hygiene.services.audit import audit_event
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
-Rows = Iterable[Sequence[Any]]
 
 
 def _everyone(user: Any) -> bool:
@@ -28,13 +29,14 @@ def _everyone(user: Any) -> bool:
 
 @dataclass(frozen=True)
 class ExportList:
-    """One exportable list: its columns, how to read its rows for a user, how to parse its filters."""
+    """One exportable list: its columns ((name, ORM lookup) pairs), the selector that gives a user's rows
+    under filters, and how to parse the list page's filters."""
 
     key: str
     title: str
     object_type: str
-    columns: tuple[str, ...]
-    rows: Callable[[Any, Mapping[str, Any]], Rows]
+    columns: tuple[tuple[str, str], ...]
+    queryset: Callable[[Any, Mapping[str, Any]], QuerySet[Any]]
     parse_filters: Callable[[Any, Mapping[str, Any]], dict[str, Any]]
     list_url_name: str = ""
     allowed: Callable[[Any], bool] = field(default=_everyone)
@@ -89,10 +91,10 @@ def export_stream(*, user: Any, key: str, export_format: str, params: Mapping[st
         actor_label=user.get_username(),
         detail=detail,
     )
-    rows = spec.rows(user, filters)
-    stream = stream_csv if export_format == "csv" else stream_json
+    queryset = spec.queryset(user, filters)
+    stream = queryset_csv if export_format == "csv" else queryset_json
     return Export(
-        chunks=stream(spec.columns, rows),
+        chunks=stream(queryset, spec.columns),
         content_type=FORMATS[export_format],
         filename=f"{key}.{export_format}",
     )

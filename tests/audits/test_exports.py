@@ -161,11 +161,11 @@ def _export_peak(client) -> tuple[int, int, int]:
 
 def test_findings_export_streams_in_constant_memory_whatever_the_row_count(client, owner, estate):
     client_for(client, owner)
-    _add_findings(estate["model"], 0, 4_000)
+    _add_findings(estate["model"], 0, 10_000)
     small_rows, small_bytes, small_peak = _export_peak(client)
-    _add_findings(estate["model"], 4_000, 36_000)
+    _add_findings(estate["model"], 10_000, 40_000)
     rows, total, peak = _export_peak(client)
-    assert (small_rows, rows) == (4_003, 40_003)  # + the header and team A's two findings of the estate
-    assert total > 9 * small_bytes
-    # Ten times the rows, about the same peak: one chunk of rows at a time, never the whole export.
+    assert (small_rows, rows) == (10_003, 50_003)  # + the header and team A's two findings of the estate
+    assert total > 4.5 * small_bytes
+    # Five times the rows, about the same peak: one chunk of rows at a time, never the whole export.
     assert peak < 1.5 * small_peak, f"peak {peak} bytes for {total} bytes, {small_peak} for {small_bytes}"
