@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/bundles/", bundles.bundle_create, name="bundle-create"),
     path("<int:pk>/report.pdf", bundles.report_pdf, name="report"),
     path("<int:pk>/oscal.json", bundles.oscal_json, name="oscal"),
+    path("<int:pk>/records/<slug:key>.<str:export_format>", bundles.section_records, name="records"),
     path("bundles/<int:pk>/", bundles.bundle_detail, name="bundle"),
     path("bundles/<int:pk>/status/", bundles.bundle_status, name="bundle-status"),
     path("bundles/<int:pk>/download/", bundles.bundle_download, name="bundle-download"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -34,7 +35,7 @@ import orjson
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from audits.models import BundleStatus, Engagement, EvidenceBundle
@@ -54,6 +55,7 @@ PUBLIC_KEY = "public_key.pem"
 META_FILES = frozenset({MANIFEST, SIGNATURE, PUBLIC_KEY})
 AUDIT_EXTRACT = "audit-log/extract.jsonl"
 COPY_CHUNK = 1 << 20
+STALE_AFTER = dt.timedelta(hours=2)
 AUDIT_FIELDS = (
     *("seq", "id", "occurred_at", "actor_id", "actor_label", "action", "object_type", "object_id"),
     *("before", "after", "changes", "context", "prev_hash", "hash"),
@@ -103,9 +105,16 @@ def bundle_request(*, actor: Any, engagement: Engagement) -> EvidenceBundle:
 
 
 def bundle_build(*, bundle_id: int) -> None:
-    """Build a queued bundle (idempotent: a bundle already running or finished is left alone)."""
-    claimed = EvidenceBundle.objects.filter(pk=bundle_id, status=BundleStatus.QUEUED).update(
-        status=BundleStatus.RUNNING, started_at=timezone.now(), progress=0
+    """Build a queued bundle (idempotent: one already finished, or running on a live worker, is left alone).
+
+    A bundle still "running" long after it started lost its worker (the task is acked late, so the
+    broker hands it out again): it is started over.
+    """
+    stale = timezone.now() - STALE_AFTER
+    claimed = (
+        EvidenceBundle.objects.filter(pk=bundle_id)
+        .filter(Q(status=BundleStatus.QUEUED) | Q(status=BundleStatus.RUNNING, started_at__lt=stale))
+        .update(status=BundleStatus.RUNNING, started_at=timezone.now(), progress=0)
     )
     if not claimed:
         return

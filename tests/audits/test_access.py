@@ -174,3 +174,16 @@ def test_engagement_form_refuses_a_period_that_ends_before_it_starts(client, lea
     )
     assert response.status_code == 400
     assert "The period ends before it starts." in response.content.decode()
+
+
+def test_workspace_records_download_is_the_engagement_scope_and_audited(
+    client, auditor, estate, restricted_engagement
+):
+    import json
+
+    _enter(client, auditor, restricted_engagement)
+    response = client.get(f"/audits/{restricted_engagement.pk}/records/findings.json")
+    titles = {row["title"] for row in json.loads(b"".join(response.streaming_content))}
+    assert titles == {"Issue on churn-model", "Issue on patients"}
+    assert AuditEntry.objects.filter(action="export", after__section="findings").exists()
+    assert client.get(f"/audits/{restricted_engagement.pk}/records/nothing.csv").status_code == 404

@@ -182,3 +182,52 @@ def test_zip_bomb_is_refused_without_extracting():
 def test_public_key_is_stable_and_shown_in_the_bundle(built):
     with zipfile.ZipFile(io.BytesIO(_bytes(built))) as archive:
         assert archive.read("public_key.pem").decode() == signing.public_key_pem()
+
+
+def test_restricted_engagement_bundle_holds_restricted_records(estate, restricted_engagement, auditor):
+    bundle = bundle_request(actor=auditor, engagement=restricted_engagement)
+    bundle.refresh_from_db()
+    with zipfile.ZipFile(io.BytesIO(_bytes(bundle))) as archive:
+        titles = {row["title"] for row in json.loads(archive.read("records/findings.json"))}
+    assert titles == {"Issue on churn-model", "Issue on patients"}
+
+
+def test_members_and_other_auditors_cannot_request_a_bundle(engagement, owner):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        bundle_request(actor=owner, engagement=engagement)
+
+
+def test_upload_larger_than_the_limit_is_refused(settings):
+    settings.HYGIENE_BUNDLE_VERIFY_MAX_BYTES = 100
+    report = _verify(b"PK" + b"\0" * 200)
+    assert "larger than 100 bytes" in report.refused
+
+
+def test_bundle_page_follows_progress_and_download_is_audited(client, built, auditor):
+    from tests.conftest import client_for
+
+    client_for(client, auditor)
+    page = client.get(f"/audits/bundles/{built.pk}/").content.decode()
+    assert "Download the bundle" in page and built.sha256 in page
+    assert client.get(f"/audits/bundles/{built.pk}/status/").json()["status"] == "done"
+    response = client.get(f"/audits/bundles/{built.pk}/download/")
+    assert b"".join(response.streaming_content) == _bytes(built)
+    assert AuditEntry.objects.filter(action="download", object_id=str(built.pk), actor_id=auditor.pk).exists()
+
+
+def test_verify_page_names_each_problem(client, built, lead):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.conftest import client_for
+
+    client_for(client, lead)
+    page = client.get("/audits/verify/").content.decode()
+    assert signing.key_fingerprint() in page
+    tampered = _rewrite(_bytes(built), lambda m: m.update({"evidence/planted.txt": b"x"}))
+    response = client.post("/audits/verify/", {"file": SimpleUploadedFile("b.zip", tampered)})
+    assert response.status_code == 422
+    assert "Extra: evidence/planted.txt" in response.content.decode()
+    response = client.post("/audits/verify/", {"file": SimpleUploadedFile("b.zip", b"not a zip")})
+    assert "this is not a ZIP file" in response.content.decode()
