@@ -9,6 +9,11 @@ urlpatterns = [
     path("engagements/<int:pk>/bundles/", views.EngagementBundleView.as_view(), name="api-engagement-bundle"),
     path("engagements/<int:pk>/report/", views.EngagementReportView.as_view(), name="api-engagement-report"),
     path("engagements/<int:pk>/oscal/", views.EngagementOscalView.as_view(), name="api-engagement-oscal"),
+    path(
+        "engagements/<int:pk>/records/<slug:key>/<str:export_format>/",
+        views.EngagementRecordsView.as_view(),
+        name="api-engagement-records",
+    ),
     path("bundles/verify/", views.BundleVerifyView.as_view(), name="api-bundle-verify"),
     path("bundles/<int:pk>/", views.BundleDetailView.as_view(), name="api-bundle-detail"),
     path("bundles/<int:pk>/download/", views.BundleDownloadView.as_view(), name="api-bundle-download"),

@@ -214,3 +214,21 @@ class ExportDownloadView(APIView):
         response = StreamingHttpResponse(export.chunks, content_type=export.content_type)
         response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
         return response
+
+
+class EngagementRecordsView(APIView):
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, "application/json"): OpenApiTypes.BINARY},
+        summary="One section's in-scope records of the engagement (what its bundle holds)",
+    )
+    def get(self, request: Request, pk: int, key: str, export_format: str) -> StreamingHttpResponse:
+        from audits.services.records import engagement_records
+
+        engagement = selectors.engagement_get_for_user(user=request.user, pk=pk)
+        _may_export(request, engagement)
+        export = engagement_records(
+            engagement=engagement, actor=request.user, key=key, export_format=export_format
+        )
+        response = StreamingHttpResponse(export.chunks, content_type=export.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+        return response

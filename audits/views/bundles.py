@@ -7,24 +7,22 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from audits import selectors
 from audits.forms import VerifyForm
 from audits.models import BundleStatus, Engagement, EvidenceBundle
-from audits.sections import SECTIONS
 from audits.services import signing
 from audits.services.bundles import bundle_request, may_request_bundle
 from audits.services.oscal import engagement_oscal
+from audits.services.records import engagement_records
 from audits.services.report import engagement_report_pdf
 from audits.services.verify import bundle_verify
 from audits.views.engagements import refuse
-from hygiene.lib.exports import stream_csv, stream_json
 from hygiene.permissions import is_security_lead, sees_all_teams
 from hygiene.services.audit import audit_event
-from hygiene.services.exports import FORMATS
 
 
 def _readable(request: HttpRequest, engagement: Engagement) -> str:
@@ -143,28 +141,14 @@ def verify_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def section_records(request: HttpRequest, pk: int, key: str, export_format: str) -> HttpResponse:
-    """One section's in-scope records of the engagement as CSV or JSON (what its bundle holds); audited."""
+    """One section's in-scope records of the engagement as CSV or JSON (what its bundle holds)."""
     engagement = selectors.engagement_get_for_user(user=request.user, pk=pk)
     reason = _readable(request, engagement)
     if reason:
         return refuse(request, reason)
-    section = SECTIONS.get(key)
-    if section is None or export_format not in FORMATS:
-        raise Http404("No such records.")
-    ctx = selectors.section_context(engagement, user=request.user)
-    audit_event(
-        action="export",
-        object_type="audits_engagement",
-        object_id=str(engagement.pk),
-        actor_id=request.user.pk,
-        actor_label=request.user.get_username(),
-        detail={"section": key, "format": export_format},
+    export = engagement_records(
+        engagement=engagement, actor=request.user, key=key, export_format=export_format
     )
-    stream = stream_csv if export_format == "csv" else stream_json
-    response = StreamingHttpResponse(
-        stream(section.columns, section.rows(ctx)), content_type=FORMATS[export_format]
-    )
-    response["Content-Disposition"] = (
-        f'attachment; filename="engagement-{engagement.pk}-{key}.{export_format}"'
-    )
+    response = StreamingHttpResponse(export.chunks, content_type=export.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     return response

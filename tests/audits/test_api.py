@@ -106,3 +106,16 @@ def test_openapi_schema_documents_the_audits_api(api_client, lead):
     schema = api_client.get("/api/v1/schema/?format=json").json()
     for path in ("/api/v1/engagements/", "/api/v1/bundles/verify/", "/api/v1/exports/{key}/{export_format}/"):
         assert path in schema["paths"]
+
+
+def test_engagement_records_by_api_are_its_scope(api_client, auditor, estate, restricted_engagement):
+    import json
+
+    api_client.force_authenticate(auditor)
+    response = api_client.get(f"/api/v1/engagements/{restricted_engagement.pk}/records/assets/json/")
+    names = {row["name"] for row in json.loads(b"".join(response.streaming_content))}
+    assert names == {"churn-model", "patients"}
+    assert (
+        api_client.get(f"/api/v1/engagements/{restricted_engagement.pk}/records/nope/json/").status_code
+        == 404
+    )
