@@ -69,6 +69,7 @@ def visible_assets(user: Any) -> QuerySet[Asset]:
             team_field="team",
             restricted_field="is_restricted",
             grant_perm="assets.view_asset",
+            environment_field="environment",
         )
         user._hygiene_visible_assets = cached
     return cached.all()

@@ -72,6 +72,7 @@ def _visible_findings(user: Any) -> QuerySet[Finding]:
         restricted_field="asset__is_restricted",
         grant_perm="assets.view_asset",
         grant_field="asset",
+        environment_field="asset__environment",
     )
 
 
@@ -202,7 +203,13 @@ def _status_label(value: Any) -> str:
 def source_list_for_user(*, user: Any) -> QuerySet[ScanSource]:
     # A source with no asset restricts nothing; one feeding a restricted asset is hidden like it.
     sources = ScanSource.objects.annotate(restricted=Coalesce("asset__is_restricted", False))
-    sources = scope_queryset(sources, user, team_field="team", restricted_field="restricted")
+    sources = scope_queryset(
+        sources,
+        user,
+        team_field="team",
+        restricted_field="restricted",
+        environment_field="asset__environment",
+    )
     return sources.select_related("team", "asset").order_by("name", "id")
 
 
@@ -252,7 +259,9 @@ def job_list_for_user(*, user: Any) -> QuerySet[ImportJob]:
     """Import jobs of the teams the user sees, newest first (a job for a restricted asset is hidden
     like the asset)."""
     jobs = ImportJob.objects.annotate(restricted=Coalesce("asset__is_restricted", False))
-    jobs = scope_queryset(jobs, user, team_field="team", restricted_field="restricted")
+    jobs = scope_queryset(
+        jobs, user, team_field="team", restricted_field="restricted", environment_field="asset__environment"
+    )
     return jobs.select_related("team", "asset", "uploaded_by", "source").order_by("-created_at", "-id")
 
 

@@ -5,6 +5,9 @@ Every selector of every app filters through ``scope_queryset`` and every write c
 
 - Security leads see and change everything.
 - Auditors with unexpired access see everything that is not restricted, and change nothing.
+  Inside an audit engagement (``EngagementScope``, attached to the user for the request) an auditor
+  sees exactly the engagement's scope: its teams and environments, restricted objects included when
+  the engagement grants them, and nothing outside it.
 - Everybody else sees their teams' objects; the team's champion and lead change them.
 - django-guardian grants add single objects (``view_<model>``/``change_<model>``) to a person or to a
   group of theirs, alike for seeing (``scope_queryset``) and changing (``can_change``).
@@ -14,6 +17,7 @@ Every selector of every app filters through ``scope_queryset`` and every write c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from django.contrib.auth import get_user_model
@@ -28,6 +32,55 @@ M = TypeVar("M", bound=Model)
 AnyUser = AbstractBaseUser | AnonymousUser
 
 MANAGING_ROLES = (TeamRole.CHAMPION, TeamRole.LEAD)
+
+
+@dataclass(frozen=True)
+class EngagementScope:
+    """What an auditor may read inside one audit engagement (``audits.Engagement``)."""
+
+    engagement_id: int
+    team_ids: tuple[int, ...]  # empty: every team
+    environments: tuple[str, ...]  # empty: every environment
+    restricted: bool
+
+
+ENGAGEMENT_ATTR = "hygiene_engagement"
+RESTRICTED_READ_ATTR = "_hygiene_restricted_read"
+
+
+def engagement_scope(user: Any) -> EngagementScope | None:
+    """The engagement an active auditor works in for this request, if any."""
+    scope: EngagementScope | None = getattr(user, ENGAGEMENT_ATTR, None)
+    return scope if scope is not None and is_auditor(user) else None
+
+
+def engagement_enter(user: Any, scope: EngagementScope | None) -> None:
+    """Make ``user`` (an auditor) read within ``scope`` for the rest of the request."""
+    setattr(user, ENGAGEMENT_ATTR, scope)
+    for cached in [
+        key for key in vars(user) if key.startswith("_hygiene_visible") or key == RESTRICTED_READ_ATTR
+    ]:
+        delattr(user, cached)
+
+
+def restricted_read(user: Any) -> bool:
+    """Whether this request read within an engagement that opens restricted data (to audit it)."""
+    return bool(getattr(user, RESTRICTED_READ_ATTR, False))
+
+
+def _engagement_condition(
+    scope: EngagementScope, team_lookup: str, environment_field: str | None, restricted_field: str | None
+) -> Q:
+    condition = Q(pk__isnull=False)
+    if scope.team_ids:
+        condition &= Q(**{team_lookup: list(scope.team_ids)})
+    if scope.environments and environment_field:
+        condition &= Q(**{f"{environment_field}__in": list(scope.environments)}) | Q(
+            **{f"{environment_field}__isnull": True}
+        )
+    if restricted_field and not scope.restricted:
+        condition &= Q(**{restricted_field: False})
+    return condition
 
 
 def _group_names(user: Any) -> set[str]:
@@ -125,12 +178,15 @@ def scope_queryset(
     restricted_field: str | None = None,
     grant_perm: str | None = None,
     grant_field: str = "pk",
+    environment_field: str | None = None,
 ) -> QuerySet[M]:
     """Narrow ``queryset`` to the rows ``user`` may see (the one visibility rule of the product).
 
     ``grant_perm`` names the django-guardian permission that shows a row to a person outside its team,
     granted to them or to one of their groups; ``grant_field`` is the row's key to the granted object
     when that is another model (a finding is visible with its asset: ``grant_field="asset"``).
+    ``environment_field`` names the object's environment (``asset__environment``), which an audit
+    engagement may narrow; objects without one (null) stay in a team's scope.
     """
     if not is_active_user(user):
         return queryset.none()
@@ -143,6 +199,14 @@ def scope_queryset(
         team_lookup = f"{team_field}_id__in"
     if is_security_lead(user) and narrowed is None:
         return queryset
+    scope = engagement_scope(user)
+    if scope is not None:
+        if restricted_field and scope.restricted:
+            setattr(user, RESTRICTED_READ_ATTR, True)
+        condition = _engagement_condition(scope, team_lookup, environment_field, restricted_field)
+        if narrowed is not None:
+            condition &= Q(**{team_lookup: [narrowed]})
+        return queryset.filter(condition)
     condition = Q(**{team_lookup: member_team_ids(user)})
     if is_auditor(user) or is_security_lead(user):
         # Not Q(): an empty Q vanishes from an OR and would hide everything.
@@ -202,6 +266,9 @@ def has_object_grants(user: Any, perm: str, model: type[Model]) -> bool:
 
 
 def can_view_team(user: Any, team_id: int) -> bool:
+    scope = engagement_scope(user)
+    if scope is not None and scope.team_ids:
+        return team_id in scope.team_ids
     teams = visible_team_ids(user)
     return teams is None or team_id in teams
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "hygiene",
     "assets",
     "findings",
+    "audits",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +66,7 @@ MIDDLEWARE = [
     "hygiene.middleware.AccessExpiryMiddleware",
     "hygiene.middleware.MfaRequiredMiddleware",
     "hygiene.middleware.AuditContextMiddleware",
+    "audits.middleware.EngagementMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -84,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hygiene.context_processors.navigation",
+                "audits.context_processors.engagement",
             ],
         },
     }
@@ -322,3 +325,21 @@ HYGIENE_BOM_MAX_BYTES = env.int("HYGIENE_BOM_MAX_BYTES", default=10 * 1024 * 102
 # CSV imports are checked row by row before anything is written, so they are bounded tighter.
 HYGIENE_ASSET_CSV_MAX_BYTES = env.int("HYGIENE_ASSET_CSV_MAX_BYTES", default=5 * 1024 * 1024)
 HYGIENE_ASSET_CSV_MAX_ROWS = env.int("HYGIENE_ASSET_CSV_MAX_ROWS", default=5000)
+
+# ---- audits: evidence bundles ---------------------------------------------------------------------
+# The Ed25519 key that signs bundle manifests: PEM (PKCS#8) or the 32 raw bytes in base64, from the
+# environment or HYGIENE_BUNDLE_SIGNING_KEY_FILE. Without one a key is generated once at this path (one
+# machine only: several machines must share a configured key).
+HYGIENE_BUNDLE_SIGNING_KEY = env_secret("HYGIENE_BUNDLE_SIGNING_KEY", default="")
+HYGIENE_BUNDLE_GENERATED_KEY_PATH = Path(
+    env.str(
+        "HYGIENE_BUNDLE_GENERATED_KEY_PATH", default=str(BASE_DIR / ".data" / "keys" / "bundle-signing.pem")
+    )
+)
+# What the verify page and command accept before refusing an upload as hostile (a ZIP bomb).
+HYGIENE_BUNDLE_VERIFY_MAX_BYTES = env.int("HYGIENE_BUNDLE_VERIFY_MAX_BYTES", default=2 * 1024**3)
+HYGIENE_BUNDLE_VERIFY_MAX_UNCOMPRESSED = env.int(
+    "HYGIENE_BUNDLE_VERIFY_MAX_UNCOMPRESSED", default=8 * 1024**3
+)
+HYGIENE_BUNDLE_VERIFY_MAX_FILES = env.int("HYGIENE_BUNDLE_VERIFY_MAX_FILES", default=200_000)
+HYGIENE_BUNDLE_VERIFY_MAX_RATIO = env.int("HYGIENE_BUNDLE_VERIFY_MAX_RATIO", default=200)

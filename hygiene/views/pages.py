@@ -16,7 +16,7 @@ COMING_SOON = {
     "exports": ("Exports", "Evidence bundles, PDF compliance reports and OSCAL assessment results."),
 }
 # Areas whose pages are still to come; inventory and findings are served by their apps.
-SOON_AREAS = ["controls", "incidents", "metrics", "exports"]
+SOON_AREAS = ["controls", "incidents", "metrics"]
 
 
 @login_required

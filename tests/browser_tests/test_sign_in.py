@@ -12,9 +12,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 @pytest.mark.parametrize(
     ("persona", "visible", "hidden"),
     [
-        ("lead", ["Inventory", "Findings", "Audit log", "Exports"], []),
-        ("auditor", ["Inventory", "Audit log", "Exports"], []),
-        ("teammate", ["Inventory", "Findings", "Teams"], ["Audit log", "Exports"]),
+        ("lead", ["Inventory", "Findings", "Audit log", "Exports", "Audits"], []),
+        ("auditor", ["Inventory", "Audit log", "Exports", "Audits"], []),
+        ("teammate", ["Inventory", "Findings", "Teams", "Exports"], ["Audit log", "Audits"]),
     ],
 )
 def test_each_role_sees_its_navigation(page, request, persona, visible, hidden):

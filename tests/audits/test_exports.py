@@ -1,0 +1,171 @@
+"""Every list exports as CSV and JSON: filters and permissions as on the page, formulas neutralised, audited,
+streamed."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from hygiene.lib.exports import stream_csv, stream_json
+from hygiene.models import AuditEntry
+from tests.conftest import client_for
+from tests.factories.findings import FindingFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _body(response) -> str:
+    return b"".join(response.streaming_content).decode()
+
+
+def test_member_export_holds_only_what_the_member_can_see(client, teammate, estate):
+    client_for(client, teammate)
+    rows = list(csv.DictReader(io.StringIO(_body(client.get("/exports/findings.csv")))))
+    assert {row["title"] for row in rows} == {"Issue on churn-model", "Issue on patients"}  # team A only
+    data = json.loads(_body(client.get("/exports/assets.json")))
+    assert {row["name"] for row in data} == {"churn-model", "patients"}
+
+
+def test_outsider_export_holds_only_their_team(client, outsider, estate):
+    client_for(client, outsider)
+    rows = list(csv.DictReader(io.StringIO(_body(client.get("/exports/findings.csv")))))
+    assert [row["title"] for row in rows] == ["Issue on platform-api"]
+    jobs = json.loads(_body(client.get("/exports/import-jobs.json")))
+    assert [row["asset"] for row in jobs] == ["platform-api"]
+
+
+def test_auditor_export_leaves_restricted_out_without_an_engagement(client, auditor, estate):
+    client_for(client, auditor)
+    titles = {row["title"] for row in json.loads(_body(client.get("/exports/findings.json")))}
+    assert titles == {"Issue on churn-model", "Issue on platform-api"}
+
+
+def test_export_honours_the_list_filters(client, owner, estate, team_a):
+    FindingFactory(asset=estate["model"], title="Low thing", severity="low")
+    client_for(client, owner)
+    rows = json.loads(_body(client.get("/exports/findings.json?severity=low")))
+    assert [row["title"] for row in rows] == ["Low thing"]
+
+
+def test_export_neutralises_formulas_and_is_audited(client, owner, estate):
+    FindingFactory(asset=estate["model"], title='=HYPERLINK("http://evil.example","click")')
+    client_for(client, owner)
+    text = _body(client.get("/exports/findings.csv"))
+    assert "'=HYPERLINK" in text
+    assert "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+    entry = AuditEntry.objects.filter(action="export", object_type="findings_finding").latest("id")
+    assert entry.actor_id == owner.pk
+    assert entry.after["list"] == "findings" and entry.after["format"] == "csv"
+
+
+def test_audit_log_export_writes_before_and_after_as_json(client, lead, estate):
+    client_for(client, lead)
+    rows = list(
+        csv.DictReader(io.StringIO(_body(client.get("/exports/audit-log.csv?object_type=assets_asset"))))
+    )
+    assert rows
+    after = json.loads(rows[0]["after"].lstrip("'"))
+    assert isinstance(after, dict) and "name" in after
+
+
+def test_members_cannot_export_the_audit_log(client, teammate):
+    client_for(client, teammate)
+    response = client.get("/exports/audit-log.csv")
+    assert response.status_code == 403
+
+
+def test_unknown_export_and_format_are_404(client, teammate):
+    client_for(client, teammate)
+    assert client.get("/exports/nothing.csv").status_code == 404
+    assert client.get("/exports/findings.xlsx").status_code == 404
+
+
+def test_api_exports_list_and_stream(api_client, teammate, estate):
+    api_client.force_authenticate(teammate)
+    keys = {row["key"] for row in api_client.get("/api/v1/exports/").json()}
+    assert {"assets", "findings", "import-jobs"} <= keys and "audit-log" not in keys
+    response = api_client.get("/api/v1/exports/findings/json/")
+    assert {row["title"] for row in json.loads(b"".join(response.streaming_content))} == {
+        "Issue on churn-model",
+        "Issue on patients",
+    }
+
+
+def test_api_export_inside_an_engagement_uses_its_scope(api_client, auditor, estate, restricted_engagement):
+    api_client.force_authenticate(auditor)
+    response = api_client.get(f"/api/v1/exports/findings/json/?engagement={restricted_engagement.pk}")
+    titles = {row["title"] for row in json.loads(b"".join(response.streaming_content))}
+    assert titles == {"Issue on churn-model", "Issue on patients"}
+
+
+def test_exports_page_lists_every_registered_list(client, lead):
+    client_for(client, lead)
+    page = client.get("/exports/").content.decode()
+    for title in ("Assets", "Findings", "Import jobs", "Audit log"):
+        assert title in page
+
+
+def test_stream_helpers_emit_chunks_not_one_string():
+    rows = ((n, f"=cmd{n}", {"a": n}) for n in range(1200))
+    chunks = list(stream_csv(["n", "text", "data"], rows, chunk_rows=500))
+    assert len(chunks) >= 3
+    parsed = list(csv.reader(io.StringIO("".join(chunks))))
+    assert parsed[1] == ["0", "'=cmd0", '{"a": 0}']
+    data = json.loads("".join(stream_json(["n"], ((n,) for n in range(1001)), chunk_rows=100)))
+    assert len(data) == 1001 and data[-1] == {"n": 1000}
+
+
+def _add_findings(asset, start, count):
+    import hashlib
+
+    from django.utils import timezone
+
+    from findings.models import Finding
+
+    now = timezone.now()
+    Finding.objects.bulk_create(
+        [
+            Finding(
+                asset=asset,
+                team_id=asset.team_id,
+                scanner="trivy",
+                category="vulnerability",
+                rule_id=f"CVE-2025-{n}",
+                title=f"Streaming row {n} " + "x" * 60,
+                severity="medium",
+                fingerprint=hashlib.sha256(str(n).encode()).hexdigest(),
+                first_seen=now,
+                last_seen=now,
+            )
+            for n in range(start, start + count)
+        ],
+        batch_size=5000,
+    )
+
+
+def _export_peak(client) -> tuple[int, int, int]:
+    """(rows, bytes, peak Python memory) of consuming the findings CSV export."""
+    import tracemalloc
+
+    response = client.get("/exports/findings.csv")
+    tracemalloc.start()
+    total = rows = 0
+    for chunk in response.streaming_content:
+        total += len(chunk)
+        rows += chunk.count(b"\n")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return rows, total, peak
+
+
+def test_findings_export_streams_in_constant_memory_whatever_the_row_count(client, owner, estate):
+    client_for(client, owner)
+    _add_findings(estate["model"], 0, 10_000)
+    small_rows, small_bytes, small_peak = _export_peak(client)
+    _add_findings(estate["model"], 10_000, 40_000)
+    rows, total, peak = _export_peak(client)
+    assert (small_rows, rows) == (10_003, 50_003)  # + the header and team A's two findings of the estate
+    assert total > 4.5 * small_bytes
+    # Five times the rows, about the same peak: one chunk of rows at a time, never the whole export.
+    assert peak < 1.5 * small_peak, f"peak {peak} bytes for {total} bytes, {small_peak} for {small_bytes}"
