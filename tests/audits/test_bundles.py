@@ -133,10 +133,12 @@ def test_altered_audit_entry_in_the_extract_breaks_the_chain_even_with_a_matchin
 
 def test_cut_off_audit_log_is_detected_against_the_live_log(built):
     """A database owner who bypasses the append-only triggers and drops the newest entries is caught."""
-    import pgtrigger
+    from django.db import connection
 
-    with pgtrigger.ignore("hygiene.AuditEntry:append_only_delete"):
-        AuditEntry.objects.filter(seq__gte=built.audit_head_seq).delete()
+    with connection.cursor() as cursor:  # only a superuser may switch triggers off like this
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute("DELETE FROM hygiene_auditentry WHERE seq >= %s", [built.audit_head_seq])
+        cursor.execute("SET session_replication_role = DEFAULT")
     report = _verify(_bytes(built), check_live_log=True)
     assert "is gone (log cut off)" in report.live_problem
 

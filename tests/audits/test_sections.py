@@ -97,7 +97,7 @@ def test_audit_entries_the_auditor_may_not_see_are_redacted_and_the_chain_still_
     assert "patients" not in json.dumps(lines)
     report = bundle_verify(source=io.BytesIO(out.getvalue()), check_live_log=True)
     assert report.ok, report.problems()
-    assert report.chain_redacted == len(hidden_ids)
+    assert report.chain_redacted == len(redacted)
 
 
 def test_oscal_observations_point_at_inventory_items_of_the_same_result(estate, engagement, lead):
