@@ -18,6 +18,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 from django.http import HttpRequest, HttpResponse
@@ -58,6 +59,13 @@ class BoundedUploadHandler(TemporaryFileUploadHandler):
         if uploaded is not None:
             uploaded.sha256 = self._hasher.hexdigest()  # type: ignore[attr-defined]
         return uploaded
+
+
+class DefaultBoundedUploadHandler(BoundedUploadHandler):
+    """The handler of requests whose view sets no limit of its own (settings.FILE_UPLOAD_HANDLERS)."""
+
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        super().__init__(request, max_bytes=int(settings.HYGIENE_UPLOAD_DEFAULT_MAX_BYTES))
 
 
 def declared_too_large(request: HttpRequest, max_bytes: int) -> bool:

@@ -240,6 +240,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="hygiene <hygiene@loc
 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Files reach disk only through the one bounded handler. Views that take uploads set their own limit
+# (hygiene.lib.uploads.bounded_upload / BoundedUploadMixin); any other request's files stop here.
+FILE_UPLOAD_HANDLERS = ["hygiene.lib.uploads.DefaultBoundedUploadHandler"]
+HYGIENE_UPLOAD_DEFAULT_MAX_BYTES = env.int("HYGIENE_UPLOAD_DEFAULT_MAX_BYTES", default=10 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,

@@ -27,9 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 60
 
 
-@pytest.fixture
-def worker_queue():
-    queue = f"hygiene-test-import-{uuid.uuid4().hex[:8]}"
+def _start_worker(queue):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "hygiene.settings.test",
@@ -37,25 +35,38 @@ def worker_queue():
     }
     command = [sys.executable, "-m", "celery", "-A", "hygiene", "worker", "--pool", "solo", "-Q", queue]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"]
-    worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _stop(worker):
+    if worker.poll() is not None:
+        return
+    worker.terminate()
+    try:
+        worker.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+@pytest.fixture
+def worker_queue():
+    queue = f"hygiene-test-import-{uuid.uuid4().hex[:8]}"
+    workers = [_start_worker(queue)]
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
-        yield queue, worker
+        yield queue, workers
     finally:
         app.conf.task_always_eager = eager
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        for worker in workers:
+            _stop(worker)
 
 
 def test_a_worker_imports_a_scan_pushed_through_the_api(
     worker_queue, api_client, owner, team_a, scans_dir, monkeypatch
 ):
-    queue, worker = worker_queue
+    queue, (worker,) = worker_queue
     monkeypatch.setattr(
         jobs, "job_enqueue", lambda *, job_id: run_import_job.apply_async(args=[job_id], queue=queue)
     )
@@ -79,3 +90,45 @@ def test_a_worker_imports_a_scan_pushed_through_the_api(
     assert asset.findings.count() == 93
     body = api_client.get(f"/api/v1/scans/{job_id}/").json()
     assert (body["status"], body["new_count"]) == ("done", 93)
+
+
+def _wait_for(condition, what, seconds=WAIT_SECONDS):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_a_job_whose_worker_is_killed_mid_import_is_queued_again_and_finished_by_another(
+    worker_queue, team_a, tmp_path, settings, monkeypatch
+):
+    from bench.scan_samples import write_trivy
+
+    queue, workers = worker_queue
+    monkeypatch.setattr(
+        jobs, "job_enqueue", lambda *, job_id: run_import_job.apply_async(args=[job_id], queue=queue)
+    )
+    asset = ImageAssetFactory(team=team_a, name="big")
+    count = write_trivy(tmp_path / "big.json", 15_000)
+    job = jobs.job_create_from_path(actor=None, team=team_a, asset=asset, path=tmp_path / "big.json")
+
+    # The worker's main process dies in the middle of the import (the OOM killer, a node going away).
+    _wait_for(lambda: ImportJob.objects.filter(pk=job.pk, progress__gt=0).exists(), "the import to run")
+    workers[0].kill()
+    workers[0].wait()
+    settings.HYGIENE_IMPORT_LEASE_SECONDS = 1
+    time.sleep(1.5)
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING and not asset.findings.exists()
+
+    # Its lease runs out; once its database session is gone too, the reaper queues it again.
+    _wait_for(lambda: jobs.jobs_reap_stale().requeued == [job.pk], "the job to be queued again", 20)
+    workers.append(_start_worker(queue))
+    _wait_for(
+        lambda: ImportJob.objects.filter(pk=job.pk, status__in=["done", "failed"]).exists(),
+        "a second worker to finish it",
+    )
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE, job.error
+    assert (job.attempts, job.findings_count, asset.findings.count()) == (2, count, count)

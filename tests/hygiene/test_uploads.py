@@ -145,3 +145,25 @@ def test_an_oversized_scan_upload_under_the_development_server_answers_with_the_
     assert response.status == 413
     assert "larger than the" in response.read().decode()
     connection.close()
+
+
+def test_files_sent_where_no_upload_is_expected_stop_at_the_default_cap(
+    api_client, owner, settings, monkeypatch
+):
+    settings.HYGIENE_UPLOAD_DEFAULT_MAX_BYTES = LIMIT
+    written = []
+    receive = TemporaryFileUploadHandler.receive_data_chunk
+
+    def spy(self, raw_data, start):
+        written.append(len(raw_data))
+        return receive(self, raw_data, start)
+
+    monkeypatch.setattr(TemporaryFileUploadHandler, "receive_data_chunk", spy)
+    api_client.force_authenticate(owner)
+    upload = io.BytesIO(b"x" * (4 * LIMIT))
+    upload.name = "junk.bin"
+
+    response = api_client.post("/api/v1/assets/", {"name": "x", "file": upload}, format="multipart")
+
+    assert response.status_code == 400
+    assert 0 < sum(written) <= LIMIT
