@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -93,6 +94,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "finding": finding,
         "history": selectors.finding_history(finding=finding),
         "today": timezone.localdate(),
+        "kev_window_days": settings.HYGIENE_KEV_WINDOW_DAYS,
         "past_sla": finding.status == FindingStatus.OPEN
         and finding.sla_due is not None
         and finding.sla_due < timezone.localdate(),

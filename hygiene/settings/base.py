@@ -265,6 +265,9 @@ HYGIENE_SCAN_MAX_BYTES = env.int("HYGIENE_SCAN_MAX_BYTES", default=512 * 1024 * 
 HYGIENE_SLA_DAYS = {"critical": 7, "high": 30, "medium": 90, "low": 180}
 HYGIENE_SLA_STRICT_FACTOR = env.float("HYGIENE_SLA_STRICT_FACTOR", default=0.5)
 HYGIENE_SLA_STRICT_FOR_SENSITIVE = env.bool("HYGIENE_SLA_STRICT_FOR_SENSITIVE", default=True)
+# A known exploited vulnerability (CISA KEV) is due by the later of CISA's due date and this many days
+# after the finding's SLA clock started, and never later than its severity's SLA.
+HYGIENE_KEV_WINDOW_DAYS = env.int("HYGIENE_KEV_WINDOW_DAYS", default=14)
 
 # --- assets: inventory policy checks and API schema ----------------------------------------------
 # Retention dates expire without anyone editing anything, so the whole graph is re-checked hourly.

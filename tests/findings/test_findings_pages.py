@@ -141,7 +141,7 @@ def test_the_finding_page_escapes_scanner_text_and_links_only_web_advisories(cli
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert 'href="javascript:' not in page
     assert "0.9757" in page
-    assert "KEV due 24 Dec 2021" in page
+    assert "CISA's due date 24 Dec 2021" in page
     assert "past its SLA" in page
 
 
