@@ -63,13 +63,16 @@ class MergeTarget:
 
 
 def fingerprint(record: FindingRecord) -> str:
-    """The stable identity of a finding on an asset (hex SHA-256): what, in which package, where."""
+    """The stable identity of a finding on an asset (hex SHA-256): what, in which package, where, and
+    what else tells it apart from another finding of the same rule there (``FindingRecord.identity``)."""
     return _digest(record).hex()
 
 
 def _digest(record: FindingRecord) -> bytes:
     parts = (record.category, record.rule_id.strip(), record.package.strip(), record.location.strip())
     key = "\x1f".join(parts)
+    if record.identity:  # only then, so the fingerprints of every other record stay as they were
+        key = f"{key}\x1f{record.identity}"
     return hashlib.sha256(key.encode("utf-8", "replace")).digest()
 
 

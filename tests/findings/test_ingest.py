@@ -397,3 +397,18 @@ def test_an_import_waits_for_another_import_of_the_same_asset(import_records):
     with connection.cursor() as cursor:
         cursor.execute("RESET lock_timeout")
     assert import_records(other, [record(1)]).status == "done"  # other assets are not held up
+
+
+def test_same_line_sarif_results_with_different_messages_stay_distinct_findings_across_reimports():
+    from pathlib import Path
+
+    sample = Path(__file__).parent / "data" / "sarif" / "ruff-0.17.6-same-line.sarif"
+    asset = ImageAssetFactory()
+
+    first = import_file(sample, asset)
+    again = import_file(sample, asset)
+
+    assert (first.status, first.format, first.new_count) == (JobStatus.DONE, "sarif", 4)
+    assert (again.new_count, again.unchanged_count, again.mitigated_count) == (0, 4, 0)
+    unused = asset.findings.filter(rule_id="F841").values_list("description", flat=True)
+    assert sorted(text.split("`")[1] for text in unused) == ["loss", "steps"]
