@@ -244,9 +244,33 @@ class Finding(models.Model):
             models.UniqueConstraint(fields=["asset", "fingerprint"], name="finding_unique_asset_fingerprint"),
         ]
         indexes = [
-            models.Index(fields=["team", "status", "severity_rank"], name="finding_team_status_sev"),
+            # A team's list in list order (worst first), whatever the status: a member's page is the
+            # index's next rows, not a sort of the team's findings.
+            models.Index(
+                fields=["team", "status", "-severity_rank", "sla_due", "id"], name="finding_team_status_order"
+            ),
             models.Index(fields=["asset", "status"], name="finding_asset_status"),
             models.Index(fields=["sla_due"], name="finding_sla_due", condition=Q(status="open")),
+            # The default list (open, worst first) in order for a security lead, who has no team
+            # filter: the first page is the index's first rows, and each severity's capped count an
+            # index range. New findings are open, so imports write it; re-imports (HOT) do not.
+            models.Index(
+                fields=["-severity_rank", "sla_due", "id"],
+                name="finding_open_severity_order",
+                condition=Q(status="open"),
+            ),
+            # Newest or oldest first: first_seen never changes, so only new findings write it.
+            models.Index(
+                fields=["first_seen", "id"],
+                name="finding_open_first_seen",
+                condition=Q(status="open"),
+            ),
+            # The KEV filter in list order: a few percent of the findings, so small and cheap to keep.
+            models.Index(
+                fields=["team", "status", "-severity_rank", "sla_due", "id"],
+                name="finding_kev_by_team",
+                condition=Q(kev=True),
+            ),
             models.Index(fields=["rule_id"], name="finding_rule_id"),
             GinIndex(fields=["search"], name="finding_search"),
         ]

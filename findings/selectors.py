@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from django.contrib.postgres.search import SearchQuery
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -20,6 +21,7 @@ from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from findings.models import (
+    SEVERITY_RANK,
     Finding,
     FindingQuerySet,
     FindingStatus,
@@ -49,9 +51,17 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "epss": (F("epss").desc(nulls_last=True), F("severity_rank").desc(), "id"),
 }
 DEFAULT_SORT = "severity"
+# Lists count their matches per severity up to this many, then say "more than": an exact count of a
+# security lead's open findings reads every one of them (most of a second at a million findings),
+# a capped one stops after the cap (an index range per severity).
+COUNT_CAP = 10_000
+_SEVERITIES = [(str(value), str(label), SEVERITY_RANK[Severity(value)]) for value, label in Severity.choices]
 # Rule ids people paste (CVE-2021-44228, GHSA-jfh8-c2jp-5v3q) are matched exactly as well.
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{2,}$")
 _TERM = re.compile(r"[a-z0-9]+")
+# Advisory ids are looked up by rule id alone: their words ("cve", "2021") are in most findings'
+# search vectors, and prefix-matching them reads the whole index for no better answer.
+_ADVISORY_ID = re.compile(r"^(CVE|GHSA|PYSEC|RUSTSEC|GO|OSV|GSD|DSA|DLA|USN|RHSA|ALAS|MAL)-[A-Z0-9-]+$", re.I)
 LIST_FIELDS = (
     *("id", "asset_id", "team_id", "scanner", "category", "rule_id", "title", "severity", "severity_rank"),
     *("package", "installed_version", "fixed_version", "status", "first_seen", "last_seen"),
@@ -138,6 +148,8 @@ def _age_condition(low: int, high: int | None) -> Q:
 def _search_condition(query: str) -> Q:
     """Full-text (prefix) search on title, rule id and package, or an exact rule id."""
     condition = Q(pk__in=[])
+    if _ADVISORY_ID.match(query):
+        return Q(rule_id__in={query, query.upper()})
     if _RULE_ID.match(query):
         condition |= Q(rule_id__in={query, query.upper()})
     terms = _TERM.findall(query.lower())[:8]
@@ -153,6 +165,37 @@ def finding_severity_counts(*, findings: QuerySet[Finding]) -> list[tuple[str, s
         findings.order_by().values_list("severity").annotate(n=Count("id")).values_list("severity", "n")
     )
     return [(value, label, counts.get(value, 0)) for value, label in Severity.choices]
+
+
+def finding_severity_counts_capped(
+    *, user: Any, filters: Mapping[str, Any] | None = None, cap: int | None = None
+) -> list[tuple[str, str, int, bool]]:
+    """(severity, label, count, capped) for every severity, worst first: the findings ``user`` may
+    see that match ``filters`` (but their severity), counted up to ``cap`` (``capped``: more)."""
+    cap = COUNT_CAP if cap is None else cap
+    filters = {key: value for key, value in (filters or {}).items() if key not in ("severity", "sort")}
+    matching = _apply_filters(cast(FindingQuerySet, _visible_findings(user)), filters).order_by()
+    # First all severities at once, reading at most cap + 1 rows: exact whenever that few match,
+    # which is most filtered lists (a search, an asset, a team's KEV findings).
+    counts = _rank_counts(matching.values("severity_rank")[: cap + 1])
+    if sum(counts.values()) <= cap:
+        return [(value, label, counts.get(rank, 0), False) for value, label, rank in _SEVERITIES]
+    # More than the cap: each severity on its own, up to the cap (an index range each).
+    rows = []
+    for value, label, rank in _SEVERITIES:
+        # By the generated rank, which the list's indexes hold, rather than by the severity text.
+        count = matching.filter(severity_rank=rank).values("pk")[: cap + 1].count()
+        rows.append((value, label, min(count, cap), count > cap))
+    return rows
+
+
+def _rank_counts(sample: QuerySet[Any]) -> dict[int, int]:
+    """{severity rank: rows} of a sliced ``values("severity_rank")`` queryset, in one query."""
+    sql, params = sample.query.sql_with_params()  # compiled by Django: values stay parameters
+    grouped = f"SELECT severity_rank, count(*) FROM ({sql}) AS sample GROUP BY severity_rank"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(grouped, params)
+        return {int(rank): int(n) for rank, n in cursor.fetchall()}
 
 
 def finding_get_for_user(*, user: Any, pk: int) -> Finding:
