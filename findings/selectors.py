@@ -7,6 +7,7 @@ visible only to the asset's team, security leads and people granted the asset by
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,10 +52,12 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "epss": (F("epss").desc(nulls_last=True), F("severity_rank").desc(), "id"),
 }
 DEFAULT_SORT = "severity"
-# Lists count their matches per severity up to this many, then say "more than": an exact count of a
-# security lead's open findings reads every one of them (most of a second at a million findings),
-# a capped one stops after the cap (an index range per severity).
-COUNT_CAP = 10_000
+# Lists of many findings count their matches per severity up to this many, then say "more than": an
+# exact count of a security lead's open findings reads every one of them (most of a second at a
+# million findings), a capped one stops after the cap (an index range per severity).
+COUNT_CAP = 5_000
+# Below this many expected matches, counting them all (one grouped index scan) is cheap enough.
+EXACT_COUNT_ROWS = 50_000
 _SEVERITIES = [(str(value), str(label), SEVERITY_RANK[Severity(value)]) for value, label in Severity.choices]
 # Rule ids people paste (CVE-2021-44228, GHSA-jfh8-c2jp-5v3q) are matched exactly as well.
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{2,}$")
@@ -171,16 +174,18 @@ def finding_severity_counts_capped(
     *, user: Any, filters: Mapping[str, Any] | None = None, cap: int | None = None
 ) -> list[tuple[str, str, int, bool]]:
     """(severity, label, count, capped) for every severity, worst first: the findings ``user`` may
-    see that match ``filters`` (but their severity), counted up to ``cap`` (``capped``: more)."""
+    see that match ``filters`` (but their severity), counted exactly when few, else up to ``cap``
+    (``capped``: more than ``count``)."""
     cap = COUNT_CAP if cap is None else cap
     filters = {key: value for key, value in (filters or {}).items() if key not in ("severity", "sort")}
     matching = _apply_filters(cast(FindingQuerySet, _visible_findings(user)), filters).order_by()
-    # First all severities at once, reading at most cap + 1 rows: exact whenever that few match,
-    # which is most filtered lists (a search, an asset, a team's KEV findings).
-    counts = _rank_counts(matching.values("severity_rank")[: cap + 1])
-    if sum(counts.values()) <= cap:
+    # Exact, in one grouped count, when the planner expects few enough rows to read them all (a
+    # team's findings, a search, an asset); otherwise each severity up to the cap, which is exact
+    # below the cap too: the estimate only chooses how to count.
+    if _estimated_rows(matching) <= EXACT_COUNT_ROWS:
+        counts = _rank_counts(matching.values("severity_rank"))
         return [(value, label, counts.get(rank, 0), False) for value, label, rank in _SEVERITIES]
-    # More than the cap: each severity on its own, up to the cap (an index range each).
+    # Many: each severity on its own, up to the cap (an index range each).
     rows = []
     for value, label, rank in _SEVERITIES:
         # By the generated rank, which the list's indexes hold, rather than by the severity text.
@@ -189,13 +194,20 @@ def finding_severity_counts_capped(
     return rows
 
 
-def _rank_counts(sample: QuerySet[Any]) -> dict[int, int]:
-    """{severity rank: rows} of a sliced ``values("severity_rank")`` queryset, in one query."""
-    sql, params = sample.query.sql_with_params()  # compiled by Django: values stay parameters
-    grouped = f"SELECT severity_rank, count(*) FROM ({sql}) AS sample GROUP BY severity_rank"  # noqa: S608
+def _rank_counts(ranks: QuerySet[Any]) -> dict[int, int]:
+    """{severity rank: rows} of a ``values("severity_rank")`` queryset, in one grouped query."""
+    counted = ranks.order_by().values_list("severity_rank").annotate(n=Count("pk"))
+    return {int(rank): int(n) for rank, n in counted.values_list("severity_rank", "n")}
+
+
+def _estimated_rows(queryset: QuerySet[Any]) -> int:
+    """How many rows the planner expects ``queryset`` to match (from its statistics, no scan)."""
+    sql, params = queryset.query.sql_with_params()  # compiled by Django: values stay parameters
     with connection.cursor() as cursor:
-        cursor.execute(grouped, params)
-        return {int(rank): int(n) for rank, n in cursor.fetchall()}
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        document = cursor.fetchone()[0]
+    plan = json.loads(document) if isinstance(document, str) else document
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def finding_get_for_user(*, user: Any, pk: int) -> Finding:

@@ -131,6 +131,7 @@ def test_counts_past_the_cap_say_more_than_and_the_pager_stops_at_the_cap(
     from findings import selectors
 
     monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    monkeypatch.setattr(selectors, "EXACT_COUNT_ROWS", 0)  # as if the planner expected many
     FindingFactory.create_batch(5, asset=asset, severity="high")
     FindingFactory.create_batch(2, asset=asset, severity="low")
 
@@ -143,7 +144,10 @@ def test_counts_past_the_cap_say_more_than_and_the_pager_stops_at_the_cap(
     assert len(response.context["page"].object_list) == 5
 
 
-def test_capped_counts_are_exact_below_the_cap_for_every_persona(asset, teammate, outsider, lead):
+def test_counts_are_exact_when_few_and_capped_when_many_for_every_persona(
+    asset, teammate, outsider, lead, monkeypatch
+):
+    from findings import selectors
     from findings.selectors import finding_severity_counts_capped
 
     FindingFactory.create_batch(3, asset=asset, severity="critical")
@@ -152,6 +156,8 @@ def test_capped_counts_are_exact_below_the_cap_for_every_persona(asset, teammate
     def counts(user, **filters):
         return {v: n for v, _, n, _ in finding_severity_counts_capped(user=user, filters=filters, cap=2)}
 
+    assert counts(teammate, status="open")["critical"] == 3  # few expected: counted exactly
+    monkeypatch.setattr(selectors, "EXACT_COUNT_ROWS", 0)  # as if the planner expected many
     assert counts(teammate, status="open")["critical"] == 2  # capped at 2 (3 match)
     assert counts(lead, status="open")["critical"] == 2
     assert counts(outsider, status="open") == {"critical": 0, "high": 0, "medium": 0, "low": 0, "info": 0}
