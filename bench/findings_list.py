@@ -5,9 +5,10 @@ Run as ``.venv/bin/python bench/findings_list.py``. It creates its own database
 20 teams (with realistic status, severity and age mixes), then prints: the median and p95 server time
 of the findings list (default view, search, KEV and past-SLA filters, EPSS, first-seen and SLA sorts)
 for a team member and for a security lead, and of a finding page (Django test client, signed in, so
-the permission path is exercised); the number of queries of a list page at two page sizes; the time to load a 300,000-row EPSS
-file and a 1,300-entry KEV catalogue (with the updates of the findings they score), and to reload the
-unchanged catalogue. It drops the database at the end; the last line is one JSON object.
+the permission path is exercised); the number of queries of a list page at two page sizes; the time
+to load a 300,000-row EPSS file and a 1,300-entry KEV catalogue (with the updates of the findings
+they score), and to reload the unchanged catalogue. It drops the database at the end; the last line
+is one JSON object.
 """
 
 from __future__ import annotations
