@@ -173,10 +173,11 @@ class Finding(models.Model):
     """One issue on one asset, deduplicated across imports by ``fingerprint``."""
 
     # Imports insert 100,000s of rows at a time, so the table carries only the indexes the lists use:
-    # the (asset, fingerprint) and (asset, status) indexes serve asset lookups, the (team, status,
-    # severity) one the team scope. No reference is checked by the database: a per-row foreign-key
-    # check costs a fifth of a first import. The import holds the asset's lock and writes the asset,
-    # its team and the job it has just read; deleting an asset deletes its findings through the ORM.
+    # the (asset, fingerprint) one serves asset lookups, the (team, status, severity, ...) one the team
+    # scope, the partial ones on open findings a security lead's list (see Meta). No reference is
+    # checked by the database: a per-row foreign-key check costs a fifth of a first import. The import
+    # holds the asset's lock and writes the asset, its team and the job it has just read; deleting an
+    # asset deletes its findings through the ORM.
     asset = models.ForeignKey(
         "assets.Asset", on_delete=models.CASCADE, related_name="findings", db_index=False, db_constraint=False
     )
@@ -249,7 +250,6 @@ class Finding(models.Model):
             models.Index(
                 fields=["team", "status", "-severity_rank", "sla_due", "id"], name="finding_team_status_order"
             ),
-            models.Index(fields=["asset", "status"], name="finding_asset_status"),
             models.Index(fields=["sla_due"], name="finding_sla_due", condition=Q(status="open")),
             # The default list (open, worst first) in order for a security lead, who has no team
             # filter: the first page is the index's first rows, and each severity's capped count an
