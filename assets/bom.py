@@ -1,4 +1,4 @@
-"""CycloneDX JSON SBOM / ML-BOM (spec 1.4 to 1.6) -> the assets and lineage edges it describes.
+"""CycloneDX JSON SBOM / ML-BOM (spec 1.2 to 1.7) -> the assets and lineage edges it describes.
 
 Pure: no database. ``parse_bom`` checks the document with cyclonedx-python-lib's JSON schema and
 returns ``AssetSpec``/``EdgeSpec`` values that ``assets.services.imports`` writes.
@@ -16,6 +16,12 @@ What becomes an asset, and why
       depends on it, so a scanner finding on that package is matched to the asset by identifier.
       The owning asset is the one whose dependency graph reaches the component through non-asset
       components; failing that, the asset it is nested in; failing that, the BOM's subject.
+
+The subject
+    The uploader may name the asset the BOM describes; that asset then stands for the subject
+    (whether the BOM names one or not) and gets what the subject would. A BOM that names no subject
+    and whose components would belong to no asset is refused with a message asking to name one,
+    rather than imported as nothing.
 
 Kinds
     machine-learning-model -> model; data -> dataset; container -> container_image;
@@ -52,7 +58,10 @@ from django.core.exceptions import ValidationError
 
 from assets.models import IDENTIFIER_MAX, NAME_MAX, AssetKind, EdgeKind
 
-SUPPORTED_SPEC_VERSIONS = ("1.4", "1.5", "1.6")
+# 1.0 and 1.1 exist only as XML. 1.2 and 1.3 have no ML models or datasets; the rest reads the same.
+SUPPORTED_SPEC_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
+# The key of the subject that stands for the asset the uploader named, when the BOM names none.
+NAMED_SUBJECT_KEY = "(the asset named for this BOM)"
 DESCRIPTION_MAX = 4000
 MAX_SCHEMA_ERRORS = 200  # a hostile file can hold millions; past this many the verdict is clear
 
@@ -96,7 +105,7 @@ DESCRIPTIVE_KEYS = {
 
 
 class BomRejected(ValidationError):
-    """The file is not a CycloneDX 1.4-1.6 JSON BOM this import can read; nothing was written."""
+    """The file is not a CycloneDX 1.2-1.7 JSON BOM this import can read; nothing was written."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message, code="bom_rejected")
@@ -108,7 +117,7 @@ class AssetSpec:
 
     key: str
     kind: str
-    name: str
+    name: str  # empty for the stand-in of a named asset (``NAMED_SUBJECT_KEY``)
     identifiers: list[str] = field(default_factory=list)  # its own: purl, bom-ref, name@version...
     components: list[str] = field(default_factory=list)  # purls of the packages recorded on it
     description: str = ""
@@ -155,13 +164,17 @@ class _Node:
     is_subject: bool = False
 
 
-def parse_bom(data: bytes) -> BomContent:
-    """Read a CycloneDX JSON document; raise ``BomRejected`` with a message for its uploader."""
+def parse_bom(data: bytes, *, subject_named: bool = False) -> BomContent:
+    """Read a CycloneDX JSON document; raise ``BomRejected`` with a message for its uploader.
+
+    ``subject_named``: the uploader named the asset the BOM describes, which stands for the BOM's
+    subject (the spec with ``is_subject``; keyed ``NAMED_SUBJECT_KEY`` when the BOM names none).
+    """
     document = _load(data)
     _refuse_nul(document)
     spec_version = _check_format(document)
     warnings = _validate(document, spec_version, data)
-    return _Extraction(document, warnings).run(spec_version)
+    return _Extraction(document, warnings, subject_named=subject_named).run(spec_version)
 
 
 def _load(data: bytes) -> dict[str, Any]:
@@ -313,9 +326,10 @@ def _text(value: Any, limit: int) -> str:
 class _Extraction:
     """Walk one validated document into asset and edge specs (a class only to share the indexes)."""
 
-    def __init__(self, document: dict[str, Any], warnings: list[str]) -> None:
+    def __init__(self, document: dict[str, Any], warnings: list[str], *, subject_named: bool = False) -> None:
         self.document = document
         self.warnings = warnings
+        self.subject_named = subject_named
         self.nodes: dict[str, _Node] = {}
         self.children: dict[str | None, list[str]] = defaultdict(list)
         self.specs: dict[str, AssetSpec] = {}  # node key -> spec (merged specs share one object)
@@ -350,6 +364,10 @@ class _Extraction:
         pending: list[tuple[Any, str | None, str]] = []
         if isinstance(subject, dict):
             pending.append((subject, None, "subject"))
+        elif self.subject_named:
+            self.nodes[NAMED_SUBJECT_KEY] = _Node(
+                key=NAMED_SUBJECT_KEY, raw={}, parent=None, kind=AssetKind.REPOSITORY, is_subject=True
+            )
         pending += [(item, None, "component") for item in _list(self.document.get("components"))]
         pending += [(item, None, "service") for item in _list(self.document.get("services"))]
         duplicates: list[str] = []
@@ -421,6 +439,9 @@ class _Extraction:
     def _asset_spec(self, node: _Node) -> None:
         raw = node.raw
         assert node.kind is not None
+        if node.key == NAMED_SUBJECT_KEY:  # the named asset: it has its own name and identifiers
+            self.specs[node.key] = AssetSpec(key=node.key, kind=node.kind, name="", is_subject=True)
+            return
         name = _display_name(raw) or node.key
         spec = self._merge_target(node.kind, name) or AssetSpec(
             key=node.key, kind=node.kind, name=name[:NAME_MAX], is_subject=node.is_subject
@@ -540,9 +561,16 @@ class _Extraction:
                 if identifier:
                     self._add_identifier(self.specs[holder], identifier, component=True)
         if unattached:
-            self.warnings.append(
-                f"{unattached} component(s) belong to no asset (the BOM names no subject in "
-                "metadata.component and nothing depends on them); they were not recorded."
+            raise BomRejected(
+                f"The BOM names no subject (metadata.component), so {unattached} of its components "
+                "belong to no asset and nothing would record them. Name the asset this BOM describes "
+                "(the Asset field of the form, --asset for import_bom, asset in the API) and they will "
+                "be recorded on it."
+            )
+        if not self.specs:
+            raise BomRejected(
+                "The BOM names no subject (metadata.component) and lists no component this import "
+                "records: there is nothing to import. Name the asset it describes, or check the file."
             )
 
     def _nesting_owner(self, node: _Node) -> set[str]:

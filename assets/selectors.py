@@ -367,6 +367,22 @@ def asset_find_for_user(*, user: Any, pk: int | None = None, name: str = "") -> 
     return matches[0]
 
 
+def team_asset_named_for_user(*, user: Any, team_id: int, name: str, field: str = "asset") -> Asset:
+    """The visible asset of the team with this name (any kind), for forms that name one by text."""
+    from django.core.exceptions import ValidationError
+
+    name = name.strip()
+    matches = list(visible_assets(user).filter(team_id=team_id, name__iexact=name).order_by("kind")[:2])
+    if not matches:
+        raise ValidationError({field: f"No asset of this team that you can see is named “{name}”."})
+    if len(matches) > 1:
+        kinds = " and ".join(asset.get_kind_display().lower() for asset in matches)
+        raise ValidationError(
+            {field: f"Several assets of this team are named “{name}” ({kinds}); rename one or use the API."}
+        )
+    return matches[0]
+
+
 def asset_options_for_user(*, user: Any, near: Asset, limit: int = 100) -> list[tuple[int, str, str]]:
     """(id, name, team) of visible active assets for the edge form, the asset's own team first."""
     same_team = Case(When(team_id=near.team_id, then=Value(0)), default=Value(1), output_field=IntegerField())

@@ -220,10 +220,11 @@ class Finding(models.Model):
     """One issue on one asset, deduplicated across imports by ``fingerprint``."""
 
     # Imports insert 100,000s of rows at a time, so the table carries only the indexes the lists use:
-    # the (asset, fingerprint) and (asset, status) indexes serve asset lookups, the (team, status,
-    # severity) one the team scope. No reference is checked by the database: a per-row foreign-key
-    # check costs a fifth of a first import. The import holds the asset's lock and writes the asset,
-    # its team and the job it has just read; deleting an asset deletes its findings through the ORM.
+    # the (asset, fingerprint) one serves asset lookups, the (team, status, severity, ...) one the team
+    # scope, the partial ones on open findings a security lead's list (see Meta). No reference is
+    # checked by the database: a per-row foreign-key check costs a fifth of a first import. The import
+    # holds the asset's lock and writes the asset, its team and the job it has just read; deleting an
+    # asset deletes its findings through the ORM.
     asset = models.ForeignKey(
         "assets.Asset", on_delete=models.CASCADE, related_name="findings", db_index=False, db_constraint=False
     )
@@ -291,9 +292,32 @@ class Finding(models.Model):
             models.UniqueConstraint(fields=["asset", "fingerprint"], name="finding_unique_asset_fingerprint"),
         ]
         indexes = [
-            models.Index(fields=["team", "status", "severity_rank"], name="finding_team_status_sev"),
-            models.Index(fields=["asset", "status"], name="finding_asset_status"),
+            # A team's list in list order (worst first), whatever the status: a member's page is the
+            # index's next rows, not a sort of the team's findings.
+            models.Index(
+                fields=["team", "status", "-severity_rank", "sla_due", "id"], name="finding_team_status_order"
+            ),
             models.Index(fields=["sla_due"], name="finding_sla_due", condition=Q(status="open")),
+            # The default list (open, worst first) in order for a security lead, who has no team
+            # filter: the first page is the index's first rows, and each severity's capped count an
+            # index range. New findings are open, so imports write it; re-imports (HOT) do not.
+            models.Index(
+                fields=["-severity_rank", "sla_due", "id"],
+                name="finding_open_severity_order",
+                condition=Q(status="open"),
+            ),
+            # Newest or oldest first: first_seen never changes, so only new findings write it.
+            models.Index(
+                fields=["first_seen", "id"],
+                name="finding_open_first_seen",
+                condition=Q(status="open"),
+            ),
+            # The KEV filter in list order: a few percent of the findings, so small and cheap to keep.
+            models.Index(
+                fields=["team", "status", "-severity_rank", "sla_due", "id"],
+                name="finding_kev_by_team",
+                condition=Q(kev=True),
+            ),
             models.Index(fields=["rule_id"], name="finding_rule_id"),
             GinIndex(fields=["search"], name="finding_search"),
         ]

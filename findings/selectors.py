@@ -7,18 +7,21 @@ visible only to the asset's team, security leads and people granted the asset by
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 from django.contrib.postgres.search import SearchQuery
+from django.db import connection
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from findings.models import (
+    SEVERITY_RANK,
     Finding,
     FindingQuerySet,
     FindingStatus,
@@ -53,9 +56,19 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "epss": (F("epss").desc(nulls_last=True), F("severity_rank").desc(), "id"),
 }
 DEFAULT_SORT = "severity"
+# Lists of many findings count their matches per severity up to this many, then say "more than": an
+# exact count of a security lead's open findings reads every one of them (most of a second at a
+# million findings), a capped one stops after the cap (an index range per severity).
+COUNT_CAP = 5_000
+# Below this many expected matches, counting them all (one grouped index scan) is cheap enough.
+EXACT_COUNT_ROWS = 50_000
+_SEVERITIES = [(str(value), str(label), SEVERITY_RANK[Severity(value)]) for value, label in Severity.choices]
 # Rule ids people paste (CVE-2021-44228, GHSA-jfh8-c2jp-5v3q) are matched exactly as well.
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{2,}$")
 _TERM = re.compile(r"[a-z0-9]+")
+# Advisory ids are looked up by rule id alone: their words ("cve", "2021") are in most findings'
+# search vectors, and prefix-matching them reads the whole index for no better answer.
+_ADVISORY_ID = re.compile(r"^(CVE|GHSA|PYSEC|RUSTSEC|GO|OSV|GSD|DSA|DLA|USN|RHSA|ALAS|MAL)-[A-Z0-9-]+$", re.I)
 LIST_FIELDS = (
     *("id", "asset_id", "team_id", "scanner", "category", "rule_id", "title", "severity", "severity_rank"),
     *("package", "installed_version", "fixed_version", "status", "first_seen", "last_seen"),
@@ -130,6 +143,8 @@ def _age_condition(low: int, high: int | None) -> Q:
 def _search_condition(query: str) -> Q:
     """Full-text (prefix) search on title, rule id and package, or an exact rule id."""
     condition = Q(pk__in=[])
+    if _ADVISORY_ID.match(query):
+        return Q(rule_id__in={query, query.upper()})
     if _RULE_ID.match(query):
         condition |= Q(rule_id__in={query, query.upper()})
     terms = _TERM.findall(query.lower())[:8]
@@ -145,6 +160,46 @@ def finding_severity_counts(*, findings: QuerySet[Finding]) -> list[tuple[str, s
         findings.order_by().values_list("severity").annotate(n=Count("id")).values_list("severity", "n")
     )
     return [(value, label, counts.get(value, 0)) for value, label in Severity.choices]
+
+
+def finding_severity_counts_capped(
+    *, user: Any, filters: Mapping[str, Any] | None = None, cap: int | None = None
+) -> list[tuple[str, str, int, bool]]:
+    """(severity, label, count, capped) for every severity, worst first: the findings ``user`` may
+    see that match ``filters`` (but their severity), counted exactly when few, else up to ``cap``
+    (``capped``: more than ``count``)."""
+    cap = COUNT_CAP if cap is None else cap
+    filters = {key: value for key, value in (filters or {}).items() if key not in ("severity", "sort")}
+    matching = _apply_filters(cast(FindingQuerySet, _visible_findings(user)), filters).order_by()
+    # Exact, in one grouped count, when the planner expects few enough rows to read them all (a
+    # team's findings, a search, an asset); otherwise each severity up to the cap, which is exact
+    # below the cap too: the estimate only chooses how to count.
+    if _estimated_rows(matching) <= EXACT_COUNT_ROWS:
+        counts = _rank_counts(matching.values("severity_rank"))
+        return [(value, label, counts.get(rank, 0), False) for value, label, rank in _SEVERITIES]
+    # Many: each severity on its own, up to the cap (an index range each).
+    rows = []
+    for value, label, rank in _SEVERITIES:
+        # By the generated rank, which the list's indexes hold, rather than by the severity text.
+        count = matching.filter(severity_rank=rank).values("pk")[: cap + 1].count()
+        rows.append((value, label, min(count, cap), count > cap))
+    return rows
+
+
+def _rank_counts(ranks: QuerySet[Any]) -> dict[int, int]:
+    """{severity rank: rows} of a ``values("severity_rank")`` queryset, in one grouped query."""
+    counted = ranks.order_by().values_list("severity_rank").annotate(n=Count("pk"))
+    return {int(rank): int(n) for rank, n in counted.values_list("severity_rank", "n")}
+
+
+def _estimated_rows(queryset: QuerySet[Any]) -> int:
+    """How many rows the planner expects ``queryset`` to match (from its statistics, no scan)."""
+    sql, params = queryset.query.sql_with_params()  # compiled by Django: values stay parameters
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        document = cursor.fetchone()[0]
+    plan = json.loads(document) if isinstance(document, str) else document
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def finding_get_for_user(*, user: Any, pk: int) -> Finding:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -20,7 +20,7 @@ from assets.bom import BomRejected
 from assets.csv_io import CsvRejected, export_csv, export_json
 from assets.forms import AssetFilterForm
 from assets.models import Asset, Environment
-from assets.selectors import visible_team_choices
+from assets.selectors import asset_get_for_user, visible_team_choices
 from assets.services.exports import asset_export
 from assets.services.imports import bom_import, csv_import
 from hygiene import selectors as hygiene_selectors
@@ -51,6 +51,12 @@ class BomImportInputSerializer(serializers.Serializer):
         choices=Environment.choices,
         default=Environment.DEVELOPMENT,
         help_text="Environment of the assets this import creates; existing assets keep theirs.",
+    )
+    asset = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Id of the team's asset this BOM was made from: it stands for the BOM's subject and "
+        "the packages are recorded on it. Needed when the BOM names no subject (metadata.component).",
     )
 
 
@@ -101,7 +107,7 @@ def _team_for_import(user: Any, slug: str) -> Team:
 
 
 class BomImportView(BoundedUploadMixin, APIView):
-    """Import a CycloneDX JSON SBOM or ML-BOM (1.4-1.6) into a team; all or nothing."""
+    """Import a CycloneDX JSON SBOM or ML-BOM (1.2-1.7) into a team; all or nothing."""
 
     parser_classes = [MultiPartParser, FormParser]
 
@@ -114,7 +120,9 @@ class BomImportView(BoundedUploadMixin, APIView):
             201: BomImportResultSerializer,
             400: OpenApiResponse(
                 BomImportErrorSerializer,
-                description="Not a readable CycloneDX BOM (`detail` says why), or a field missing.",
+                description=(
+                    "Not a readable CycloneDX BOM (`detail` says why), or one that names no subject and no asset."
+                ),
             ),
         },
     )
@@ -123,6 +131,7 @@ class BomImportView(BoundedUploadMixin, APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         team = _team_for_import(request.user, values["team"])
+        subject = asset_get_for_user(user=request.user, pk=values["asset"]) if "asset" in values else None
         try:
             result = bom_import(
                 actor=request.user,
@@ -130,9 +139,12 @@ class BomImportView(BoundedUploadMixin, APIView):
                 data=values["file"].read(),
                 environment=values["environment"],
                 source=values["file"].name,
+                asset=subject,
             )
         except BomRejected as exc:
             return Response({"detail": exc.messages[0]}, status=status.HTTP_400_BAD_REQUEST)
+        except ValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(BomImportResultSerializer(result).data, status=status.HTTP_201_CREATED)
 
 

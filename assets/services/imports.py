@@ -93,17 +93,28 @@ def bom_import(
     data: bytes,
     environment: str = Environment.DEVELOPMENT,
     source: str = "",
+    asset: Asset | None = None,
 ) -> BomImportResult:
-    """Import a CycloneDX JSON SBOM/ML-BOM into ``team``; re-importing updates, never duplicates."""
+    """Import a CycloneDX JSON SBOM/ML-BOM into ``team``; re-importing updates, never duplicates.
+
+    ``asset``, one of the team's assets, is the one the BOM describes: it stands for the BOM's
+    subject, so the components that belong to no other asset are recorded on it. A BOM that names
+    no subject needs one when it has such components (``BomRejected`` says so).
+    """
     if actor is not None and not (can_contribute(actor, team_id=team.pk) and token_allows(actor, "write")):
         raise PermissionDenied(f"Only members of {team.name} can import assets into it.")
     if environment not in Environment.values:
         raise ValidationError({"environment": "Choose development, staging or production."})
-    content = parse_bom(data)
+    if asset is not None and asset.team_id != team.pk:
+        raise ValidationError({"asset": f"{asset.name} belongs to another team than {team.name}."})
+    content = parse_bom(data, subject_named=asset is not None)
     result = BomImportResult(components=content.components, warnings=list(content.warnings))
     assets: dict[str, Asset] = {}
     for spec in content.assets:
-        assets[spec.key] = _upsert_bom_asset(team=team, spec=spec, environment=environment, result=result)
+        named = asset if spec.is_subject else None
+        assets[spec.key] = _upsert_bom_asset(
+            team=team, spec=spec, environment=environment, result=result, named=named
+        )
     _add_bom_edges(content, assets, result)
     result.asset_ids = sorted({asset.pk for asset in assets.values()})
     affected = classification_recompute_downstream(asset_ids=result.asset_ids)
@@ -120,6 +131,7 @@ def bom_import(
             "sha256": hashlib.sha256(data).hexdigest(),
             "source": source[:300],
             "team": team.slug,
+            "asset_id": asset.pk if asset is not None else None,
         },
     )
     return result
@@ -159,9 +171,11 @@ def _merged_identifiers(current: list[str], imported: list[str]) -> list[str]:
     return kept + [value for value in imported if value not in kept]
 
 
-def _upsert_bom_asset(*, team: Team, spec: AssetSpec, environment: str, result: BomImportResult) -> Asset:
+def _upsert_bom_asset(
+    *, team: Team, spec: AssetSpec, environment: str, result: BomImportResult, named: Asset | None = None
+) -> Asset:
     level = _level_named(spec.classification)
-    existing = _find_bom_asset(team, spec)
+    existing = named or _find_bom_asset(team, spec)
     if existing is None:
         result.assets_created += 1
         return asset_create(

@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
@@ -29,7 +29,7 @@ from hygiene.lib.uploads import bounded_upload
 class BomUploadForm(forms.Form):
     file = forms.FileField(
         label="CycloneDX JSON file",
-        help_text="An SBOM or ML-BOM in CycloneDX 1.4, 1.5 or 1.6 JSON.",
+        help_text="An SBOM or ML-BOM in CycloneDX 1.2 to 1.7 JSON.",
         widget=forms.ClearableFileInput(attrs={"accept": ".json,.cdx.json,application/json"}),
     )
     team = forms.ChoiceField(help_text="The team that runs what the BOM describes.")
@@ -37,6 +37,13 @@ class BomUploadForm(forms.Form):
         choices=Environment.choices,
         initial=Environment.DEVELOPMENT,
         help_text="Given to the assets this import creates; existing assets keep theirs.",
+    )
+    asset = forms.CharField(
+        label="Asset it describes",
+        required=False,
+        max_length=200,
+        help_text="Name of the team's asset this BOM was made from (an image, a repository...). Its "
+        "packages are recorded on it. Needed when the BOM names no subject (metadata.component).",
     )
 
     def __init__(self, *args: Any, teams: list[tuple[str, str]], **kwargs: Any) -> None:
@@ -107,15 +114,25 @@ def bom_import_view(request: HttpRequest) -> HttpResponse:
     upload = form.cleaned_data["file"]
     team = hygiene_selectors.team_get_for_user(user=request.user, slug=form.cleaned_data["team"])
     try:
+        subject = None
+        if form.cleaned_data["asset"].strip():
+            subject = selectors.team_asset_named_for_user(
+                user=request.user, team_id=team.pk, name=form.cleaned_data["asset"]
+            )
         result = bom_import(
             actor=request.user,
             team=team,
             data=upload.read(),
             environment=form.cleaned_data["environment"],
             source=upload.name,
+            asset=subject,
         )
     except BomRejected as exc:
         form.add_error("file", exc.messages)
+        messages.error(request, "The BOM was not imported; nothing was written.")
+        return _render(request, 400, bom_form=form)
+    except ValidationError as exc:
+        form.add_error(None, exc)
         messages.error(request, "The BOM was not imported; nothing was written.")
         return _render(request, 400, bom_form=form)
     except PermissionDenied as exc:

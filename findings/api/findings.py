@@ -15,6 +15,7 @@ from findings import selectors
 from findings.forms import BULK_ACTIONS
 from findings.models import Category, Finding, FindingStatus, Severity
 from findings.services.findings import MAX_BULK, finding_bulk_set_status
+from hygiene.api.pagination import CappedPageNumberPagination
 
 
 class FindingSerializer(serializers.ModelSerializer):
@@ -99,6 +100,7 @@ def _filters(request: Request) -> dict[str, Any]:
 class FindingViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = FindingSerializer
+    pagination_class = CappedPageNumberPagination  # a security lead's list is a million rows
     queryset = Finding.objects.none()  # names the model for the schema; reads use the selectors
 
     def get_queryset(self) -> Any:

@@ -59,6 +59,9 @@ class FindingRecord:
     # The tool inside a format that many tools write (SARIF: CodeQL, Semgrep...); findings one tool
     # stops reporting are mitigated, not those of another tool on the same asset.
     tool: str = ""
+    # What tells apart two findings of one rule at one place, when the scanner says (SARIF: the
+    # message and partial fingerprints); part of the fingerprint only when set.
+    identity: str = ""
 
 
 class Importer(Protocol):

@@ -1,5 +1,10 @@
 """Checkov JSON (``checkov -o json``): one report object, a list of them (one per check type), or the
-summary-only object Checkov 2 prints when it scanned nothing."""
+summary-only object Checkov prints when it scanned nothing.
+
+A list may hold summary-only entries next to the reports (a check type that found nothing to scan, as
+pipelines that run Checkov once per framework and collect the outputs write): those are skipped and
+the reports with results imported.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +26,8 @@ def sniff(head: bytes) -> bool:
         return False
     if b'"check_type"' in head and (b'"failed_checks"' in head or b'"results"' in head):
         return True
-    # Checkov 2 with nothing to scan: {"passed": 0, "failed": 0, ..., "checkov_version": "2.1.269"}
-    return start == b"{" and b'"checkov_version"' in head and b'"failed"' in head
+    # Nothing to scan: {"passed": 0, "failed": 0, ..., "checkov_version": "2.1.269"}, alone or in a list
+    return b'"checkov_version"' in head and b'"failed"' in head
 
 
 def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
@@ -34,8 +39,8 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
         if type(report) is not dict:
             raise ImportFailed(f"{LABEL}: report [{index}] should be an object.")
         if "results" not in report:
-            if "checkov_version" in report or "failed" in report:
-                continue  # the summary Checkov prints when it found nothing to scan
+            if _summary_only(report):
+                continue  # a check type that found nothing to scan: nothing to import
             raise ImportFailed(f'{LABEL}: report [{index}] has no "results"; is this Checkov output?')
         results = report["results"]
         failed = results.get("failed_checks") if type(results) is dict else None
@@ -50,6 +55,14 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
                     f"{LABEL}: report [{index}] failed_checks[{position}] should be an object."
                 )
             yield _record(check, check_type, f"report [{index}] failed_checks[{position}]")
+
+
+def _summary_only(report: dict[str, Any]) -> bool:
+    """The bare summary Checkov prints when it scanned nothing, or a check type with only its summary."""
+    if "checkov_version" in report or "failed" in report:
+        return True
+    summary = report.get("summary")
+    return type(summary) is dict and not (report.keys() - {"check_type", "summary", "url"})
 
 
 def _record(check: dict[str, Any], check_type: str, where: str) -> FindingRecord:

@@ -163,8 +163,15 @@ def _record(result: _Result, context: RunContext, run: int, position: int) -> Fi
         context.tool,
     )
     if category == Category.VULNERABILITY:
+        # The package tells two advisories of one rule at one place apart; the message is left out
+        # (Trivy's changes when the advisory gains a fixed version), the partial fingerprints are not.
         _add_package(record, text)
-    elif category == Category.SECRET:
+        record.identity = _identity("", result.partialFingerprints)
+    elif category != Category.SECRET:
+        # Two unused variables on one line, two import cycles through one import: one rule at one
+        # place, told apart by the message or by the tool's partial fingerprints.
+        record.identity = _identity(text, result.partialFingerprints)
+    else:
         # One secret in two commits is two leaks, as gitleaks' own fingerprint (commit:file:line) says.
         prints = result.partialFingerprints if type(result.partialFingerprints) is dict else {}
         commit = as_text(properties.get("commit") or prints.get("commitSha"), 100)
@@ -173,6 +180,13 @@ def _record(result: _Result, context: RunContext, run: int, position: int) -> Fi
         secrets = [as_text(properties.get(key), 100_000) for key in ("offender", "secret", "Secret")]
         return safe_record(record, [secret for secret in secrets if secret])
     return record
+
+
+def _identity(text: str, prints: object) -> str:
+    parts = [" ".join(text.split())] if text else []
+    if type(prints) is dict and prints:
+        parts += sorted(f"{key}={value}" for key, value in prints.items() if type(value) in (str, int))
+    return "\x1e".join(parts)
 
 
 def _suppressed(suppressions: object) -> bool:

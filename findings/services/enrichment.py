@@ -2,8 +2,8 @@
 
 Both loads are set-based: the file is COPYed into a temporary table, the enrichment table is replaced
 from it, and findings are updated with a few statements whatever their number. A finding's SLA due
-date depends on KEV (the KEV due date wins when earlier), so the findings whose KEV data changes get
-their due date recomputed by the one SLA function, ``findings.sla.sla_due``.
+date depends on KEV (see ``findings.sla.sla_due``), so the findings whose KEV data changes get their
+due date recomputed by that one function, from the same SLA clock start the import uses.
 """
 
 from __future__ import annotations
@@ -106,18 +106,26 @@ def _kev_row(record: KevRecord) -> tuple[Any, ...]:
     )
 
 
-# Findings whose stored KEV flag or due date disagrees with the catalogue, with what the SLA needs.
+# Findings whose stored KEV flag or due date disagrees with the catalogue, with what the SLA needs. The
+# SLA clock starts when the finding was first seen or, if a scan brought it back after it had gone,
+# at the latest such return: the same start the import gave it (``ingest._REOPEN``).
 _KEV_CHANGED = """
-SELECT f.id, f.severity, f.first_seen, a.environment, a.is_restricted, k.due_date, k.cve_id IS NOT NULL
-  FROM findings_finding f
-  JOIN findings_keventry k ON k.cve_id = f.rule_id
-  JOIN assets_asset a ON a.id = f.asset_id
- WHERE NOT f.kev OR f.kev_due IS DISTINCT FROM k.due_date
-UNION ALL
-SELECT f.id, f.severity, f.first_seen, a.environment, a.is_restricted, NULL, false
-  FROM findings_finding f
-  JOIN assets_asset a ON a.id = f.asset_id
- WHERE f.kev AND NOT EXISTS (SELECT 1 FROM findings_keventry k WHERE k.cve_id = f.rule_id)
+WITH changed AS (
+    SELECT f.id, f.severity, f.first_seen, f.asset_id, k.due_date, true AS in_kev
+      FROM findings_finding f
+      JOIN findings_keventry k ON k.cve_id = f.rule_id
+     WHERE NOT f.kev OR f.kev_due IS DISTINCT FROM k.due_date
+    UNION ALL
+    SELECT f.id, f.severity, f.first_seen, f.asset_id, NULL, false
+      FROM findings_finding f
+     WHERE f.kev AND NOT EXISTS (SELECT 1 FROM findings_keventry k WHERE k.cve_id = f.rule_id)
+)
+SELECT c.id, c.severity,
+       COALESCE((SELECT max(s.occurred_at) FROM findings_findingsighting s
+                  WHERE s.finding_id = c.id AND s.outcome = 'reopened'), c.first_seen),
+       a.environment, a.is_restricted, c.due_date, c.in_kev
+  FROM changed c
+  JOIN assets_asset a ON a.id = c.asset_id
 """
 
 
@@ -134,13 +142,14 @@ def kev_apply_to_findings() -> int:
                 kev_due,
                 sla_due(
                     severity=severity,
-                    found_on=first_seen.astimezone(dt.UTC).date(),  # as the import computes it
+                    found_on=clock_start.astimezone(dt.UTC).date(),  # as the import computes it
                     sensitive=is_sensitive(environment=environment, is_restricted=restricted),
+                    kev=in_kev,
                     kev_due=kev_due,
                     policy=policy,
                 ),
             )
-            for finding_id, severity, first_seen, environment, restricted, kev_due, in_kev in rows
+            for finding_id, severity, clock_start, environment, restricted, kev_due, in_kev in rows
         ]
         # Through a staging table: one join on the primary key, however many findings change.
         cursor.execute("DROP TABLE IF EXISTS pg_temp.kev_rescored")

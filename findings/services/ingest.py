@@ -63,13 +63,16 @@ class MergeTarget:
 
 
 def fingerprint(record: FindingRecord) -> str:
-    """The stable identity of a finding on an asset (hex SHA-256): what, in which package, where."""
+    """The stable identity of a finding on an asset (hex SHA-256): what, in which package, where, and
+    what else tells it apart from another finding of the same rule there (``FindingRecord.identity``)."""
     return _digest(record).hex()
 
 
 def _digest(record: FindingRecord) -> bytes:
     parts = (record.category, record.rule_id.strip(), record.package.strip(), record.location.strip())
     key = "\x1f".join(parts)
+    if record.identity:  # only then, so the fingerprints of every other record stay as they were
+        key = f"{key}\x1f{record.identity}"
     return hashlib.sha256(key.encode("utf-8", "replace")).digest()
 
 
@@ -274,25 +277,30 @@ def _escape(value: str) -> str:
 
 
 def _due_dates(target: MergeTarget) -> DueFor:
-    """(sla_due, kev, kev_due) by (severity, rule id), via the one SLA function, memoized per import."""
+    """(sla_due, kev, kev_due) by (severity, rule id), via the one SLA function, memoized per import.
+
+    The SLA clock of every row staged here starts today: a new finding is first seen today, and a
+    finding that comes back after it had gone (``_REOPEN``) starts a new clock today too.
+    """
     policy = SlaPolicy.from_settings()
     found_on = target.seen_at.date()
     kev_due = dict(KevEntry.objects.values_list("cve_id", "due_date"))
-    memo: dict[tuple[str, Any], tuple[str, str, str]] = {}
+    memo: dict[tuple[str, bool, Any], tuple[str, str, str]] = {}
 
     def due_for(severity: str, rule_id: str) -> tuple[str, str, str]:
         in_kev = rule_id in kev_due
-        key = (severity, kev_due[rule_id] if in_kev else False)
+        kev_date = kev_due.get(rule_id)
+        key = (severity, in_kev, kev_date)
         cached = memo.get(key)
         if cached is None:
             due = sla_due(
                 severity=severity,
                 found_on=found_on,
                 sensitive=target.sensitive,
-                kev_due=kev_due.get(rule_id),
+                kev=in_kev,
+                kev_due=kev_date,
                 policy=policy,
             )
-            kev_date = kev_due.get(rule_id)
             cached = (
                 due.isoformat() if due else _NULL,
                 "t" if in_kev else "f",
@@ -312,12 +320,14 @@ def _copy_data(lines: list[str]) -> io.BytesIO:
     return io.BytesIO(data.encode("utf-8", "replace"))
 
 
+# A finding that comes back after it had gone starts a new SLA clock (its staged due date is computed
+# from today), whatever its status; the KEV enrichment starts it from the same "reopened" sighting.
 _REOPEN = """
 WITH back AS (
     UPDATE findings_finding f
        SET last_seen = %(seen_at)s, last_job_id = %(job)s, mitigated_at = NULL,
            status = CASE WHEN f.status = 'mitigated' THEN 'open' ELSE f.status END,
-           sla_due = CASE WHEN f.status = 'mitigated' THEN s.sla_due ELSE f.sla_due END
+           sla_due = s.sla_due
       FROM finding_stage s
      WHERE f.asset_id = %(asset)s AND f.fingerprint = s.fingerprint
        AND (f.status = 'mitigated'

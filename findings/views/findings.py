@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -60,19 +61,17 @@ def finding_list(request: HttpRequest) -> HttpResponse:
     form = FindingFilterForm(data, teams=_team_choices(request))
     filters = form.filters()
     findings = selectors.finding_list_for_user(user=request.user, filters=filters)
-    unfiltered_severity = {key: value for key, value in filters.items() if key != "severity"}
-    counts = selectors.finding_severity_counts(
-        findings=selectors.finding_list_for_user(user=request.user, filters=unfiltered_severity)
-    )
+    counts = selectors.finding_severity_counts_capped(user=request.user, filters=filters)
     # The counts beside the list already say how many rows match: no second COUNT over the table.
-    total = sum(n for value, _, n in counts if value == filters.get("severity", value))
+    chosen = [(n, capped) for value, _, n, capped in counts if value == filters.get("severity", value)]
+    total, capped = sum(n for n, _ in chosen), any(capped for _, capped in chosen)
     query = request.GET.copy()
     query.pop("page", None)
     severity_query = query.copy()
     severity_query.pop("severity", None)
     context = {
         "form": form,
-        "page": paginate(request, _Counted(findings, total)),
+        "page": paginate(request, _Counted(findings, total), count_capped=capped),
         "query": query.urlencode(),
         "severity_query": severity_query.urlencode(),
         "counts": counts,
@@ -93,6 +92,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "finding": finding,
         "history": selectors.finding_history(finding=finding),
         "today": timezone.localdate(),
+        "kev_window_days": settings.HYGIENE_KEV_WINDOW_DAYS,
         "past_sla": finding.status == FindingStatus.OPEN
         and finding.sla_due is not None
         and finding.sla_due < timezone.localdate(),

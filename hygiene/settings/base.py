@@ -311,6 +311,9 @@ CELERY_BEAT_SCHEDULE.update(
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600),
 }
+# A known exploited vulnerability (CISA KEV) is due by the later of CISA's due date and this many days
+# after the finding's SLA clock started, and never later than its severity's SLA.
+HYGIENE_KEV_WINDOW_DAYS = env.int("HYGIENE_KEV_WINDOW_DAYS", default=14)
 
 # --- assets: inventory policy checks and API schema ----------------------------------------------
 # Retention dates expire without anyone editing anything, so the whole graph is re-checked hourly.

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -41,7 +41,6 @@ def _import(scans_dir, name, team, actor=None):
 # - bom.1.4.json: a Composer application with 62 libraries: 1 asset carrying their purls, no edges.
 # - issue_9277.json: the ubuntu:latest container with 101 libraries and its OS: 1 asset.
 # - log4j.json: a scanned directory (type "file") holding log4j-core: 1 asset.
-# - no-severity.json: a VEX document listing no component: nothing.
 # - valid-machine-learning-1.6.json: the stable-diffusion model and the "Training Data" dataset of
 #   its model card (no subject): 2 assets, 1 trained_on edge.
 EXPECTED = [
@@ -49,7 +48,6 @@ EXPECTED = [
     ("bom.1.4.json", 1, 0, 62),
     ("issue_9277.json", 1, 0, 102),
     ("log4j.json", 1, 0, 1),
-    ("no-severity.json", 0, 0, 0),
     ("valid-machine-learning-1.6.json", 2, 1, 1),
 ]
 
@@ -446,3 +444,154 @@ def test_a_nul_character_in_a_bom_string_is_refused_naming_the_field_on_page_and
     assert api.status_code == 400
     assert "components[1].name" in api.json()["detail"]
     assert Asset.objects.count() == 0
+
+
+# Spec versions and BOMs without a subject ---------------------------------------------------------
+# cyclonedx-py 7.5.0 (see tests/assets/data/SOURCES.md): `requirements` BOMs name no subject;
+# `--pyproject` BOMs name the project as their subject.
+
+DATA = REPO_ROOT / "tests" / "assets" / "data" / "cyclonedx"
+TORCH = "pkg:pypi/torch@2.5.1"
+
+
+def _data(name):
+    return (DATA / name).read_bytes()
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.7"])
+def test_spec_1_2_and_1_7_boms_with_a_subject_import_it_with_its_packages(team_a, version):
+    result = bom_import(actor=None, team=team_a, data=_data(f"cyclonedx-py-7.5.0-project-{version}.cdx.json"))
+
+    project = Asset.objects.get(team=team_a)
+    assert (result.assets_created, result.components) == (1, 3)
+    assert (project.name, project.kind) == ("ml-platform", AssetKind.REPOSITORY)
+    assert TORCH in project.identifiers
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3", "1.7"])
+def test_a_bom_without_a_subject_is_refused_with_a_message_saying_to_name_the_asset(team_a, version):
+    with pytest.raises(BomRejected) as refused:
+        bom_import(actor=None, team=team_a, data=_data(f"cyclonedx-py-7.5.0-requirements-{version}.cdx.json"))
+
+    message = refused.value.messages[0]
+    assert "names no subject" in message and "Name the asset this BOM describes" in message
+    assert "3 of its components" in message
+    assert Asset.objects.count() == 0
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3", "1.7"])
+def test_a_bom_without_a_subject_records_its_packages_on_the_named_asset(team_a, version):
+    from tests.factories.assets import AssetFactory
+
+    image = AssetFactory(team=team_a, name="ranker-train", kind=AssetKind.CONTAINER_IMAGE, identifiers=["x"])
+    data = _data(f"cyclonedx-py-7.5.0-requirements-{version}.cdx.json")
+
+    result = bom_import(actor=None, team=team_a, data=data, asset=image)
+
+    image.refresh_from_db()
+    assert (result.assets_created, result.assets_updated, result.components) == (0, 1, 3)
+    assert {"x", TORCH, "pkg:pypi/numpy@2.1.3", "pkg:pypi/requests@2.32.3"} <= set(image.identifiers)
+    assert Asset.objects.count() == 1
+
+
+def test_a_named_asset_stands_for_the_subject_the_bom_names(team_a):
+    from tests.factories.assets import AssetFactory
+
+    image = AssetFactory(team=team_a, name="ranker-train", kind=AssetKind.CONTAINER_IMAGE)
+
+    bom_import(actor=None, team=team_a, data=_data("cyclonedx-py-7.5.0-project-1.7.cdx.json"), asset=image)
+
+    image.refresh_from_db()
+    assert Asset.objects.count() == 1
+    assert {TORCH, "ml-platform@0.3.0"} <= set(image.identifiers)
+
+
+def test_an_asset_of_another_team_cannot_be_named(team_a, team_b):
+    from tests.factories.assets import AssetFactory
+
+    other = AssetFactory(team=team_b, name="theirs")
+
+    with pytest.raises(ValidationError):
+        bom_import(
+            actor=None, team=team_a, data=_data("cyclonedx-py-7.5.0-requirements-1.7.cdx.json"), asset=other
+        )
+
+    assert TORCH not in Asset.objects.get(pk=other.pk).identifiers
+
+
+def test_a_vex_document_listing_nothing_is_refused_rather_than_imported_as_nothing(scans_dir, team_a):
+    with pytest.raises(BomRejected) as refused:
+        _import(scans_dir, "no-severity.json", team_a)
+
+    assert "nothing to import" in refused.value.messages[0]
+
+
+def test_command_records_a_subjectless_bom_on_the_asset_it_names(team_a, capsys):
+    from tests.factories.assets import AssetFactory
+
+    image = AssetFactory(team=team_a, name="ranker-train", kind=AssetKind.CONTAINER_IMAGE)
+    path = str(DATA / "cyclonedx-py-7.5.0-requirements-1.7.cdx.json")
+
+    with pytest.raises(CommandError, match="--asset"):
+        call_command("import_bom", path, "--team", team_a.slug)
+    with pytest.raises(CommandError, match="No asset of"):
+        call_command("import_bom", path, "--team", team_a.slug, "--asset", "nope")
+    call_command("import_bom", path, "--team", team_a.slug, "--asset", "Ranker-Train")
+
+    image.refresh_from_db()
+    assert TORCH in image.identifiers
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["assets_updated"] == 1
+
+
+def test_member_names_the_asset_on_the_page_for_a_bom_without_a_subject(client, teammate, team_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories.assets import AssetFactory
+
+    image = AssetFactory(team=team_a, name="ranker-train", kind=AssetKind.CONTAINER_IMAGE)
+    name = "cyclonedx-py-7.5.0-requirements-1.7.cdx.json"
+    page = client_for(client, teammate)
+
+    refused = page.post(
+        reverse("assets:import-bom"),
+        {"file": SimpleUploadedFile(name, _data(name)), "team": team_a.slug, "environment": "development"},
+    )
+    unknown = page.post(
+        reverse("assets:import-bom"),
+        {"file": SimpleUploadedFile(name, _data(name)), "team": team_a.slug, "environment": "development",
+         "asset": "nope"},
+    )  # fmt: skip
+    done = page.post(
+        reverse("assets:import-bom"),
+        {"file": SimpleUploadedFile(name, _data(name)), "team": team_a.slug, "environment": "development",
+         "asset": "ranker-train"},
+    )  # fmt: skip
+
+    assert refused.status_code == 400 and "Name the asset this BOM describes" in refused.content.decode()
+    assert unknown.status_code == 400 and "is named “nope”" in unknown.content.decode()
+    assert done.status_code == 200 and "1 updated" in done.content.decode()
+    image.refresh_from_db()
+    assert TORCH in image.identifiers
+
+
+def test_api_names_the_asset_by_id_for_a_bom_without_a_subject(api_client, owner, team_a, team_b):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories.assets import AssetFactory
+
+    image = AssetFactory(team=team_a, name="ranker-train", kind=AssetKind.CONTAINER_IMAGE)
+    hidden = AssetFactory(team=team_b, name="theirs", is_restricted=True)
+    name = "cyclonedx-py-7.5.0-requirements-1.7.cdx.json"
+    api_client.force_authenticate(owner)
+
+    def post(**extra):
+        body = {"file": SimpleUploadedFile(name, _data(name)), "team": team_a.slug, **extra}
+        return api_client.post("/api/v1/asset-import/bom/", body, format="multipart")
+
+    refused, unseen, done = post(), post(asset=hidden.pk), post(asset=image.pk)
+
+    assert refused.status_code == 400 and "names no subject" in refused.json()["detail"]
+    assert unseen.status_code == 404
+    assert done.status_code == 201 and done.json()["assets_updated"] == 1
+    image.refresh_from_db()
+    assert TORCH in image.identifiers

@@ -22,8 +22,11 @@ DATA = Path(__file__).parent / "data"
 pytestmark = pytest.mark.django_db
 
 
-def test_loading_kev_flags_findings_of_listed_cves_and_moves_their_sla_to_the_kev_due_date():
-    log4shell = FindingFactory(rule_id="CVE-2021-44228", severity="critical")
+def test_loading_kev_flags_findings_of_listed_cves_and_gives_them_the_kev_window_not_a_past_cisa_date(
+    settings,
+):
+    settings.HYGIENE_KEV_WINDOW_DAYS = 14
+    log4shell = FindingFactory(rule_id="CVE-2021-44228", severity="medium", asset__environment="development")
     other = FindingFactory(rule_id="CVE-2020-8203", severity="high")
     before = other.sla_due
 
@@ -33,7 +36,8 @@ def test_loading_kev_flags_findings_of_listed_cves_and_moves_their_sla_to_the_ke
     other.refresh_from_db()
     assert log4shell.kev is True
     assert log4shell.kev_due == dt.date(2021, 12, 24)
-    assert log4shell.sla_due == dt.date(2021, 12, 24)
+    # CISA's date is long past; the finding is due 14 days after it was first seen.
+    assert log4shell.sla_due == log4shell.first_seen.date() + dt.timedelta(days=14)
     assert other.kev is False
     assert other.sla_due == before
     assert KevEntry.objects.count() == 3

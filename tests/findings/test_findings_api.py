@@ -122,3 +122,19 @@ def test_teammate_marks_a_team_finding_false_positive_and_reopens_it(api_client,
     assert reopened.json()["changed"] == 1
     finding.refresh_from_db()
     assert finding.status == FindingStatus.OPEN
+
+
+def test_the_list_counts_up_to_a_cap_and_says_when_more_match(api_client, asset, teammate, monkeypatch):
+    from hygiene.api.pagination import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+    FindingFactory.create_batch(5, asset=asset)
+    api_client.force_authenticate(teammate)
+
+    capped = api_client.get("/api/v1/findings/").json()
+    few = api_client.get("/api/v1/findings/?severity=critical").json()
+
+    # Pages stop at the cap: narrowing the filters reaches the rest.
+    assert (capped["count"], capped["count_is_capped"], len(capped["results"])) == (3, True, 3)
+    assert capped["next"] is None
+    assert (few["count"], few["count_is_capped"]) == (0, False)

@@ -116,9 +116,52 @@ def test_counts_per_severity_ignore_the_severity_filter_but_keep_the_others(clie
 
     response = client_for(client, teammate).get(LIST, {"severity": "critical"})
 
-    counts = {value: count for value, _, count in response.context["counts"]}
-    assert counts == {"critical": 2, "high": 0, "medium": 0, "low": 1, "info": 0}
+    counts = {value: (count, capped) for value, _, count, capped in response.context["counts"]}
+    assert {value: count for value, (count, _) in counts.items()} == {
+        "critical": 2, "high": 0, "medium": 0, "low": 1, "info": 0
+    }  # fmt: skip
+    assert not any(capped for _, capped in counts.values())
     assert len(response.context["page"].object_list) == 2
+    assert "2 in all" in response.content.decode()
+
+
+def test_counts_past_the_cap_say_more_than_and_the_pager_stops_at_the_cap(
+    client, asset, teammate, monkeypatch
+):
+    from findings import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    monkeypatch.setattr(selectors, "EXACT_COUNT_ROWS", 0)  # as if the planner expected many
+    FindingFactory.create_batch(5, asset=asset, severity="high")
+    FindingFactory.create_batch(2, asset=asset, severity="low")
+
+    response = client_for(client, teammate).get(LIST, {"per_page": "25"})
+
+    counts = {value: (count, capped) for value, _, count, capped in response.context["counts"]}
+    assert counts["high"] == (3, True) and counts["low"] == (2, False) and counts["critical"] == (0, False)
+    page = response.content.decode()
+    assert "3+" in page and "more than 5" in page
+    assert len(response.context["page"].object_list) == 5
+
+
+def test_counts_are_exact_when_few_and_capped_when_many_for_every_persona(
+    asset, teammate, outsider, lead, monkeypatch
+):
+    from findings import selectors
+    from findings.selectors import finding_severity_counts_capped
+
+    FindingFactory.create_batch(3, asset=asset, severity="critical")
+    FindingFactory(asset=asset, severity="info", status=FindingStatus.MITIGATED)
+
+    def counts(user, **filters):
+        return {v: n for v, _, n, _ in finding_severity_counts_capped(user=user, filters=filters, cap=2)}
+
+    assert counts(teammate, status="open")["critical"] == 3  # few expected: counted exactly
+    monkeypatch.setattr(selectors, "EXACT_COUNT_ROWS", 0)  # as if the planner expected many
+    assert counts(teammate, status="open")["critical"] == 2  # capped at 2 (3 match)
+    assert counts(lead, status="open")["critical"] == 2
+    assert counts(outsider, status="open") == {"critical": 0, "high": 0, "medium": 0, "low": 0, "info": 0}
+    assert counts(teammate, status="mitigated")["info"] == 1
 
 
 def test_the_finding_page_escapes_scanner_text_and_links_only_web_advisories(client, asset, teammate):
@@ -141,7 +184,7 @@ def test_the_finding_page_escapes_scanner_text_and_links_only_web_advisories(cli
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert 'href="javascript:' not in page
     assert "0.9757" in page
-    assert "KEV due 24 Dec 2021" in page
+    assert "CISA's due date 24 Dec 2021" in page
     assert "past its SLA" in page
 
 

@@ -194,11 +194,14 @@ def test_findings_get_an_sla_due_date_from_their_severity_and_the_assets_exposur
     assert Finding.objects.get(asset=prod).sla_due == today + dt.timedelta(days=4)
 
 
-def test_a_known_exploited_vulnerability_is_due_by_its_kev_date_when_earlier(import_records):
+def test_a_known_exploited_vulnerability_is_due_by_its_kev_date_when_later_than_the_kev_window(
+    import_records, settings
+):
     from findings.models import KevEntry
 
-    asset = ImageAssetFactory()
-    kev_due = timezone.localdate() + dt.timedelta(days=3)
+    settings.HYGIENE_KEV_WINDOW_DAYS = 14
+    asset = ImageAssetFactory(environment="development", is_restricted=False)
+    kev_due = timezone.localdate() + dt.timedelta(days=40)
     KevEntry.objects.create(cve_id=record(1).rule_id, due_date=kev_due)
 
     import_records(asset, [record(1, severity="low"), record(2, severity="low")])
@@ -206,6 +209,50 @@ def test_a_known_exploited_vulnerability_is_due_by_its_kev_date_when_earlier(imp
     kev, plain = Finding.objects.filter(asset=asset).order_by("rule_id")
     assert (kev.kev, kev.kev_due, kev.sla_due) == (True, kev_due, kev_due)
     assert plain.kev is False and plain.sla_due > kev_due
+
+
+def test_a_known_exploited_vulnerability_past_cisas_date_gets_the_kev_window_from_first_seen(
+    import_records, settings
+):
+    from findings.models import KevEntry
+
+    settings.HYGIENE_KEV_WINDOW_DAYS = 14
+    asset = ImageAssetFactory(environment="development", is_restricted=False)
+    KevEntry.objects.create(cve_id=record(1).rule_id, due_date=dt.date(2023, 10, 4))
+
+    job = import_records(asset, [record(1, severity="medium"), record(2, severity="critical")])
+
+    today = job.started_at.date()
+    kev = Finding.objects.get(asset=asset, rule_id=record(1).rule_id)
+    assert (kev.kev, kev.kev_due, kev.sla_due) == (True, dt.date(2023, 10, 4), today + dt.timedelta(days=14))
+
+
+def test_a_reopened_kev_finding_gets_the_same_due_date_from_the_reimport_and_from_the_kev_load(
+    import_records, settings
+):
+    from findings.models import KevEntry
+    from findings.services.enrichment import kev_apply_to_findings
+
+    settings.HYGIENE_KEV_WINDOW_DAYS = 14
+    asset = ImageAssetFactory(environment="development", is_restricted=False)
+    import_records(asset, [record(1, severity="medium"), record(2)])
+    Finding.objects.filter(asset=asset).update(first_seen=timezone.now() - dt.timedelta(days=400))
+    import_records(asset, [record(2)])  # record 1 gone: mitigated
+    KevEntry.objects.create(cve_id=record(1).rule_id, due_date=dt.date(2023, 10, 4))
+
+    back = import_records(asset, [record(1, severity="medium"), record(2)])  # reopened today
+    reopened = Finding.objects.get(asset=asset, rule_id=record(1).rule_id)
+    by_reimport = reopened.sla_due
+    # The catalogue drops and re-adds the CVE: the enrichment recomputes the due date on its own.
+    KevEntry.objects.all().delete()
+    kev_apply_to_findings()
+    KevEntry.objects.create(cve_id=record(1).rule_id, due_date=dt.date(2023, 10, 4))
+    kev_apply_to_findings()
+
+    reopened.refresh_from_db()
+    assert back.reopened_count == 1 and reopened.status == FindingStatus.OPEN
+    assert by_reimport == back.started_at.date() + dt.timedelta(days=14)
+    assert reopened.kev and reopened.sla_due == by_reimport
 
 
 def test_an_unnamed_asset_is_matched_by_the_image_reference_the_scan_reports(import_records):
@@ -350,3 +397,18 @@ def test_an_import_waits_for_another_import_of_the_same_asset(import_records):
     with connection.cursor() as cursor:
         cursor.execute("RESET lock_timeout")
     assert import_records(other, [record(1)]).status == "done"  # other assets are not held up
+
+
+def test_same_line_sarif_results_with_different_messages_stay_distinct_findings_across_reimports():
+    from pathlib import Path
+
+    sample = Path(__file__).parent / "data" / "sarif" / "ruff-0.17.6-same-line.sarif"
+    asset = ImageAssetFactory()
+
+    first = import_file(sample, asset)
+    again = import_file(sample, asset)
+
+    assert (first.status, first.format, first.new_count) == (JobStatus.DONE, "sarif", 4)
+    assert (again.new_count, again.unchanged_count, again.mitigated_count) == (0, 4, 0)
+    unused = asset.findings.filter(rule_id="F841").values_list("description", flat=True)
+    assert sorted(text.split("`")[1] for text in unused) == ["loss", "steps"]

@@ -1,4 +1,5 @@
-"""``manage.py import_bom PATH [--team SLUG]``: load a CycloneDX SBOM / ML-BOM into the inventory."""
+"""``manage.py import_bom PATH [--team SLUG] [--asset NAME]``: load a CycloneDX SBOM / ML-BOM into the
+inventory."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from assets.models import Environment
+from assets.models import Asset, Environment
 from assets.services.imports import bom_import
 from hygiene.models import Team
 from hygiene.services.audit import actor_context
@@ -20,8 +21,9 @@ from hygiene.services.teams import team_get_or_create_unassigned
 
 class Command(BaseCommand):
     help = (
-        "Import a CycloneDX JSON SBOM or ML-BOM (spec 1.4-1.6) into a team's inventory; print the counts "
-        "as one line of JSON. Without --team the assets go to the 'unassigned' team."
+        "Import a CycloneDX JSON SBOM or ML-BOM (spec 1.2-1.7) into a team's inventory; print the counts "
+        "as one line of JSON. Without --team the assets go to the 'unassigned' team. --asset names the "
+        "team's asset the BOM describes (needed when the BOM names no subject)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,6 +35,11 @@ class Command(BaseCommand):
             default=Environment.DEVELOPMENT,
             help="Environment of the assets this import creates (default: development).",
         )
+        parser.add_argument(
+            "--asset",
+            help="Name of the team's asset the BOM was made from; its packages are recorded on it. "
+            "Needed when the BOM names no subject (metadata.component).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["path"])
@@ -41,9 +48,15 @@ class Command(BaseCommand):
         # The Unassigned team is created in the same transaction, so a refused file leaves nothing.
         with actor_context(actor_id=None, actor_label="import_bom", context=context), transaction.atomic():
             team = self._team(options["team"])
+            subject = self._asset(team, options["asset"]) if options["asset"] else None
             try:
                 result = bom_import(
-                    actor=None, team=team, data=data, environment=options["environment"], source=str(path)
+                    actor=None,
+                    team=team,
+                    data=data,
+                    environment=options["environment"],
+                    source=str(path),
+                    asset=subject,
                 )
             except (ValidationError, PermissionDenied) as exc:
                 message = " ".join(getattr(exc, "messages", [str(exc)]))
@@ -61,6 +74,17 @@ class Command(BaseCommand):
             return path.read_bytes()
         except OSError as exc:
             raise CommandError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
+
+    @staticmethod
+    def _asset(team: Team, name: str) -> Asset:
+        matches = list(Asset.objects.filter(team=team, name__iexact=name.strip()).order_by("kind")[:2])
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise CommandError(f"Several assets of {team.slug} are named {name!r}; rename one first.")
+        names = Asset.objects.filter(team=team).order_by("name").values_list("name", flat=True)
+        known = ", ".join(names[:20])
+        raise CommandError(f"No asset of {team.slug} is named {name!r}. Its assets: {known or 'none yet'}.")
 
     @staticmethod
     def _team(slug: str | None) -> Team:

@@ -11,7 +11,8 @@ from findings.services.enrichment import enrichment_load_path
 class Command(BaseCommand):
     help = (
         "Load CISA's Known Exploited Vulnerabilities catalogue (known_exploited_vulnerabilities.json) and "
-        "flag the findings of those CVEs, with the KEV due date as their SLA when earlier."
+        "flag the findings of those CVEs: each is due by the later of CISA's due date and "
+        "HYGIENE_KEV_WINDOW_DAYS after its SLA clock started, never later than its severity's SLA."
     )
 
     def add_arguments(self, parser: Any) -> None:

@@ -11,5 +11,5 @@ def test_record_field_order_is_the_one_positional_construction_relies_on() -> No
     # trivy.py and sarif.py build FindingRecord positionally for speed.
     assert [field.name for field in dataclasses.fields(FindingRecord)] == [
         "category", "rule_id", "title", "severity", "package", "installed_version", "fixed_version",
-        "location", "target", "cvss", "published_at", "description", "url", "tool",
+        "location", "target", "cvss", "published_at", "description", "url", "tool", "identity",
     ]  # fmt: skip

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from findings.errors import ImportFailed
-from findings.importers import checkov
+from findings.importers import checkov, detect_format
 from findings.importers.base import Category, FindingRecord, Severity
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -21,6 +21,9 @@ needs_samples = pytest.mark.skipif(not SCANS.is_dir(), reason=f"shared scan samp
 def parse_file(name: str) -> list[FindingRecord]:
     with (SCANS / "checkov" / name).open("rb") as stream:
         return list(checkov.parse(stream))
+
+
+DATA = REPO_ROOT / "tests" / "findings" / "data" / "checkov"
 
 
 def parse_bytes(data: bytes) -> list[FindingRecord]:
@@ -65,6 +68,51 @@ def test_list_of_check_types_and_platform_severity() -> None:
     severities = [(r.rule_id, r.severity) for r in parse_file("checkov-report-severity.json")]
     assert severities[0] == ("CKV_GCP_29", Severity.MEDIUM)
     assert {s for _, s in severities} == {Severity.MEDIUM, Severity.LOW, Severity.HIGH}
+
+
+def test_a_multi_framework_list_with_a_summary_only_entry_imports_the_reports_and_skips_the_summary() -> None:
+    # Checkov 3.3.30's list for terraform and dockerfile, plus the summary it printed for secrets.
+    data = (DATA / "checkov-3.3.30-frameworks-and-summary.json").read_bytes()
+
+    records = parse_bytes(data)
+
+    assert len(records) == 12
+    assert {r.rule_id for r in records} >= {"CKV_DOCKER_2", "CKV_AWS_24", "CKV2_AWS_6"}
+    assert ("infra/main.tf:aws_security_group.notebook", "CKV_AWS_24") in {
+        (r.location, r.rule_id) for r in records
+    }
+
+
+def test_a_check_type_with_only_its_summary_is_skipped_in_a_list_or_alone() -> None:
+    reports = orjson.loads((DATA / "checkov-3.3.30-frameworks-and-summary.json").read_bytes())
+    summary_entry = {"check_type": "secrets", "summary": reports[-1]}
+    data = orjson.dumps([summary_entry, *reports[:-1]])
+
+    assert detect_format(data, "checkov.json") == "checkov"
+    assert len(parse_bytes(data)) == 12
+    assert parse_bytes(orjson.dumps(summary_entry)) == []
+    assert detect_format(orjson.dumps([reports[-1]]), "checkov.json") == "checkov"
+
+
+@pytest.mark.django_db
+def test_a_multi_framework_upload_with_a_summary_entry_becomes_findings() -> None:
+    from findings.services import jobs
+    from tests.factories.findings import ImageAssetFactory
+
+    asset = ImageAssetFactory()
+    job = jobs.job_create_from_path(
+        actor=None,
+        team=asset.team,
+        asset=asset,
+        path=DATA / "checkov-3.3.30-frameworks-and-summary.json",
+        requested_format="",
+        enqueue=False,
+    )
+    job = jobs.job_run(job_id=job.pk)
+    job.refresh_from_db()
+
+    assert (job.status, job.format, job.error) == ("done", "checkov", "")
+    assert asset.findings.count() == 12
 
 
 def test_sca_results_become_vulnerabilities() -> None:

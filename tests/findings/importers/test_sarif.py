@@ -15,6 +15,7 @@ import pytest
 from findings.errors import ImportFailed
 from findings.importers import jsonstream, sarif
 from findings.importers.base import Category, FindingRecord, Severity
+from findings.services.ingest import fingerprint
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SCANS = Path(os.environ.get("HYGIENE_SHARED_DIR", REPO_ROOT.parent / "shared")) / "scans"
@@ -266,3 +267,77 @@ def test_generated_log_streams_in_small_windows(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(jsonstream, "_MIN_WINDOW", 1500)
     with path.open("rb") as stream:
         assert list(sarif.parse(stream)) == expected
+
+
+DATA = REPO_ROOT / "tests" / "findings" / "data" / "sarif"
+
+
+def parse_data(name: str) -> list[FindingRecord]:
+    with (DATA / name).open("rb") as stream:
+        return list(sarif.parse(stream))
+
+
+def result(rule: str, line: int, text: str, **extra: Any) -> dict[str, Any]:
+    where = {"physicalLocation": {"artifactLocation": {"uri": "src/train.py"}, "region": {"startLine": line}}}
+    return {"ruleId": rule, "message": {"text": text}, "locations": [where], **extra}
+
+
+def run_of(*results: dict[str, Any]) -> dict[str, Any]:
+    return {"tool": {"driver": {"name": "CodeQL"}}, "results": list(results)}
+
+
+def test_two_results_of_one_rule_on_one_line_with_different_messages_are_two_findings() -> None:
+    # ruff 0.17.6: `import os, sys` and `loss = 0; steps = 1` each give one rule twice on one line.
+    records = parse_data("ruff-0.17.6-same-line.sarif")
+
+    assert [(r.rule_id, r.location.rsplit(":", 1)[1]) for r in records] == [
+        ("F401", "1"),
+        ("F401", "1"),
+        ("F841", "5"),
+        ("F841", "5"),
+    ]
+    assert len({fingerprint(r) for r in records}) == 4
+
+
+def test_a_multi_run_log_keeps_same_line_results_apart_in_each_run() -> None:
+    records = parse_data("ruff-0.17.6-two-runs.sarif")
+
+    assert len(records) == 4
+    assert len({fingerprint(r) for r in records}) == 4
+
+
+def test_results_in_different_runs_are_apart_when_their_messages_differ_and_one_when_they_match() -> None:
+    cycle_a = result("py/cyclic-import", 3, "Import of module a begins an import cycle.")
+    cycle_b = result("py/cyclic-import", 3, "Import of module b begins an import cycle.")
+
+    apart = parse_bytes(log(run_of(cycle_a), run_of(cycle_b)))
+    same = parse_bytes(log(run_of(cycle_a), run_of(dict(cycle_a))))
+
+    assert len({fingerprint(r) for r in apart}) == 2
+    assert len({fingerprint(r) for r in same}) == 1
+
+
+def test_results_with_one_message_but_different_partial_fingerprints_are_two_findings() -> None:
+    first = result("py/unused-local-variable", 7, "Variable x is not used.")
+    second = dict(first, partialFingerprints={"primaryLocationLineHash": "39fa2ee980eb94b0:2"})
+    first["partialFingerprints"] = {"primaryLocationLineHash": "39fa2ee980eb94b0:1"}
+
+    records = parse_bytes(log(run_of(first, second)))
+
+    assert len({fingerprint(r) for r in records}) == 2
+
+
+def test_a_vulnerability_message_is_not_part_of_its_identity() -> None:
+    # Trivy's message gains a fixed version when the advisory does: still the same finding.
+    rules = [{"id": "CVE-2024-1", "properties": {"tags": ["vulnerability"]}}]
+    before = "Package: libfoo\nInstalled Version: 1.0\nFixed Version: \n"
+    after = "Package: libfoo\nInstalled Version: 1.0\nFixed Version: 1.1\n"
+    runs = [
+        {"tool": {"driver": {"name": "Trivy", "rules": rules}}, "results": [result("CVE-2024-1", 1, text)]}
+        for text in (before, after)
+    ]
+
+    records = [parse_bytes(log(run))[0] for run in runs]
+
+    assert records[0].category == Category.VULNERABILITY
+    assert fingerprint(records[0]) == fingerprint(records[1])
