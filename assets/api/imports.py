@@ -121,7 +121,8 @@ class BomImportView(BoundedUploadMixin, APIView):
             400: OpenApiResponse(
                 BomImportErrorSerializer,
                 description=(
-                    "Not a readable CycloneDX BOM (`detail` says why), or one that names no subject and no asset."
+                    "Not a readable CycloneDX BOM (`detail` says why),"
+                    " or one that names no subject and no asset."
                 ),
             ),
         },
