@@ -11,7 +11,7 @@ NAVIGATION = [
     ("assets:list", "Inventory", "all"),
     ("findings:list", "Findings", "all"),
     ("coming-soon:controls", "Controls", "all"),
-    ("coming-soon:incidents", "Incidents", "all"),
+    ("incidents:list", "Incidents", "all"),
     ("coming-soon:metrics", "Metrics", "all"),
     ("coming-soon:exports", "Exports", "privileged"),
     ("audit:log", "Audit log", "privileged"),

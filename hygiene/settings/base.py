@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "hygiene",
     "assets",
     "findings",
+    "incidents",
 ]
 
 MIDDLEWARE = [
@@ -298,3 +299,15 @@ HYGIENE_BOM_MAX_BYTES = env.int("HYGIENE_BOM_MAX_BYTES", default=10 * 1024 * 102
 # CSV imports are checked row by row before anything is written, so they are bounded tighter.
 HYGIENE_ASSET_CSV_MAX_BYTES = env.int("HYGIENE_ASSET_CSV_MAX_BYTES", default=5 * 1024 * 1024)
 HYGIENE_ASSET_CSV_MAX_ROWS = env.int("HYGIENE_ASSET_CSV_MAX_ROWS", default=5000)
+
+# --- incidents: escalation of unacknowledged incidents and overdue playbook steps --------------------
+CELERY_BEAT_SCHEDULE.update(
+    {"incidents-escalate": {"task": "incidents.tasks.escalate_incidents", "schedule": 60.0}}
+)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "IncidentCategoryEnum": "incidents.models.Category",
+        "IncidentStatusEnum": "incidents.models.Status",
+        "IncidentSeverityEnum": "incidents.models.Severity",
+    }
+)
