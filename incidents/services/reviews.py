@@ -222,7 +222,11 @@ def followup_add(
 @transaction.atomic
 def followup_complete(*, actor: Any, followup: FollowUp) -> FollowUp:
     """Mark an action done (its owner, or someone who manages the incident or exercise)."""
-    followup = FollowUp.objects.select_for_update().select_related("incident", "exercise").get(pk=followup.pk)
+    followup = (
+        FollowUp.objects.select_for_update(of=("self",))
+        .select_related("incident", "exercise")
+        .get(pk=followup.pk)
+    )
     if followup.done_at is not None:
         raise ValidationError({"followup": "This action is already done."})
     if actor is not None and followup.owner_id != actor.pk:
