@@ -1,4 +1,4 @@
-"""Playbook versions, checklists and escalation (with frozen time: each level once, acknowledgement stops it)."""
+"""Playbook versions, checklists and escalation at frozen times: each level once, acknowledgement stops it."""
 
 import datetime as dt
 
