@@ -309,5 +309,12 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "IncidentCategoryEnum": "incidents.models.Category",
         "IncidentStatusEnum": "incidents.models.Status",
         "IncidentSeverityEnum": "incidents.models.Severity",
+        "PlaybookStepRoleEnum": "incidents.models.StepRole",
+        "ExerciseKindEnum": "incidents.models.ExerciseKind",
+        "EscalationTargetEnum": "incidents.models.EscalationTarget",
+        # Names the incidents' enums collide with: the findings' and the teams' own.
+        "FindingCategoryEnum": "findings.models.Category",
+        "FindingSeverityEnum": "findings.models.Severity",
+        "TeamRoleEnum": "hygiene.models.TeamRole",
     }
 )

@@ -257,14 +257,14 @@ class FollowUpInputSerializer(serializers.Serializer):
     due_on = serializers.DateField()
 
 
-class StepSerializer(serializers.Serializer):
+class PlaybookStepSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     role = serializers.ChoiceField(choices=StepRole.choices)
     target_minutes = serializers.IntegerField(min_value=1)
     guidance = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class LevelSerializer(serializers.Serializer):
+class EscalationLevelSerializer(serializers.Serializer):
     target = serializers.ChoiceField(choices=EscalationTarget.choices)
     after_minutes = serializers.IntegerField(min_value=1)
     person = serializers.CharField(required=False, allow_blank=True, default="", help_text="Username.")
@@ -280,14 +280,14 @@ class PlaybookVersionSerializer(serializers.ModelSerializer):
         fields = ["number", "summary", "change_note", "created_by", "created_at", "steps", "escalation"]
         read_only_fields = fields
 
-    @extend_schema_field(StepSerializer(many=True))
+    @extend_schema_field(PlaybookStepSerializer(many=True))
     def get_steps(self, version: PlaybookVersion) -> list[dict[str, Any]]:
         return [
             {"title": s.title, "role": s.role, "target_minutes": s.target_minutes, "guidance": s.guidance}
             for s in version.steps.all()
         ]
 
-    @extend_schema_field(LevelSerializer(many=True))
+    @extend_schema_field(EscalationLevelSerializer(many=True))
     def get_escalation(self, version: PlaybookVersion) -> list[dict[str, Any]]:
         return [
             {
@@ -312,8 +312,8 @@ class PlaybookInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     categories = serializers.ListField(child=serializers.ChoiceField(choices=Category.choices), min_length=1)
     summary = serializers.CharField(required=False, allow_blank=True, default="")
-    steps = StepSerializer(many=True)
-    escalation = LevelSerializer(many=True)
+    steps = PlaybookStepSerializer(many=True)
+    escalation = EscalationLevelSerializer(many=True)
     change_note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
 
