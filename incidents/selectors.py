@@ -22,6 +22,7 @@ from assets.models import Asset, ClassificationLevel
 from hygiene.models import Membership
 from hygiene.permissions import can_change, is_active_user, scope_queryset
 from incidents.models import (
+    OPEN_STATUSES,
     ChecklistItem,
     Escalation,
     Exercise,
@@ -88,7 +89,7 @@ def _apply_filters(incidents: QuerySet[Incident], filters: Mapping[str, Any]) ->
         if values:
             incidents = incidents.filter(**{f"{field}__in": values})
     if filters.get("open"):
-        incidents = incidents.open()
+        incidents = incidents.filter(status__in=OPEN_STATUSES)
     if filters.get("team"):
         incidents = incidents.filter(team__slug=filters["team"])
     since = _parse_date(filters.get("since"))

@@ -96,8 +96,12 @@ def incident_report(
     occurred_at: dt.datetime,
     detected_at: dt.datetime,
     asset_ids: Sequence[int] = (),
+    reported_at: dt.datetime | None = None,
 ) -> Incident:
-    """Log an incident for a team the actor belongs to; the team's champions and leads are told."""
+    """Log an incident for a team the actor belongs to; the team's champions and leads are told.
+
+    ``reported_at`` (default now) records a report written down afterwards, e.g. from another tool.
+    """
     if actor is not None and not can_contribute(actor, team_id=team.pk):
         raise PermissionDenied(f"You can report incidents only for your own teams, not for {team.name}.")
     title = clean_text(title, field="title", label="A title", limit=TITLE_MAX)
@@ -109,7 +113,14 @@ def incident_report(
     occurred_at = not_in_future(occurred_at, field="occurred_at", label=TIME_LABELS["occurred_at"])
     detected_at = not_in_future(detected_at, field="detected_at", label=TIME_LABELS["detected_at"])
     now = timezone.now()
-    _check_order({"occurred_at": occurred_at, "detected_at": detected_at})
+    reported = (
+        not_in_future(reported_at, field="reported_at", label=TIME_LABELS["reported_at"])
+        if reported_at
+        else now
+    )
+    _check_order(
+        {"occurred_at": occurred_at, "detected_at": detected_at, "reported_at": max(reported, detected_at)}
+    )
     assets = _visible_assets(actor, asset_ids)
     incident = Incident.objects.create(
         team=team,
@@ -120,7 +131,7 @@ def incident_report(
         reporter=actor,
         occurred_at=occurred_at,
         detected_at=detected_at,
-        reported_at=max(now, detected_at),
+        reported_at=max(reported, detected_at),
         updated_at=now,
     )
     IncidentAsset.objects.bulk_create([IncidentAsset(incident=incident, asset=asset) for asset in assets])

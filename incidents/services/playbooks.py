@@ -37,6 +37,7 @@ from incidents.services.common import (
     actor_label,
     clean_text,
     lock_incident,
+    not_in_future,
     require_manage,
     timeline_add,
     touch,
@@ -228,8 +229,14 @@ def playbook_revise(
 
 
 @transaction.atomic
-def playbook_start(*, actor: Any, incident: Incident, playbook: Playbook) -> PlaybookRun:
-    """Start a playbook on an incident: pin its current version and create the checklist."""
+def playbook_start(
+    *, actor: Any, incident: Incident, playbook: Playbook, at: dt.datetime | None = None
+) -> PlaybookRun:
+    """Start a playbook on an incident: pin its current version and create the checklist.
+
+    ``at`` records a start made earlier (written down afterwards); it is neither in the future nor
+    before the report.
+    """
     incident = lock_incident(actor=actor, incident=incident)
     require_manage(actor, incident)
     if incident.status in (Status.RESOLVED, Status.CLOSED):
@@ -244,7 +251,9 @@ def playbook_start(*, actor: Any, incident: Incident, playbook: Playbook) -> Pla
     )
     if version is None:
         raise ValidationError({"playbook": "This playbook has no version yet."})
-    now = timezone.now()
+    now = not_in_future(at, field="at", label="The start") if at else timezone.now()
+    if now < incident.reported_at:
+        raise ValidationError({"at": "A playbook cannot start before the incident was reported."})
     run = PlaybookRun.objects.create(incident=incident, version=version, started_by=actor, started_at=now)
     ChecklistItem.objects.bulk_create(
         ChecklistItem(
@@ -271,8 +280,10 @@ def playbook_start(*, actor: Any, incident: Incident, playbook: Playbook) -> Pla
 
 
 @transaction.atomic
-def checklist_item_complete(*, actor: Any, item: ChecklistItem, note: str = "") -> ChecklistItem:
-    """Tick a step of the checklist; the timeline says who did it and when."""
+def checklist_item_complete(
+    *, actor: Any, item: ChecklistItem, note: str = "", at: dt.datetime | None = None
+) -> ChecklistItem:
+    """Tick a step of the checklist; the timeline says who did it and when (``at``: done earlier)."""
     run = PlaybookRun.objects.select_related("incident").get(pk=item.run_id)
     incident = lock_incident(actor=actor, incident=run.incident)
     require_manage(actor, incident)
@@ -282,7 +293,9 @@ def checklist_item_complete(*, actor: Any, item: ChecklistItem, note: str = "") 
     if item.done_at is not None:
         raise ValidationError({"item": f"Step {item.position} is already done."})
     note = clean_text(note, field="note", label="The note", required=False, limit=2000)
-    item.done_at = timezone.now()
+    item.done_at = not_in_future(at, field="at", label="When it was done") if at else timezone.now()
+    if item.done_at < run.started_at:
+        raise ValidationError({"at": "A step cannot be done before its playbook started."})
     item.done_by = actor
     item.save(update_fields=["done_at", "done_by"])
     touch(incident)
