@@ -50,6 +50,7 @@ class ReportForm(forms.Form):
     def __init__(self, *args: Any, teams: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"].choices = teams
+        self.fields["team"].initial = teams[0][0] if teams else None
         if len(teams) == 1:
             self.fields["team"].widget = forms.HiddenInput()
         now = _now_local()
