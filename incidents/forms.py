@@ -131,7 +131,6 @@ class LinkFindingForm(forms.Form):
 class AddAssetsForm(forms.Form):
     assets = forms.CharField(
         label="Add affected assets",
-        widget=forms.TextInput(attrs={"list": "asset-options", "autocomplete": "off"}),
         help_text="Names, separated by commas.",
     )
 

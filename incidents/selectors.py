@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -28,6 +29,7 @@ from incidents.models import (
     Exercise,
     FollowUp,
     Incident,
+    IncidentAsset,
     IncidentFinding,
     Playbook,
     PlaybookVersion,
@@ -130,9 +132,22 @@ def incident_counts_for_user(*, user: Any, filters: Mapping[str, Any] | None = N
     return counts
 
 
-def incident_get_for_user(*, user: Any, pk: int) -> Incident:
-    """The incident, or 404 when the user may not see it (so its existence is not revealed)."""
-    incident = visible_incidents(user).select_related("team", "reporter", "commander").filter(pk=pk).first()
+def _count_of(model: Any) -> Any:
+    rows = model.objects.filter(incident=OuterRef("pk")).order_by().values("incident")
+    return Coalesce(Subquery(rows.annotate(n=Count("id")).values("n"), output_field=IntegerField()), 0)
+
+
+def incident_get_for_user(*, user: Any, pk: int, with_counts: bool = False) -> Incident:
+    """The incident, or 404 when the user may not see it (so its existence is not revealed).
+
+    ``with_counts`` adds ``asset_count`` and ``finding_count``, so the page skips what is empty.
+    """
+    incidents = visible_incidents(user).select_related("team", "reporter", "commander")
+    if with_counts:
+        incidents = incidents.annotate(
+            asset_count=_count_of(IncidentAsset), finding_count=_count_of(IncidentFinding)
+        )
+    incident = incidents.filter(pk=pk).first()
     if incident is None:
         raise Http404("No such incident.")
     return incident
@@ -177,7 +192,8 @@ def affected_assets_for_user(*, user: Any, incident: Incident) -> list[Asset]:
 
 
 def hidden_asset_count(*, user: Any, incident: Incident, shown: int) -> int:
-    return max(0, incident.asset_links.count() - shown)
+    total = getattr(incident, "asset_count", None)
+    return max(0, (incident.asset_links.count() if total is None else total) - shown)
 
 
 def highest_level(*, incident: Incident) -> ClassificationLevel | None:
@@ -192,6 +208,8 @@ def highest_level(*, incident: Incident) -> ClassificationLevel | None:
 def linked_findings_for_user(*, user: Any, incident: Incident) -> QuerySet[IncidentFinding]:
     from findings.selectors import finding_list_for_user
 
+    if getattr(incident, "finding_count", None) == 0:
+        return IncidentFinding.objects.none()
     visible = finding_list_for_user(user=user).values("pk")
     return (
         IncidentFinding.objects.filter(incident=incident, finding__in=visible)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from hygiene.models import Membership, TeamRole
 from hygiene.roles import SECURITY_LEAD
 from hygiene.services.audit import actor_context
-from hygiene.services.notifications import notification_send
+from hygiene.services.notifications import OutgoingMessage, notification_send_many
 from incidents.models import (
     ChecklistItem,
     EntryKind,
@@ -200,21 +200,23 @@ def _run(now: dt.datetime) -> EscalationResult:
     if not dues:
         return EscalationResult(0, 0, 0)
     recipients = _Recipients(dues)
+    people = [recipients.for_due(due) for due in dues]
+    sent = notification_send_many(
+        messages=[
+            OutgoingMessage(
+                recipients=found,
+                kind="incident_escalated",
+                title=f"{due.incident.reference} escalated (level {due.level.level}): {due.incident.title}",
+                body=f"{due.incident.reference} of {due.incident.team.name} is {_describe(due)}.",
+                url=due.incident.get_absolute_url(),
+            )
+            for due, found in zip(dues, people, strict=True)
+        ]
+    )
     escalations: list[Escalation] = []
     entries: list[TimelineEntry] = []
-    notified = 0
-    for due in dues:
-        people = recipients.for_due(due)
-        text = f"Escalation level {due.level.level}: {_describe(due)}"
-        names = ", ".join(sorted({p.get_username() for p in people})) or "nobody (no one holds the role)"
-        notes = notification_send(
-            recipients=people,
-            kind="incident_escalated",
-            title=f"{due.incident.reference} escalated (level {due.level.level}): {due.incident.title}",
-            body=f"{due.incident.reference} of {due.incident.team.name} is {_describe(due)}.",
-            url=due.incident.get_absolute_url(),
-        )
-        notified += len(notes)
+    for due, found, notes in zip(dues, people, sent, strict=True):
+        names = ", ".join(sorted({p.get_username() for p in found})) or "nobody (no one holds the role)"
         escalations.append(
             Escalation(
                 incident=due.incident,
@@ -233,7 +235,7 @@ def _run(now: dt.datetime) -> EscalationResult:
                 recorded_at=now,
                 actor=None,
                 actor_label="escalation",
-                text=f"{text}; notified {names}",
+                text=f"Escalation level {due.level.level}: {_describe(due)}; notified {names}",
                 data={
                     "level": due.level.level,
                     "reason": due.reason,
@@ -241,6 +243,7 @@ def _run(now: dt.datetime) -> EscalationResult:
                 },
             )
         )
+    notified = sum(len(notes) for notes in sent)
     Escalation.objects.bulk_create(escalations)
     TimelineEntry.objects.bulk_create(entries)
     highest: dict[int, int] = {}

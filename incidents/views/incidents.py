@@ -142,7 +142,8 @@ def incident_report_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def incident_list(request: HttpRequest) -> HttpResponse:
-    form = FilterForm(request.GET or None, teams=_team_choices(request.user))
+    teams = list(hygiene_selectors.team_list_for_user(user=request.user))
+    form = FilterForm(request.GET or None, teams=[(team.slug, team.name) for team in teams])
     filters = form.filters()
     incidents = selectors.incident_list_for_user(user=request.user, filters=filters)
     query = request.GET.copy()
@@ -153,7 +154,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         "counts": selectors.incident_counts_for_user(user=request.user, filters=filters),
         "statuses": Status.choices,
         "query": query.urlencode(),
-        "may_report": bool(_reportable_teams(request.user)),
+        "may_report": any(can_contribute(request.user, team_id=team.pk) for team in teams),
     }
     return render(request, "incidents/list.html", context)
 
@@ -187,18 +188,23 @@ def _owner_choices(incident: Incident) -> list[tuple[int, str]]:
 
 @login_required
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = selectors.incident_get_for_user(user=request.user, pk=pk)
+    incident = selectors.incident_get_for_user(user=request.user, pk=pk, with_counts=True)
     user = request.user
     may_manage = selectors.incident_may_manage(user=user, incident=incident)
     may_contribute = may_manage or can_contribute(user, team_id=incident.team_id)
     assets = selectors.affected_assets_for_user(user=user, incident=incident)
-    level = selectors.highest_level(incident=incident)
-    review = selectors.review_for_incident(incident=incident)
+    hidden = selectors.hidden_asset_count(user=user, incident=incident, shown=len(assets))
+    if hidden:
+        level = selectors.highest_level(incident=incident)
+    else:  # every affected asset is on the page already
+        levels = [a.effective_classification for a in assets if a.effective_classification is not None]
+        level = max(levels, key=lambda lv: lv.rank) if levels else None
+    finished = incident.status in (Status.RESOLVED, Status.CLOSED)
+    review = selectors.review_for_incident(incident=incident) if finished else None
     checklist = list(selectors.checklist_for_incident(incident=incident))
     run = getattr(incident, "run", None) if checklist else None
     index = STATUS_ORDER.index(incident.status)
     next_status = STATUS_ORDER[index + 1] if index + 1 < len(STATUS_ORDER) else None
-    commanders = selectors.commander_choices(incident=incident)
     context: dict[str, Any] = {
         "incident": incident,
         "may_manage": may_manage,
@@ -206,19 +212,22 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "timeline": selectors.timeline_for_incident(incident=incident).select_related(None),
         "durations": selectors.incident_durations(incident=incident).items(),
         "assets": assets,
-        "hidden_assets": selectors.hidden_asset_count(user=user, incident=incident, shown=len(assets)),
+        "hidden_assets": hidden,
         "level": level,
         "level_sensitivity": selectors.level_sensitivity(level, threshold=selectors.confidential_rank()),
         "findings": selectors.linked_findings_for_user(user=user, incident=incident),
         "checklist": checklist,
         "run": run,
-        "escalations": selectors.escalations_for_incident(incident=incident),
+        "escalations": selectors.escalations_for_incident(incident=incident)
+        if incident.escalation_level
+        else [],
         "review": review,
         "followups": selectors.followups_for_incident(incident=incident),
         "now": timezone.now(),
         "today": timezone.localdate(),
     }
     if may_manage:
+        commanders = selectors.commander_choices(incident=incident)
         if next_status:
             context["next_status"] = Status(next_status)
             context["transition_form"] = TransitionForm(
@@ -256,7 +265,6 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["note_form"] = NoteForm()
         context["link_form"] = LinkFindingForm()
         context["assets_form"] = AddAssetsForm()
-        context["asset_options"] = selectors.asset_options_for_report(user=user, limit=200)
         finding_query = request.GET.get("finding_q", "").strip()
         if finding_query:
             from findings.selectors import finding_list_for_user
