@@ -11,6 +11,7 @@ urlpatterns = [
     path("learnings/", incidents.learning_list, name="learnings"),
     path("<int:pk>/", incidents.incident_detail, name="detail"),
     path("<int:pk>/transition/", incidents.incident_transition_view, name="transition"),
+    path("<int:pk>/access/", incidents.incident_grant_view, name="grant"),
     path("<int:pk>/commander/", incidents.incident_commander_view, name="commander"),
     path("<int:pk>/correct-time/", incidents.incident_correct_time_view, name="correct-time"),
     path("<int:pk>/notes/", incidents.incident_note_view, name="note"),

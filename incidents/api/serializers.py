@@ -218,6 +218,11 @@ class CorrectTimeInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000)
 
 
+class GrantInputSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    revoke = serializers.BooleanField(default=False)
+
+
 class NoteInputSerializer(serializers.Serializer):
     text = serializers.CharField()
 

@@ -26,6 +26,7 @@ from incidents.services import (
     incident_add_assets,
     incident_add_note,
     incident_correct_time,
+    incident_grant,
     incident_link_finding,
     incident_report,
     incident_set_commander,
@@ -179,6 +180,23 @@ class IncidentViewSet(viewsets.GenericViewSet):
             actor=request.user, incident=self._incident(pk), **data.validated_data
         )
         return self._detail(incident)
+
+    @extend_schema(parameters=[ID], request=s.GrantInputSerializer, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def access(self, request: Request, pk: str) -> Response:
+        """Share the incident with one person by name (revoke=true withdraws it)."""
+        data = s.GrantInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        person = (
+            get_user_model().objects.filter(username=data.validated_data["username"], is_active=True).first()
+        )
+        incident_grant(
+            actor=request.user,
+            incident=self._incident(pk),
+            person=person,
+            revoke=data.validated_data["revoke"],
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(parameters=[ID], request=s.NoteInputSerializer, responses={201: s.TimelineEntrySerializer})
     @action(detail=True, methods=["post"])

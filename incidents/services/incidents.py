@@ -369,3 +369,45 @@ def user_by_id(pk: int | None) -> Any:
     if pk is None:
         return None
     return get_user_model().objects.filter(pk=pk, is_active=True).first()
+
+
+@transaction.atomic
+def incident_grant(*, actor: Any, incident: Incident, person: Any, revoke: bool = False) -> None:
+    """Let one person outside the team see the incident by name (a restricted one included), or stop it."""
+    from guardian.shortcuts import assign_perm, remove_perm
+
+    from hygiene.permissions import is_auditor
+
+    incident = lock_incident(actor=actor, incident=incident)
+    require_manage(actor, incident)
+    if person is None or not person.is_active:
+        raise ValidationError({"person": "Nobody active has this name."})
+    if not revoke and is_auditor(person):
+        raise ValidationError({"person": "Auditors see incidents through an audit engagement, not by name."})
+    if revoke:
+        remove_perm("incidents.view_incident", person, incident)
+    else:
+        assign_perm("incidents.view_incident", person, incident)
+    timeline_add(
+        incident=incident,
+        kind=EntryKind.NOTE,
+        text=f"{'Access withdrawn from' if revoke else 'Shared by name with'} {person.get_username()}"
+        f" by {actor_label(actor)}",
+        actor=actor,
+        data={"person_id": person.pk, "revoked": revoke},
+    )
+
+
+def incident_grantees(*, incident: Incident) -> list[Any]:
+    """People outside the team granted the incident by name."""
+    from typing import cast
+
+    from django.db.models import QuerySet
+    from guardian.shortcuts import get_users_with_perms
+
+    members = set(Membership.objects.filter(team_id=incident.team_id).values_list("user_id", flat=True))
+    granted = cast(
+        "QuerySet[Any]",
+        get_users_with_perms(incident, only_with_perms_in=["view_incident"], with_superusers=False),
+    )
+    return [user for user in granted.order_by("username") if user.pk not in members]

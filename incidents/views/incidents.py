@@ -42,6 +42,7 @@ from incidents.services import (
     incident_add_assets,
     incident_add_note,
     incident_correct_time,
+    incident_grant,
     incident_link_finding,
     incident_report,
     incident_set_commander,
@@ -124,6 +125,11 @@ def incident_report_view(request: HttpRequest) -> HttpResponse:
                 messages.success(
                     request, f"{incident.reference} reported. The team's champion and lead were told."
                 )
+                sensitivity = selectors.level_sensitivity(
+                    selectors.highest_level(incident=incident), threshold=selectors.confidential_rank()
+                )
+                if sensitivity == "confidential":
+                    messages.warning(request, f"{incident.reference} touches confidential data.")
                 if incident.is_restricted:
                     messages.warning(
                         request,
@@ -261,6 +267,9 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     incident=incident, summary=review.summary, kept=review.kept_terms
                 )
         context["followup_form"] = FollowUpForm(owners=_owner_choices(incident))
+        from incidents.services.incidents import incident_grantees
+
+        context["grantees"] = incident_grantees(incident=incident)
     if may_contribute:
         context["note_form"] = NoteForm()
         context["link_form"] = LinkFindingForm()
@@ -330,6 +339,20 @@ def incident_commander_view(request: HttpRequest, pk: int) -> HttpResponse:
             raise ValidationError("Choose the new commander.")
         incident_set_commander(actor=request.user, incident=incident, commander=person)
         return f"{person.get_username()} now commands {incident.reference}."
+
+    return _act(request, pk, act)
+
+
+@login_required
+@require_POST
+def incident_grant_view(request: HttpRequest, pk: int) -> HttpResponse:
+    revoke = request.POST.get("revoke") == "1"
+
+    def act(incident: Incident) -> str | None:
+        username = request.POST.get("username", "").strip()
+        person = get_user_model().objects.filter(username=username, is_active=True).first()
+        incident_grant(actor=request.user, incident=incident, person=person, revoke=revoke)
+        return f"{username} {'no longer sees' if revoke else 'now sees'} {incident.reference}."
 
     return _act(request, pk, act)
 
