@@ -490,7 +490,9 @@ class Exercise(models.Model):
     kind = models.CharField(max_length=16, choices=ExerciseKind.choices)
     held_on = models.DateField()
     scenario = models.TextField()
-    participants = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="exercises", blank=True)
+    participants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="ExerciseParticipant", related_name="exercises", blank=True
+    )
     gaps_found = models.TextField(blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -510,6 +512,22 @@ class Exercise(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("incidents:exercise", args=[self.pk])
+
+
+class ExerciseParticipant(models.Model):
+    """Who took part in an exercise (a model of its own so that the audit trigger records it)."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="participant_links")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["exercise", "user"], name="exercise_participant_unique"),
+        ]
+        triggers = [audited()]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in exercise {self.exercise_id}"
 
 
 class FollowUp(models.Model):

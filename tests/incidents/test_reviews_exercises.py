@@ -118,6 +118,9 @@ def test_exercise_pins_the_playbook_version_and_feeds_the_controls(owner, team_a
         participant_ids=[owner.pk], gaps_found="No kill switch",
     )  # fmt: skip
     assert exercise.version == book.current_version
+    from hygiene.models import AuditEntry
+
+    assert AuditEntry.objects.filter(object_type="incidents_exerciseparticipant", action="insert").exists()
     ExerciseFactory(team=team_a, held_on=held - dt.timedelta(days=100))
     ExerciseFactory(team=team_b, held_on=held - dt.timedelta(days=5), kind="dr_drill")
     assert exercise_last_held_by_team() == {team_a.pk: held, team_b.pk: held - dt.timedelta(days=5)}
