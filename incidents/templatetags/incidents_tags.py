@@ -37,3 +37,13 @@ def overdue_followups(context: dict[str, Any]) -> dict[str, Any]:
         "followups": list(overdue_followups_for_owner(user=user)[:20]),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.filter
+def may_report_incidents(user: Any) -> bool:
+    """Whether to offer "Report an incident": people who can report for at least one team."""
+    from hygiene.permissions import is_auditor, is_security_lead, member_team_ids
+
+    if not getattr(user, "is_authenticated", False) or is_auditor(user):
+        return False
+    return is_security_lead(user) or bool(member_team_ids(user))

@@ -90,6 +90,7 @@ def test_report_form_refuses_detection_before_occurrence_with_a_message(client, 
 
 def test_auditor_and_teamless_people_are_told_why_they_cannot_report(client, auditor):
     client_for(client, auditor)
+    assert "Report an incident" not in client.get("/").content.decode()
     response = client.get("/incidents/report/")
     assert response.status_code == 403
     assert "Auditors read incidents" in response.content.decode()
