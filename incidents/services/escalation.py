@@ -143,11 +143,17 @@ class _Recipients:
         users = get_user_model().objects.filter(is_active=True)
         teams = {d.incident.team_id for d in dues}
         self.by_team_role: dict[tuple[int, str], list[Any]] = defaultdict(list)
+        self.members: set[tuple[int, int]] = set()
+        for team_id, user_id in Membership.objects.filter(team_id__in=teams).values_list(
+            "team_id", "user_id"
+        ):
+            self.members.add((team_id, user_id))
         for membership in Membership.objects.filter(
             team_id__in=teams, role__in=(TeamRole.CHAMPION, TeamRole.LEAD), user__is_active=True
         ).select_related("user"):
             self.by_team_role[(membership.team_id, membership.role)].append(membership.user)
         self.security_leads = list(users.filter(groups__name=SECURITY_LEAD).distinct())
+        self.security_lead_ids = {person.pk for person in self.security_leads}
         wanted = {d.level.person_id for d in dues} | {d.incident.commander_id for d in dues}
         self.people = {u.pk: u for u in users.filter(pk__in=[pk for pk in wanted if pk])}
 
@@ -167,6 +173,8 @@ class _Recipients:
             )
         elif target == EscalationTarget.PERSON and due.level.person_id in self.people:
             found = [self.people[due.level.person_id]]
+        # Only people who may see the incident hear of it: its team and the security leads.
+        found = [p for p in found if (team, p.pk) in self.members or p.pk in self.security_lead_ids]
         if not found:  # nobody in that role: the team's managers, then the security leads, hear of it
             found = self.by_team_role[(team, TeamRole.CHAMPION)] + self.by_team_role[(team, TeamRole.LEAD)]
         return found or self.security_leads

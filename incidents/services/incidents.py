@@ -329,6 +329,8 @@ def incident_link_finding(*, actor: Any, incident: Incident, finding_id: int) ->
     if IncidentFinding.objects.filter(incident=incident, finding=finding).exists():
         raise ValidationError({"finding": f"Finding {finding.pk} is already linked."})
     link = IncidentFinding.objects.create(incident=incident, finding=finding, linked_by=actor)
+    # The finding's asset is affected too (and so a restricted asset makes the incident restricted).
+    IncidentAsset.objects.get_or_create(incident=incident, asset_id=finding.asset_id)
     timeline_add(
         incident=incident,
         kind=EntryKind.FINDING,

@@ -67,8 +67,13 @@ def identifying_terms(*, incident: Incident) -> list[tuple[str, str]]:
     asset_ids |= set(
         IncidentFinding.objects.filter(incident=incident).values_list("finding__asset_id", flat=True)
     )
-    for asset in Asset.objects.filter(pk__in=asset_ids).only("name", "identifiers"):
+    for asset in (
+        Asset.objects.filter(pk__in=asset_ids)
+        .select_related("team")
+        .only("name", "identifiers", "team__name", "team__slug")
+    ):
         terms.append((asset.name, "[asset]"))
+        terms.extend(((asset.team.name, "[team]"), (asset.team.slug, "[team]")))
         terms.extend((identifier, "[identifier]") for identifier in asset.identifiers)
     terms.append((incident.team.name, "[team]"))
     terms.append((incident.team.slug, "[team]"))

@@ -232,3 +232,15 @@ def test_outsider_cannot_add_a_note(outsider, team_a):
     incident = IncidentFactory(team=team_a)
     with pytest.raises(Http404):
         incident_add_note(actor=outsider, incident=incident, text="hello")
+
+
+def test_linking_a_finding_on_a_restricted_asset_restricts_the_incident(teammate, team_a):
+    from incidents.services import incident_link_finding
+    from tests.factories.findings import FindingFactory
+
+    incident = IncidentFactory(team=team_a)
+    finding = FindingFactory(asset=AssetFactory(team=team_a, classification=level("restricted")))
+    incident_link_finding(actor=teammate, incident=incident, finding_id=finding.pk)
+    incident.refresh_from_db()
+    assert incident.is_restricted
+    assert list(incident.affected_assets.all()) == [finding.asset]

@@ -58,10 +58,13 @@ def test_a_running_checklist_keeps_its_version_when_the_playbook_is_edited(owner
     run = playbook_start(actor=owner, incident=incident, playbook=book)
     before = list(ChecklistItem.objects.filter(run=run).values_list("title", flat=True))
     new = playbook_revise(
-        actor=lead, playbook=book, summary="Shorter", change_note="Merged steps",
+        actor=lead,
+        playbook=book,
+        summary="Shorter",
+        change_note="Merged steps",
         steps=[StepSpec(title="Revoke and rotate everywhere", role="commander", target_minutes=20)],
         levels=[LevelSpec(target="security_leads", after_minutes=5)],
-    )  # fmt: skip
+    )
     book.refresh_from_db()
     assert book.current_version == new and new.number == 2
     run.refresh_from_db()
@@ -80,18 +83,25 @@ def test_playbook_versions_cannot_be_edited_in_place(lead):
 def test_only_security_leads_write_playbooks(owner):
     with pytest.raises(PermissionDenied):
         playbook_create(
-            actor=owner, title="Mine", categories=["availability"], summary="",
-            steps=[StepSpec("Do it", "commander", 10)], levels=[LevelSpec("champions", 5)],
-        )  # fmt: skip
+            actor=owner,
+            title="Mine",
+            categories=["availability"],
+            summary="",
+            steps=[StepSpec("Do it", "commander", 10)],
+            levels=[LevelSpec("champions", 5)],
+        )
 
 
 def test_playbook_needs_increasing_escalation_minutes(lead):
     with pytest.raises(ValidationError, match="later than the level before"):
         playbook_create(
-            actor=lead, title="Outage", categories=["availability"], summary="",
+            actor=lead,
+            title="Outage",
+            categories=["availability"],
+            summary="",
             steps=[StepSpec("Fail over", "commander", 10)],
             levels=[LevelSpec("champions", 30), LevelSpec("leads", 10)],
-        )  # fmt: skip
+        )
     assert not Playbook.objects.filter(title="Outage").exists()
 
 
@@ -124,8 +134,13 @@ def escalations(incident, reason="unacknowledged"):
 
 def test_unacknowledged_incident_escalates_each_level_once(owner, lead, team_a):
     reported = timezone.now()
-    incident = IncidentFactory(team=team_a, category="credential_leak", reported_at=reported,
-                               detected_at=reported, occurred_at=reported)  # fmt: skip
+    incident = IncidentFactory(
+        team=team_a,
+        category="credential_leak",
+        reported_at=reported,
+        detected_at=reported,
+        occurred_at=reported,
+    )
     # credential-leak path: champions after 10 min, security leads after 30, team leads after 60
     assert escalation_run(now=reported + dt.timedelta(minutes=5)).fired == 0
     escalation_run(now=reported + dt.timedelta(minutes=11))
@@ -171,8 +186,9 @@ def test_overdue_steps_escalate_once_per_level_and_stop_when_done(owner, team_a)
 
 def test_escalation_falls_back_to_the_default_path_without_a_playbook(owner, team_a):
     reported = timezone.now()
-    incident = IncidentFactory(team=team_a, category="availability", reported_at=reported,
-                               detected_at=reported, occurred_at=reported)  # fmt: skip
+    incident = IncidentFactory(
+        team=team_a, category="availability", reported_at=reported, detected_at=reported, occurred_at=reported
+    )
     escalation_run(now=reported + dt.timedelta(minutes=16))
     assert escalations(incident) == [1]
     assert Notification.objects.filter(recipient=owner, kind="incident_escalated").exists()
@@ -185,3 +201,22 @@ def test_the_beat_task_runs_the_escalation(team_a):
     IncidentFactory(team=team_a, reported_at=reported, detected_at=reported, occurred_at=reported)
     assert escalate_incidents() == 3
     assert escalate_incidents() == 0
+
+
+def test_escalation_tells_nobody_who_may_not_see_the_incident(owner, lead, outsider, team_a):
+    book = playbook_create(
+        actor=lead,
+        title="Outage",
+        categories=["availability"],
+        summary="",
+        steps=[StepSpec("Fail over", "commander", 10)],
+        levels=[LevelSpec("person", 5, person="outsider")],
+    )
+    reported = timezone.now()
+    incident = IncidentFactory(
+        team=team_a, category="availability", reported_at=reported, detected_at=reported, occurred_at=reported
+    )
+    escalation_run(now=reported + dt.timedelta(minutes=6))
+    assert book.current_version.escalation_levels.get().person == outsider
+    assert not Notification.objects.filter(recipient=outsider).exists()
+    assert Notification.objects.filter(recipient=owner, title__contains=incident.reference).exists()
