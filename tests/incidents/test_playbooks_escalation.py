@@ -220,3 +220,20 @@ def test_escalation_tells_nobody_who_may_not_see_the_incident(owner, lead, outsi
     assert book.current_version.escalation_levels.get().person == outsider
     assert not Notification.objects.filter(recipient=outsider).exists()
     assert Notification.objects.filter(recipient=owner, title__contains=incident.reference).exists()
+
+
+def test_a_playbook_start_or_step_written_down_afterwards_keeps_its_times_in_order(owner, team_a):
+    incident = IncidentFactory(team=team_a)
+    with pytest.raises(ValidationError, match="before the incident was reported"):
+        playbook_start(
+            actor=owner,
+            incident=incident,
+            playbook=playbook(),
+            at=incident.reported_at - dt.timedelta(minutes=1),
+        )
+    run = playbook_start(actor=owner, incident=incident, playbook=playbook(), at=incident.reported_at)
+    item = run.items.order_by("position").first()
+    with pytest.raises(ValidationError, match="before its playbook started"):
+        checklist_item_complete(actor=owner, item=item, at=run.started_at - dt.timedelta(minutes=1))
+    done = checklist_item_complete(actor=owner, item=item, at=run.started_at + dt.timedelta(minutes=5))
+    assert done.done_at == run.started_at + dt.timedelta(minutes=5)
