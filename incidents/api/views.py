@@ -433,6 +433,23 @@ class ExerciseViewSet(viewsets.GenericViewSet):
         )
         return Response(s.ExerciseSerializer(exercise).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(parameters=[ID], request=s.FollowUpInputSerializer, responses={201: s.FollowUpSerializer})
+    @action(detail=True, methods=["post"])
+    def followups(self, request: Request, pk: str) -> Response:
+        """A follow-up action of the exercise (the team's champion or lead, or a security lead)."""
+        data = s.FollowUpInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        exercise = selectors.exercise_get_for_user(user=request.user, pk=int(pk))
+        followup = followup_add(
+            actor=request.user,
+            exercise=exercise,
+            title=v["title"],
+            owner=_owner(v["owner"]),
+            due_on=v["due_on"],
+        )
+        return Response(s.FollowUpSerializer(followup).data, status=status.HTTP_201_CREATED)
+
 
 class LearningViewSet(viewsets.GenericViewSet):
     serializer_class = s.LearningSerializer

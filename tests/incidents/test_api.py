@@ -211,3 +211,19 @@ def test_the_schema_documents_the_incident_endpoints(api_client, teammate):
         "/api/v1/learnings/",
     ):
         assert path in schema
+
+
+def test_exercise_follow_ups_through_the_api(api_client, owner, teammate, team_a):
+    exercise = ExerciseFactory(team=team_a)
+    body = {
+        "title": "Write the restore runbook",
+        "owner": "teammate",
+        "due_on": timezone.localdate().isoformat(),
+    }
+    api_client.force_authenticate(teammate)
+    assert (
+        api_client.post(f"/api/v1/exercises/{exercise.pk}/followups/", body, format="json").status_code == 403
+    )
+    api_client.force_authenticate(owner)
+    response = api_client.post(f"/api/v1/exercises/{exercise.pk}/followups/", body, format="json")
+    assert response.status_code == 201 and response.json()["owner"] == "teammate"
