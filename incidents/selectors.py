@@ -219,7 +219,11 @@ def linked_findings_for_user(*, user: Any, incident: Incident) -> QuerySet[Incid
 
 
 def checklist_for_incident(*, incident: Incident) -> QuerySet[ChecklistItem]:
-    return ChecklistItem.objects.filter(run__incident=incident).select_related("done_by").order_by("position")
+    return (
+        ChecklistItem.objects.filter(run__incident=incident)
+        .select_related("done_by", "run__version__playbook", "run__started_by")
+        .order_by("position")
+    )
 
 
 def escalations_for_incident(*, incident: Incident) -> QuerySet[Escalation]:

@@ -208,7 +208,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     finished = incident.status in (Status.RESOLVED, Status.CLOSED)
     review = selectors.review_for_incident(incident=incident) if finished else None
     checklist = list(selectors.checklist_for_incident(incident=incident))
-    run = getattr(incident, "run", None) if checklist else None
+    run = checklist[0].run if checklist else None
     index = STATUS_ORDER.index(incident.status)
     next_status = STATUS_ORDER[index + 1] if index + 1 < len(STATUS_ORDER) else None
     context: dict[str, Any] = {
@@ -243,12 +243,10 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             context["commander_form"] = CommanderForm(commanders=commanders)
         context["correct_form"] = CorrectTimeForm()
         if not checklist and incident.status not in (Status.RESOLVED, Status.CLOSED):
-            suggested = selectors.playbook_for_category(category=incident.category)
-            playbooks = [
-                (p.slug, p.title) for p in selectors.playbook_list().filter(current_version__isnull=False)
-            ]
-            if suggested:
-                playbooks.sort(key=lambda choice: choice[0] != suggested.slug)
+            books = list(selectors.playbook_list().filter(current_version__isnull=False))
+            # The playbook written for the incident's category comes first (so it is the default).
+            books.sort(key=lambda book: incident.category not in book.categories)
+            playbooks = [(book.slug, book.title) for book in books]
             context["start_form"] = StartPlaybookForm(playbooks=playbooks)
         if incident.status in (Status.RESOLVED, Status.CLOSED):
             initial = (
