@@ -13,7 +13,7 @@ NAVIGATION = [
     ("assets:list", "Inventory", "all"),
     ("findings:list", "Findings", "all"),
     ("coming-soon:controls", "Controls", "all"),
-    ("coming-soon:incidents", "Incidents", "all"),
+    ("incidents:list", "Incidents", "all"),
     ("coming-soon:metrics", "Metrics", "all"),
     ("exports:index", "Exports", "all"),
     ("audits:list", "Audits", "privileged"),

@@ -68,6 +68,7 @@ api_urls = [
     path("", include("assets.api.urls")),
     path("", include("findings.api.urls")),
     path("", include("audits.api.urls")),
+    path("", include("incidents.api.urls")),
     path("", include(router.urls)),
 ]
 
@@ -86,6 +87,7 @@ urlpatterns = [
     path("findings/", include("findings.urls")),
     path("audits/", include("audits.urls")),
     path("exports/", include("audits.export_urls")),
+    path("incidents/", include("incidents.urls")),
     path("", include(coming_soon_urls)),
     path("api/v1/", include(api_urls)),
     path("admin/", admin.site.urls),

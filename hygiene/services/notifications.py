@@ -7,6 +7,7 @@ the e-mail goes out from a worker after the transaction commits, so a rolled-bac
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -28,18 +29,48 @@ def notification_send(
     email: bool = True,
 ) -> list[Notification]:
     """Notify each distinct, active recipient once; e-mail them after commit when ``email``."""
-    seen: set[int] = set()
-    rows = []
-    for person in recipients:
-        if person is None or person.pk in seen or not person.is_active:
-            continue
-        seen.add(person.pk)
-        rows.append(Notification(recipient=person, kind=kind, title=title[:200], body=body, url=url[:500]))
+    return notification_send_many(
+        messages=[OutgoingMessage(recipients, kind, title, body, url)], email=email
+    )[0]
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    recipients: Iterable[Any]
+    kind: str
+    title: str
+    body: str = ""
+    url: str = ""
+
+
+def notification_send_many(
+    *, messages: Iterable[OutgoingMessage], email: bool = True
+) -> list[list[Notification]]:
+    """Send many messages with one insert (e.g. an escalation run); the notifications of each message."""
+    rows: list[Notification] = []
+    spans: list[tuple[int, int]] = []
+    for message in messages:
+        seen: set[int] = set()
+        start = len(rows)
+        for person in message.recipients:
+            if person is None or person.pk in seen or not person.is_active:
+                continue
+            seen.add(person.pk)
+            rows.append(
+                Notification(
+                    recipient=person,
+                    kind=message.kind,
+                    title=message.title[:200],
+                    body=message.body,
+                    url=message.url[:500],
+                )
+            )
+        spans.append((start, len(rows)))
     created = Notification.objects.bulk_create(rows)
     if email and created:
         ids = [note.pk for note in created]
         transaction.on_commit(lambda: _queue_emails(ids))
-    return created
+    return [created[start:end] for start, end in spans]
 
 
 def _queue_emails(ids: list[int]) -> None:

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "assets",
     "findings",
     "audits",
+    "incidents",
 ]
 
 MIDDLEWARE = [
@@ -350,3 +351,21 @@ HYGIENE_BUNDLE_VERIFY_MAX_UNCOMPRESSED = env.int(
 )
 HYGIENE_BUNDLE_VERIFY_MAX_FILES = env.int("HYGIENE_BUNDLE_VERIFY_MAX_FILES", default=200_000)
 HYGIENE_BUNDLE_VERIFY_MAX_RATIO = env.int("HYGIENE_BUNDLE_VERIFY_MAX_RATIO", default=200)
+# --- incidents: escalation of unacknowledged incidents and overdue playbook steps --------------------
+CELERY_BEAT_SCHEDULE.update(
+    {"incidents-escalate": {"task": "incidents.tasks.escalate_incidents", "schedule": 60.0}}
+)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "IncidentCategoryEnum": "incidents.models.Category",
+        "IncidentStatusEnum": "incidents.models.Status",
+        "IncidentSeverityEnum": "incidents.models.Severity",
+        "PlaybookStepRoleEnum": "incidents.models.StepRole",
+        "ExerciseKindEnum": "incidents.models.ExerciseKind",
+        "EscalationTargetEnum": "incidents.models.EscalationTarget",
+        # Names the incidents' enums collide with: the findings' and the teams' own.
+        "FindingCategoryEnum": "findings.models.Category",
+        "FindingSeverityEnum": "findings.models.Severity",
+        "TeamRoleEnum": "hygiene.models.TeamRole",
+    }
+)
