@@ -75,6 +75,7 @@ def _person(username: str) -> Any:
 
 class IncidentViewSet(viewsets.GenericViewSet):
     serializer_class = s.IncidentSerializer
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     queryset = Incident.objects.none()  # names the model for the schema; reads use the selectors
 
     def _incident(self, pk: str) -> Incident:
@@ -126,7 +127,10 @@ class IncidentViewSet(viewsets.GenericViewSet):
             *FILTER_PARAMETERS,
             OpenApiParameter("as", str, enum=["csv", "json"], description="Default: csv."),
         ],
-        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.STR},
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/json"): {"type": "array", "items": {"type": "object"}},
+        },
     )
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request: Request) -> StreamingHttpResponse:
@@ -306,6 +310,8 @@ def _owner(username: str) -> Any:
 
 class FollowUpViewSet(viewsets.GenericViewSet):
     serializer_class = s.FollowUpSerializer
+    pagination_class = None  # a person's overdue actions: a short list, not pages
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     queryset = FollowUp.objects.none()
 
     @extend_schema(responses=s.FollowUpSerializer(many=True))
@@ -327,6 +333,7 @@ SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH)
 
 class PlaybookViewSet(viewsets.GenericViewSet):
     serializer_class = s.PlaybookSerializer
+    pagination_class = None  # one per category: a short list, not pages
     queryset = Playbook.objects.none()
     lookup_field = "slug"
 
@@ -387,6 +394,7 @@ class PlaybookViewSet(viewsets.GenericViewSet):
 
 class ExerciseViewSet(viewsets.GenericViewSet):
     serializer_class = s.ExerciseSerializer
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     queryset = Exercise.objects.none()
 
     @extend_schema(
