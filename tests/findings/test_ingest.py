@@ -350,3 +350,22 @@ def test_an_import_waits_for_another_import_of_the_same_asset(import_records):
     with connection.cursor() as cursor:
         cursor.execute("RESET lock_timeout")
     assert import_records(other, [record(1)]).status == "done"  # other assets are not held up
+
+
+def test_a_record_of_an_unknown_category_fails_the_import_loudly_and_writes_nothing(import_records):
+    asset = ImageAssetFactory()
+
+    job = import_records(asset, [record(1), record(2, category="made_up")])
+
+    assert job.status == JobStatus.FAILED
+    assert "unknown finding category 'made_up'" in job.error
+    assert not asset.findings.exists()
+
+
+def test_there_is_one_list_of_categories_for_importers_and_findings():
+    from findings import models
+    from findings.categories import Category
+    from findings.importers import base
+
+    assert base.Category is models.Category is Category
+    assert {"model_file", "red_team"} <= set(Category.values)
