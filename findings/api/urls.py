@@ -12,5 +12,6 @@ router.register("scan-sources", sources_api.ScanSourceViewSet, basename="scan-so
 urlpatterns: list = [
     path("scans/", scans.ScanListView.as_view(), name="api-scan-list"),
     path("scans/<int:pk>/", scans.ScanDetailView.as_view(), name="api-scan-detail"),
+    path("scans/<int:pk>/probes/", scans.ScanProbesView.as_view(), name="api-scan-probes"),
     *router.urls,
 ]

@@ -9,6 +9,7 @@ could cut a secret in half and leave the half that no longer matches.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 
 from .base import MAX_TEXT, FindingRecord
@@ -115,3 +116,26 @@ def safe_record(record: FindingRecord, secrets: Iterable[str]) -> FindingRecord:
                 cleaned = "[redacted]"
             setattr(record, field.name, _bounded(field.name, cleaned))
     return record
+
+
+_CHECKPOINT = re.compile(r"(?:^|/)\.ipynb_checkpoints/(?P<name>[^/]+?)-checkpoint\.ipynb$")
+
+
+def notebook_path(path: str) -> tuple[str, bool]:
+    """A path with a Jupyter checkpoint copy folded into its notebook, and whether it was one.
+
+    Jupyter autosaves ``dir/.ipynb_checkpoints/NAME-checkpoint.ipynb`` beside ``dir/NAME.ipynb``; a
+    secret in the notebook is almost always in the copy too. Normalising the location before the
+    fingerprint makes both one finding.
+    """
+    match = _CHECKPOINT.search(path)
+    if match is None:
+        return path, False
+    head = path[: match.start()]
+    return f"{head}/{match['name']}.ipynb" if head or match.group(0).startswith(
+        "/"
+    ) else f"{match['name']}.ipynb", True
+
+
+def is_notebook(path: str) -> bool:
+    return path.lower().endswith(".ipynb")

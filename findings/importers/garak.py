@@ -29,13 +29,7 @@ LABEL = "garak report JSONL"
 HAS_EXTRAS = True
 
 _SNIFF = re.compile(rb'^\{\s*"entry_type"\s*:\s*"(?:start_run setup|init)"')
-_TARGET_KEYS = (
-    "plugins.target_name",
-    "plugins.model_name",
-    "plugins.target_type",
-    "plugins.model_type",
-)
-_ATTEMPT = b'"entry_type": "attempt"'
+_ATTEMPT_PREFIX = b'{"entry_type": "attempt"'
 
 
 def sniff(head: bytes) -> bool:
@@ -47,8 +41,13 @@ def parse(stream: BinaryIO, extras: ImportExtras | None = None) -> Iterator[Find
     completed = False
     # probe -> detector -> (passed, total); attempts judged per probe.
     evals: dict[str, dict[str, tuple[int, int]]] = {}
-    judged: dict[str, int] = {}
     for number, raw in enumerate(stream, start=1):
+        if raw.startswith(_ATTEMPT_PREFIX):
+            # Attempts are nearly all of a report and the eval entries already count them: they are
+            # not decoded, only checked to be whole (a cut-off run ends inside one).
+            if not raw.rstrip().endswith(b"}"):
+                raise ImportFailed(f"{LABEL}: line {number} (an attempt) is cut off: the file is truncated.")
+            continue
         if not raw.strip():
             continue
         try:
@@ -64,14 +63,16 @@ def parse(stream: BinaryIO, extras: ImportExtras | None = None) -> Iterator[Find
                 f"{LABEL}: the first line is not garak's 'start_run setup' entry; this is not a garak "
                 "report (use the *.report.jsonl file, not the hitlog)."
             )
-        if kind == "attempt":
-            if entry.get("status") == 2:
-                probe = as_text(entry.get("probe_classname"), 300)
-                judged[probe] = judged.get(probe, 0) + 1
-        elif kind == "eval":
+        if kind == "eval":
             probe = as_text(entry.get("probe"), 300)
             detector = as_text(entry.get("detector"), 300)
-            passed, total = _count(entry.get("passed")), _count(entry.get("total"))
+            passed = _count(entry.get("passed"))
+            # 0.17 writes total_evaluated (and fails); older releases wrote total.
+            total = _count(entry.get("total_evaluated"))
+            if total is None:
+                total = _count(entry.get("total"))
+            if total is None and passed is not None and (fails := _count(entry.get("fails"))) is not None:
+                total = passed + fails
             if not probe or passed is None or total is None or passed > total:
                 raise ImportFailed(
                     f"{LABEL}: line {number} is an eval entry without probe, passed and total."
@@ -89,7 +90,7 @@ def parse(stream: BinaryIO, extras: ImportExtras | None = None) -> Iterator[Find
             "before garak finished judging. Import the report of a finished run."
         )
     target = _target(setup)
-    stats = [_stat(probe, detectors, judged.get(probe, 0), target) for probe, detectors in evals.items()]
+    stats = [_stat(probe, detectors, target) for probe, detectors in evals.items()]
     if extras is not None:
         extras.probes.extend(stats)
     for stat in stats:
@@ -112,7 +113,7 @@ def _target(setup: dict[str, Any]) -> str:
     return name or kind
 
 
-def _stat(probe: str, detectors: dict[str, tuple[int, int]], judged: int, target: str) -> ProbeStat:
+def _stat(probe: str, detectors: dict[str, tuple[int, int]], target: str) -> ProbeStat:
     # An attempt passes when every detector passed it: the weakest detector's count is the probe's.
     attempts = max(total for _, total in detectors.values())
     passed = min(passed for passed, _ in detectors.values())

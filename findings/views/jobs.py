@@ -126,6 +126,8 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "duration": services.job_duration_seconds(job),
         "size": services.human_size(job.size_bytes),
         "format_label": services.format_label(job.format) if job.format else "",
+        "probes": list(selectors.job_probes(job=job)) if job.status == JobStatus.DONE else [],
+        "check_type": selectors.check_type_of_format(job.format),
     }
     return render(request, "findings/job_detail.html", context)
 
