@@ -30,6 +30,7 @@ from assets.services.assets import asset_create, asset_update, may_change_asset
 from assets.services.classification import classification_recompute_downstream, downstream_ids
 from assets.services.lineage import edge_add
 from assets.services.policy import policy_check
+from assets.spdx3 import Spdx3Content, parse_spdx3
 from hygiene.models import Team
 from hygiene.permissions import can_contribute, token_allows
 from hygiene.services.audit import audit_event
@@ -54,6 +55,7 @@ class BomImportResult:
     components: int = 0
     warnings: list[str] = field(default_factory=list)
     asset_ids: list[int] = field(default_factory=list)
+    findings: int = 0  # vulnerabilities an SPDX 3 security profile states, as findings on the assets
 
     def counts(self) -> dict[str, int]:
         return {key: value for key, value in asdict(self).items() if isinstance(value, int)}
@@ -88,18 +90,24 @@ def bom_import(
     environment: str = Environment.DEVELOPMENT,
     source: str = "",
 ) -> BomImportResult:
-    """Import a CycloneDX JSON SBOM/ML-BOM into ``team``; re-importing updates, never duplicates."""
+    """Import a CycloneDX JSON SBOM/ML-BOM or an SPDX 3 JSON-LD document (with its AI, Dataset and
+    Security profiles) into ``team``; re-importing updates, never duplicates."""
     if actor is not None and not (can_contribute(actor, team_id=team.pk) and token_allows(actor, "write")):
         raise PermissionDenied(f"Only members of {team.name} can import assets into it.")
     if environment not in Environment.values:
         raise ValidationError({"environment": "Choose development, staging or production."})
-    content = parse_bom(data)
+    spdx3 = _looks_like_spdx3(data)
+    content: BomContent = parse_spdx3(data) if spdx3 else parse_bom(data)
     result = BomImportResult(components=content.components, warnings=list(content.warnings))
     assets: dict[str, Asset] = {}
     for spec in content.assets:
-        assets[spec.key] = _upsert_bom_asset(team=team, spec=spec, environment=environment, result=result)
+        assets[spec.key] = _upsert_bom_asset(
+            team=team, spec=spec, environment=environment, result=result, tag="spdx" if spdx3 else BOM_TAG
+        )
     _add_bom_edges(content, assets, result)
     result.asset_ids = sorted({asset.pk for asset in assets.values()})
+    if isinstance(content, Spdx3Content) and content.vulnerabilities:
+        result.findings = _spdx3_findings(actor, team, content, assets, source)
     affected = classification_recompute_downstream(asset_ids=result.asset_ids)
     policy_check(asset_ids=affected)
     audit_event(
@@ -108,7 +116,7 @@ def bom_import(
         **_actor_fields(actor, "import_bom"),
         detail={
             **result.counts(),
-            "format": "cyclonedx",
+            "format": "spdx3" if spdx3 else "cyclonedx",
             "spec_version": content.spec_version,
             "serial_number": content.serial_number,
             "sha256": hashlib.sha256(data).hexdigest(),
@@ -117,6 +125,53 @@ def bom_import(
         },
     )
     return result
+
+
+def _looks_like_spdx3(data: bytes) -> bool:
+    head = data[:4096]
+    return b"@context" in head and b"spdx.org/rdf/3" in head
+
+
+def _spdx3_findings(
+    actor: Any, team: Team, content: Spdx3Content, assets: dict[str, Asset], source: str
+) -> int:
+    """The Security profile's vulnerabilities as findings, one import (scanner ``spdx``) per asset.
+
+    Runs in the BOM import's transaction: a failure writes neither assets nor findings.
+    """
+    from findings.importers.base import Category, FindingRecord
+    from findings.importers.common import severity_from_cvss
+    from findings.services.jobs import job_import_records
+
+    by_asset: dict[str, list[FindingRecord]] = {}
+    for vuln in content.vulnerabilities:
+        severity = vuln.severity or (severity_from_cvss(vuln.score) if vuln.score else "medium")
+        for key, package in vuln.affects:
+            by_asset.setdefault(key, []).append(
+                FindingRecord(
+                    category=Category.VULNERABILITY,
+                    rule_id=vuln.vuln_id,
+                    title=(f"{vuln.vuln_id} in {package}" if package else vuln.title or vuln.vuln_id)[:500],
+                    severity=severity,
+                    package=package[:300],
+                    cvss=vuln.score,
+                    target=package,
+                    description="\n".join(part for part in (vuln.title, vuln.description) if part),
+                    url=vuln.url,
+                )
+            )
+    count = 0
+    for key, records in by_asset.items():
+        job_import_records(
+            team=team,
+            asset=assets[key],
+            records=records,
+            scanner="spdx",
+            filename=(source or "spdx3.json")[:255],
+            uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        count += len(records)
+    return count
 
 
 def _find_bom_asset(team: Team, spec: AssetSpec) -> Asset | None:
@@ -153,7 +208,9 @@ def _merged_identifiers(current: list[str], imported: list[str]) -> list[str]:
     return kept + [value for value in imported if value not in kept]
 
 
-def _upsert_bom_asset(*, team: Team, spec: AssetSpec, environment: str, result: BomImportResult) -> Asset:
+def _upsert_bom_asset(
+    *, team: Team, spec: AssetSpec, environment: str, result: BomImportResult, tag: str = BOM_TAG
+) -> Asset:
     level = _level_named(spec.classification)
     existing = _find_bom_asset(team, spec)
     if existing is None:
@@ -166,7 +223,7 @@ def _upsert_bom_asset(*, team: Team, spec: AssetSpec, environment: str, result: 
             environment=environment,
             classification=level,
             identifiers=spec.all_identifiers,
-            tags=[BOM_TAG],
+            tags=[tag],
             description=spec.description,
         )
     if existing.pk not in result.asset_ids:
