@@ -139,3 +139,29 @@ def notebook_path(path: str) -> tuple[str, bool]:
 
 def is_notebook(path: str) -> bool:
     return path.lower().endswith(".ipynb")
+
+
+_CELL_FILE = re.compile(
+    r"^(?P<notebook>.+?\.ipynb)\.cells/cell-(?P<cell>\d+)(?:-output-(?P<output>\d+))?\.txt$"
+)
+
+
+def notebook_location(path: str, line: str = "") -> tuple[str, str]:
+    """(location, what a person reads) of a secret in a notebook, checkpoint copies folded in.
+
+    ``scripts/notebook_cells.py`` lays notebooks out as ``NB.ipynb.cells/cell-N[-output-M].txt``;
+    such a path is located by cell and output (and the line inside the cell). A raw ``.ipynb`` keeps
+    the line of its JSON. Anything else is returned as it is, with an empty description.
+    """
+    line = line if line and line != "0" else ""
+    cell = _CELL_FILE.match(path)
+    notebook, copy = notebook_path(cell["notebook"] if cell else path)
+    copy_note = " (also in its .ipynb_checkpoints copy)" if copy else ""
+    if cell:
+        where = f"cell {cell['cell']}" + (f", output {cell['output']}" if cell["output"] else "")
+        location = f"{notebook} {where}" + (f" line {line}" if line else "")
+        return location, f"Notebook {notebook}, {where}" + (f", line {line}" if line else "") + copy_note
+    if is_notebook(path):
+        location = f"{notebook}:{line}" if line else notebook
+        return location, f"Notebook {notebook}" + (f", line {line} of its JSON" if line else "") + copy_note
+    return (f"{path}:{line}" if line else path), ""
