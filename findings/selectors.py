@@ -279,6 +279,18 @@ class AssetScanSummary:
     latest_jobs: list[ImportJob]
     freshness: list[ScanFreshness]
 
+    def _last_of(self, check_type: str) -> dt.datetime | None:
+        dates = [scan.last_at for scan in self.freshness if check_type_of_format(scan.format) == check_type]
+        return max(dates) if dates else None
+
+    @property
+    def last_red_teamed(self) -> dt.datetime | None:
+        return self._last_of("red_team")
+
+    @property
+    def last_model_file_scan(self) -> dt.datetime | None:
+        return self._last_of("model_file")
+
 
 def asset_scan_summary_for_user(*, user: Any, asset: Any, jobs: int = 5) -> AssetScanSummary:
     """The asset's open findings by severity, its latest imports and each scan kind's last run,

@@ -120,3 +120,15 @@ def test_the_import_page_shows_the_probe_table_and_the_api_lists_it(
     assert {row["probe"]: row["pass_rate"] for row in rows}["test.Test"] == 1.0
     api_client.force_login(outsider)
     assert api_client.get(f"/api/v1/scans/{job.pk}/probes/").status_code == 404
+
+
+def test_the_model_page_says_when_it_was_last_red_teamed_and_its_files_scanned(client, model, owner):
+    page = client_for(client, owner).get(model.get_absolute_url()).content.decode()
+    assert "Last red-teamed" in page and "never (import a garak or promptfoo report)" in page
+
+    job = import_file(DATA / "promptfoo-0.121.20-redteam.json", model)
+
+    page = client.get(model.get_absolute_url()).content.decode()
+    assert "never (import a garak or promptfoo report)" not in page
+    assert f"{job.finished_at:%-d %b %Y}" in page
+    assert "never (import a ModelScan, picklescan or fickling report)" in page

@@ -23,7 +23,7 @@ from tests.factories.assets import AssetFactory
 pytestmark = pytest.mark.django_db
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SECRET = "AKIAIOSFODNN7EXAMPLE"  # noqa: S105 - AWS's documented example key id
+SECRET = "AKIAIOSFODNN7EXAMPLE"
 
 
 def make_notebook(folder: Path) -> None:
