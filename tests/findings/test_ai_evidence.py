@@ -132,3 +132,15 @@ def test_the_model_page_says_when_it_was_last_red_teamed_and_its_files_scanned(c
     assert "never (import a garak or promptfoo report)" not in page
     assert f"{job.finished_at:%-d %b %Y}" in page
     assert "never (import a ModelScan, picklescan or fickling report)" in page
+
+
+@pytest.mark.parametrize(
+    ("sample", "requested"),
+    [("promptfoo-0.121.20-redteam.json", "garak"), ("modelscan-0.8.8.json", "picklescan")],
+)
+def test_a_report_of_another_tool_than_requested_fails_and_writes_nothing(model, sample, requested):
+    job = import_file(DATA / sample, model, requested_format=requested)
+
+    assert job.status == JobStatus.FAILED
+    assert "as requested" in job.error
+    assert not model.findings.exists() and not RedTeamProbe.objects.exists()
