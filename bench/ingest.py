@@ -192,9 +192,7 @@ def write_garak(dest: Path, attempts: int, probes: int = 50) -> int:
             "plugins.target_type": "test.Repeat",
         }
         out.write(orjson.dumps({**setup, "plugins.target_name": "bench-model"}) + b"\n")
-        out.write(
-            b'{"entry_type": "init", "garak_version": "0.17.1", "start_time": "2026-11-29T12:00:00"}\n'
-        )
+        out.write(b'{"entry_type": "init", "garak_version": "0.17.1", "start_time": "2026-11-29T12:00:00"}\n')
         seq = 0
         for index in range(probes):
             probe = f"{families[index % len(families)]}{index}"

@@ -150,3 +150,12 @@ def test_the_import_page_takes_an_spdx3_ai_bom(client, owner, team_a):
     assert response.status_code == 200
     assert "support-bot" in response.content.decode()
     assert Asset.objects.filter(team=team_a, environment="production").count() == 4
+
+
+def test_the_import_bom_command_reads_spdx3(team_a, capsys):
+    from django.core.management import call_command
+
+    call_command("import_bom", str(SAMPLE), "--team", team_a.slug)
+
+    counts = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (counts["assets_created"], counts["edges_created"], counts["findings"]) == (4, 3, 1)

@@ -1,4 +1,4 @@
-"""``manage.py import_bom PATH [--team SLUG]``: load a CycloneDX SBOM / ML-BOM into the inventory."""
+"""``manage.py import_bom PATH [--team SLUG]``: load a CycloneDX SBOM, ML-BOM or SPDX 3 AI BOM."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from hygiene.services.teams import team_get_or_create_unassigned
 
 class Command(BaseCommand):
     help = (
-        "Import a CycloneDX JSON SBOM or ML-BOM (spec 1.4-1.6) into a team's inventory; print the counts "
+        "Import a CycloneDX JSON SBOM or ML-BOM (spec 1.4-1.6) or an SPDX 3 JSON-LD document into a team's "
+        "inventory; print the counts "
         "as one line of JSON. Without --team the assets go to the 'unassigned' team."
     )
 
