@@ -223,8 +223,9 @@ def _refuse_nul(document: dict[str, Any]) -> None:
 def _check_format(document: dict[str, Any]) -> str:
     if "spdxVersion" in document or "@graph" in document or "SPDXID" in document:
         raise BomRejected(
-            "This is an SPDX document; this import reads CycloneDX JSON. Ask your SBOM tool for "
-            "CycloneDX output (e.g. `syft -o cyclonedx-json`, `trivy --format cyclonedx`)."
+            "This is an SPDX document of version 2; this import reads CycloneDX JSON and SPDX 3 "
+            "JSON-LD. Ask your SBOM tool for one of those (e.g. `syft -o cyclonedx-json`, "
+            "`trivy --format cyclonedx`)."
         )
     if document.get("bomFormat") != "CycloneDX":
         found = document.get("bomFormat")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
@@ -30,7 +31,10 @@ from django.db.models import Case, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
+from findings.categories import Category, Severity
 from hygiene.audit_triggers import audited
+
+__all__ = ["Category", "Severity"]  # re-exported: the one list lives in findings.categories
 
 
 class SourceKind(models.TextChoices):
@@ -170,22 +174,6 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (JobStatus.DONE, JobStatus.FAILED)
-
-
-class Category(models.TextChoices):
-    VULNERABILITY = "vulnerability", "Vulnerability"
-    SECRET = "secret", "Secret"
-    CODE_WEAKNESS = "code_weakness", "Code weakness"
-    MISCONFIGURATION = "misconfiguration", "Misconfiguration"
-    LICENCE = "licence", "Licence"
-
-
-class Severity(models.TextChoices):
-    CRITICAL = "critical", "Critical"
-    HIGH = "high", "High"
-    MEDIUM = "medium", "Medium"
-    LOW = "low", "Low"
-    INFO = "info", "Info"
 
 
 # Higher is worse; lists sort by ``-severity_rank``.
@@ -428,3 +416,44 @@ class EpssScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cve_id}: {self.score:.3f}"
+
+
+class RedTeamProbe(models.Model):
+    """One red-team probe (garak) or plugin (promptfoo) of an import: attempts and pass rate.
+
+    Written with the import, in its transaction; visible exactly like its job (and so its asset).
+    Every probe is kept, passing or not: a pass rate of 100% is evidence too.
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="probes")
+    asset = models.ForeignKey("assets.Asset", on_delete=models.CASCADE, related_name="red_team_probes")
+    tool = models.CharField(max_length=32)
+    probe = models.CharField(max_length=300)
+    target = models.CharField(max_length=1000, blank=True)
+    attempts = models.PositiveIntegerField()
+    passed = models.PositiveIntegerField()
+    detectors = ArrayField(models.CharField(max_length=300), default=list, blank=True)
+    owasp_ids = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+    atlas_ids = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+    ran_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["probe"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "probe"], name="redteamprobe_job_probe"),
+            models.CheckConstraint(
+                condition=Q(passed__lte=models.F("attempts")), name="redteamprobe_passed_le_attempts"
+            ),
+        ]
+        indexes = [models.Index(fields=["asset", "-ran_at"], name="redteamprobe_asset_ran")]
+
+    def __str__(self) -> str:
+        return f"{self.tool} {self.probe}: {self.passed}/{self.attempts}"
+
+    @property
+    def failed(self) -> int:
+        return self.attempts - self.passed
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.attempts if self.attempts else 1.0

@@ -27,6 +27,7 @@ from findings.models import (
     FindingStatus,
     ImportJob,
     Outcome,
+    RedTeamProbe,
     ScanFolderGrant,
     ScanSource,
     Severity,
@@ -370,6 +371,18 @@ class AssetScanSummary:
     latest_jobs: list[ImportJob]
     freshness: list[ScanFreshness]
 
+    def _last_of(self, check_type: str) -> dt.datetime | None:
+        dates = [scan.last_at for scan in self.freshness if check_type_of_format(scan.format) == check_type]
+        return max(dates) if dates else None
+
+    @property
+    def last_red_teamed(self) -> dt.datetime | None:
+        return self._last_of("red_team")
+
+    @property
+    def last_model_file_scan(self) -> dt.datetime | None:
+        return self._last_of("model_file")
+
 
 def asset_scan_summary_for_user(*, user: Any, asset: Any, jobs: int = 5) -> AssetScanSummary:
     """The asset's open findings by severity, its latest imports and each scan kind's last run,
@@ -403,3 +416,107 @@ def asset_scan_summary_for_user(*, user: Any, asset: Any, jobs: int = 5) -> Asse
         latest_jobs=list(asset_jobs[:jobs]),
         freshness=freshness,
     )
+
+
+# AI evidence ---------------------------------------------------------------------------------------
+
+# The kind of check each import format performs, as the coverage matrix (metrics) counts them.
+CHECK_TYPES: dict[str, str] = {
+    **dict.fromkeys(("trivy", "grype", "pip-audit", "osv-scanner", "npm-audit", "dependabot"), "dependency"),
+    **dict.fromkeys(("cyclonedx", "spdx"), "dependency"),
+    **dict.fromkeys(("gitleaks", "trufflehog"), "secrets"),
+    **dict.fromkeys(("bandit", "sarif"), "static_analysis"),
+    "checkov": "infrastructure_as_code",
+    **dict.fromkeys(("modelscan", "picklescan", "fickling"), "model_file"),
+    **dict.fromkeys(("garak", "promptfoo"), "red_team"),
+}
+
+
+def check_type_of_format(format_name: str) -> str:
+    """The check type of an import format (``garak`` -> ``red_team``); unknown formats are ``other``."""
+    return CHECK_TYPES.get(format_name, "other")
+
+
+def job_probes(*, job: ImportJob) -> QuerySet[RedTeamProbe]:
+    """The red-team probes of a job the caller already got through ``job_get_for_user``."""
+    return RedTeamProbe.objects.filter(job_id=job.pk).order_by("passed", "probe")
+
+
+def last_imported_by_format_for_user(
+    *, user: Any, formats: tuple[str, ...], asset_ids: list[int] | None = None
+) -> dict[int, dt.datetime]:
+    """Per visible asset, when an import of one of ``formats`` last finished successfully."""
+    jobs = job_list_for_user(user=user).filter(status="done", format__in=formats, asset_id__isnull=False)
+    if asset_ids is not None:
+        jobs = jobs.filter(asset_id__in=asset_ids)
+    rows = jobs.order_by().values("asset_id").annotate(last=Max(Coalesce("finished_at", "created_at")))
+    return {row["asset_id"]: row["last"] for row in rows}
+
+
+def last_red_teamed_for_user(*, user: Any, asset_ids: list[int] | None = None) -> dict[int, dt.datetime]:
+    """Per visible asset, when a red-team run (garak, promptfoo) was last imported for it.
+
+    What the coverage matrix shows in its "red team" column and what the red-team freshness control
+    reads; assets never red-teamed are absent.
+    """
+    from findings.services.redteam import RED_TEAM_FORMATS
+
+    return last_imported_by_format_for_user(user=user, formats=RED_TEAM_FORMATS, asset_ids=asset_ids)
+
+
+def last_model_file_scan_for_user(*, user: Any, asset_ids: list[int] | None = None) -> dict[int, dt.datetime]:
+    """Per visible asset, when a model-file scan (ModelScan, picklescan, fickling) was last imported."""
+    from findings.services.redteam import MODEL_FILE_FORMATS
+
+    return last_imported_by_format_for_user(user=user, formats=MODEL_FILE_FORMATS, asset_ids=asset_ids)
+
+
+@dataclass(frozen=True)
+class ModelEvidence:
+    """What the AI-specific evidence says of one model asset."""
+
+    asset_id: int
+    last_red_teamed: dt.datetime | None
+    last_model_file_scan: dt.datetime | None
+    open_model_file_findings: int
+    open_red_team_findings: int
+
+    @property
+    def uses_safe_serialization(self) -> bool | None:
+        """None when never scanned; False while a model-file finding is open."""
+        if self.last_model_file_scan is None:
+            return None
+        return self.open_model_file_findings == 0
+
+
+def model_evidence_for_user(*, user: Any, kinds: tuple[str, ...] = ("model",)) -> list[ModelEvidence]:
+    """Every visible active asset of ``kinds`` with its red-team and model-file evidence.
+
+    The "models use safe serialization" and "models red-teamed recently" controls and the coverage
+    matrix read this; an asset the user cannot see is never in it.
+    """
+    from assets.selectors import visible_assets
+
+    assets = list(
+        visible_assets(user).filter(kind__in=kinds, lifecycle="active").values_list("id", flat=True)
+    )
+    red = last_red_teamed_for_user(user=user, asset_ids=assets)
+    scanned = last_model_file_scan_for_user(user=user, asset_ids=assets)
+    open_counts = (
+        _visible_findings(user)
+        .filter(asset_id__in=assets, status=FindingStatus.OPEN, category__in=["model_file", "red_team"])
+        .order_by()
+        .values("asset_id", "category")
+        .annotate(n=Count("id"))
+    )
+    counts = {(row["asset_id"], row["category"]): row["n"] for row in open_counts}
+    return [
+        ModelEvidence(
+            asset_id=asset_id,
+            last_red_teamed=red.get(asset_id),
+            last_model_file_scan=scanned.get(asset_id),
+            open_model_file_findings=counts.get((asset_id, "model_file"), 0),
+            open_red_team_findings=counts.get((asset_id, "red_team"), 0),
+        )
+        for asset_id in assets
+    ]

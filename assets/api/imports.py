@@ -68,6 +68,9 @@ class BomImportResultSerializer(serializers.Serializer):
     components = serializers.IntegerField(help_text="Components and services the BOM lists.")
     warnings = serializers.ListField(child=serializers.CharField())
     asset_ids = serializers.ListField(child=serializers.IntegerField())
+    findings = serializers.IntegerField(
+        help_text="Vulnerabilities an SPDX 3 security profile states, imported as findings on the assets."
+    )
 
 
 class CsvImportInputSerializer(serializers.Serializer):

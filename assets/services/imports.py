@@ -36,6 +36,7 @@ from assets.services.assets import (
 from assets.services.classification import classification_recompute_downstream, downstream_ids
 from assets.services.lineage import edge_add
 from assets.services.policy import policy_check
+from assets.spdx3 import Spdx3Content, parse_spdx3
 from hygiene.models import Team
 from hygiene.permissions import can_contribute, token_allows
 from hygiene.services.audit import audit_event
@@ -60,6 +61,7 @@ class BomImportResult:
     components: int = 0
     warnings: list[str] = field(default_factory=list)
     asset_ids: list[int] = field(default_factory=list)
+    findings: int = 0  # vulnerabilities an SPDX 3 security profile states, as findings on the assets
 
     def counts(self) -> dict[str, int]:
         return {key: value for key, value in asdict(self).items() if isinstance(value, int)}
@@ -95,7 +97,8 @@ def bom_import(
     source: str = "",
     asset: Asset | None = None,
 ) -> BomImportResult:
-    """Import a CycloneDX JSON SBOM/ML-BOM into ``team``; re-importing updates, never duplicates.
+    """Import a CycloneDX JSON SBOM/ML-BOM or an SPDX 3 JSON-LD document (with its AI, Dataset and
+    Security profiles) into ``team``; re-importing updates, never duplicates.
 
     ``asset``, one of the team's assets, is the one the BOM describes: it stands for the BOM's
     subject, so the components that belong to no other asset are recorded on it. A BOM that names
@@ -107,16 +110,24 @@ def bom_import(
         raise ValidationError({"environment": "Choose development, staging or production."})
     if asset is not None and asset.team_id != team.pk:
         raise ValidationError({"asset": f"{asset.name} belongs to another team than {team.name}."})
-    content = parse_bom(data, subject_named=asset is not None)
+    spdx3 = _looks_like_spdx3(data)
+    content: BomContent = parse_spdx3(data) if spdx3 else parse_bom(data, subject_named=asset is not None)
     result = BomImportResult(components=content.components, warnings=list(content.warnings))
     assets: dict[str, Asset] = {}
     for spec in content.assets:
         named = asset if spec.is_subject else None
         assets[spec.key] = _upsert_bom_asset(
-            team=team, spec=spec, environment=environment, result=result, named=named
+            team=team,
+            spec=spec,
+            environment=environment,
+            result=result,
+            named=named,
+            tag="spdx" if spdx3 else BOM_TAG,
         )
     _add_bom_edges(content, assets, result)
     result.asset_ids = sorted({asset.pk for asset in assets.values()})
+    if isinstance(content, Spdx3Content) and content.vulnerabilities:
+        result.findings = _spdx3_findings(actor, team, content, assets, source)
     affected = classification_recompute_downstream(asset_ids=result.asset_ids)
     policy_check(asset_ids=affected)
     audit_event(
@@ -125,7 +136,7 @@ def bom_import(
         **_actor_fields(actor, "import_bom"),
         detail={
             **result.counts(),
-            "format": "cyclonedx",
+            "format": "spdx3" if spdx3 else "cyclonedx",
             "spec_version": content.spec_version,
             "serial_number": content.serial_number,
             "sha256": hashlib.sha256(data).hexdigest(),
@@ -135,6 +146,53 @@ def bom_import(
         },
     )
     return result
+
+
+def _looks_like_spdx3(data: bytes) -> bool:
+    head = data[:4096]
+    return b"@context" in head and b"spdx.org/rdf/3" in head
+
+
+def _spdx3_findings(
+    actor: Any, team: Team, content: Spdx3Content, assets: dict[str, Asset], source: str
+) -> int:
+    """The Security profile's vulnerabilities as findings, one import (scanner ``spdx``) per asset.
+
+    Runs in the BOM import's transaction: a failure writes neither assets nor findings.
+    """
+    from findings.importers.base import Category, FindingRecord
+    from findings.importers.common import severity_from_cvss
+    from findings.services.jobs import job_import_records
+
+    by_asset: dict[str, list[FindingRecord]] = {}
+    for vuln in content.vulnerabilities:
+        severity = vuln.severity or (severity_from_cvss(vuln.score) if vuln.score else "medium")
+        for key, package in vuln.affects:
+            by_asset.setdefault(key, []).append(
+                FindingRecord(
+                    category=Category.VULNERABILITY,
+                    rule_id=vuln.vuln_id,
+                    title=(f"{vuln.vuln_id} in {package}" if package else vuln.title or vuln.vuln_id)[:500],
+                    severity=severity,
+                    package=package[:300],
+                    cvss=vuln.score,
+                    target=package,
+                    description="\n".join(part for part in (vuln.title, vuln.description) if part),
+                    url=vuln.url,
+                )
+            )
+    count = 0
+    for key, records in by_asset.items():
+        job_import_records(
+            team=team,
+            asset=assets[key],
+            records=records,
+            scanner="spdx",
+            filename=(source or "spdx3.json")[:255],
+            uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        count += len(records)
+    return count
 
 
 def _find_bom_asset(team: Team, spec: AssetSpec) -> Asset | None:
@@ -172,7 +230,13 @@ def _merged_identifiers(current: list[str], imported: list[str]) -> list[str]:
 
 
 def _upsert_bom_asset(
-    *, team: Team, spec: AssetSpec, environment: str, result: BomImportResult, named: Asset | None = None
+    *,
+    team: Team,
+    spec: AssetSpec,
+    environment: str,
+    result: BomImportResult,
+    named: Asset | None = None,
+    tag: str = BOM_TAG,
 ) -> Asset:
     level = _level_named(spec.classification)
     existing = named or _find_bom_asset(team, spec)
@@ -186,7 +250,7 @@ def _upsert_bom_asset(
             environment=environment,
             classification=level,
             identifiers=spec.all_identifiers,
-            tags=[BOM_TAG],
+            tags=[tag],
             description=spec.description,
         )
     if existing.pk not in result.asset_ids:

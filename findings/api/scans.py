@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from findings import selectors
 from findings.errors import ImportFailed, ScanTooLarge
 from findings.importers import FORMATS
-from findings.models import ImportJob
+from findings.models import ImportJob, RedTeamProbe
 from findings.services import jobs as job_services
 from findings.uploads import scan_max_bytes
 from hygiene.lib.pagination import DEFAULT_PAGE_SIZE
@@ -100,6 +100,18 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
     def get_duration_seconds(self, job: ImportJob) -> float | None:
         return job_services.job_duration_seconds(job)
+
+
+class RedTeamProbeSerializer(serializers.ModelSerializer):
+    pass_rate = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = RedTeamProbe
+        fields = [
+            *("tool", "probe", "target", "attempts", "passed", "pass_rate", "detectors"),
+            *("owasp_ids", "atlas_ids", "ran_at"),
+        ]
+        read_only_fields = fields
 
 
 class ScanListView(BoundedUploadMixin, APIView):
@@ -186,3 +198,16 @@ class ScanRetryView(APIView):
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         body = ImportJobSerializer(retry, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+
+class ScanProbesView(APIView):
+    permission_classes = [ScanTokenPermission]
+
+    @extend_schema(
+        summary="Red-team probes of an import (garak, promptfoo): attempts, pass rate, OWASP LLM, ATLAS",
+        responses=RedTeamProbeSerializer(many=True),
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        job = selectors.job_get_for_user(user=request.user, pk=pk)
+        probes = selectors.job_probes(job=job)
+        return Response(RedTeamProbeSerializer(probes, many=True).data)

@@ -14,5 +14,6 @@ urlpatterns: list = [
     path("scans/", scans.ScanListView.as_view(), name="api-scan-list"),
     path("scans/<int:pk>/", scans.ScanDetailView.as_view(), name="api-scan-detail"),
     path("scans/<int:pk>/retry/", scans.ScanRetryView.as_view(), name="api-scan-retry"),
+    path("scans/<int:pk>/probes/", scans.ScanProbesView.as_view(), name="api-scan-probes"),
     *router.urls,
 ]

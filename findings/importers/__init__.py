@@ -23,17 +23,22 @@ from . import (
     checkov,
     cyclonedx,
     dependabot,
+    fickling,
+    garak,
     gitleaks,
     grype,
+    modelscan,
     npm_audit,
     osv_scanner,
+    picklescan,
     pip_audit,
+    promptfoo,
     sarif,
     spdx,
     trivy,
     trufflehog,
 )
-from .base import FindingRecord
+from .base import FindingRecord, ImportExtras
 
 # Detection order. Containers of other formats first (SARIF carries any tool, SBOMs carry
 # vulnerabilities), then reports keyed by distinctive top-level fields, then the bare lists.
@@ -43,6 +48,11 @@ _ORDER: tuple[ModuleType, ...] = (
     spdx,
     trivy,
     grype,
+    modelscan,
+    fickling,
+    promptfoo,
+    garak,
+    picklescan,
     osv_scanner,
     checkov,
     bandit,
@@ -74,6 +84,11 @@ _NAME_HINTS = (
     ("cyclonedx", cyclonedx.NAME),
     ("cdx", cyclonedx.NAME),
     ("spdx", spdx.NAME),
+    ("modelscan", modelscan.NAME),
+    ("picklescan", picklescan.NAME),
+    ("fickling", fickling.NAME),
+    ("garak", garak.NAME),
+    ("promptfoo", promptfoo.NAME),
 )
 _BLANKS = re.compile(rb"\s+")
 # Low-level errors no module should let through; if one does, the person still gets a message.
@@ -131,17 +146,21 @@ def _empty_report_format(content: bytes, filename: str) -> str:
     return _EMPTY_DEFAULTS[content]
 
 
-def parse(format_name: str, stream: BinaryIO) -> Iterator[FindingRecord]:
-    """Stream the records of a file in the named format."""
+def parse(format_name: str, stream: BinaryIO, extras: ImportExtras | None = None) -> Iterator[FindingRecord]:
+    """Stream the records of a file in the named format; ``extras`` collects what it says besides
+    findings (red-team probe statistics), complete once the records are exhausted."""
     module = FORMATS.get(format_name)
     if module is None:
         raise ImportFailed(f"Unknown scan format {format_name!r}. Supported formats: {supported()}.")
-    return _guarded(module, stream)
+    return _guarded(module, stream, extras)
 
 
-def _guarded(module: ModuleType, stream: BinaryIO) -> Iterator[FindingRecord]:
+def _guarded(module: ModuleType, stream: BinaryIO, extras: ImportExtras | None) -> Iterator[FindingRecord]:
     try:
-        yield from module.parse(stream)
+        if getattr(module, "HAS_EXTRAS", False):
+            yield from module.parse(stream, extras)
+        else:
+            yield from module.parse(stream)
     except ImportFailed:
         raise
     except _STRAY as exc:

@@ -9,6 +9,7 @@ could cut a secret in half and leave the half that no longer matches.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 
 from .base import MAX_TEXT, FindingRecord
@@ -115,3 +116,52 @@ def safe_record(record: FindingRecord, secrets: Iterable[str]) -> FindingRecord:
                 cleaned = "[redacted]"
             setattr(record, field.name, _bounded(field.name, cleaned))
     return record
+
+
+_CHECKPOINT = re.compile(r"(?:^|/)\.ipynb_checkpoints/(?P<name>[^/]+?)-checkpoint\.ipynb$")
+
+
+def notebook_path(path: str) -> tuple[str, bool]:
+    """A path with a Jupyter checkpoint copy folded into its notebook, and whether it was one.
+
+    Jupyter autosaves ``dir/.ipynb_checkpoints/NAME-checkpoint.ipynb`` beside ``dir/NAME.ipynb``; a
+    secret in the notebook is almost always in the copy too. Normalising the location before the
+    fingerprint makes both one finding.
+    """
+    match = _CHECKPOINT.search(path)
+    if match is None:
+        return path, False
+    head = path[: match.start()]
+    return f"{head}/{match['name']}.ipynb" if head or match.group(0).startswith(
+        "/"
+    ) else f"{match['name']}.ipynb", True
+
+
+def is_notebook(path: str) -> bool:
+    return path.lower().endswith(".ipynb")
+
+
+_CELL_FILE = re.compile(
+    r"^(?P<notebook>.+?\.ipynb)\.cells/cell-(?P<cell>\d+)(?:-output-(?P<output>\d+))?\.txt$"
+)
+
+
+def notebook_location(path: str, line: str = "") -> tuple[str, str]:
+    """(location, what a person reads) of a secret in a notebook, checkpoint copies folded in.
+
+    ``scripts/notebook_cells.py`` lays notebooks out as ``NB.ipynb.cells/cell-N[-output-M].txt``;
+    such a path is located by cell and output (and the line inside the cell). A raw ``.ipynb`` keeps
+    the line of its JSON. Anything else is returned as it is, with an empty description.
+    """
+    line = line if line and line != "0" else ""
+    cell = _CELL_FILE.match(path)
+    notebook, copy = notebook_path(cell["notebook"] if cell else path)
+    copy_note = " (also in its .ipynb_checkpoints copy)" if copy else ""
+    if cell:
+        where = f"cell {cell['cell']}" + (f", output {cell['output']}" if cell["output"] else "")
+        location = f"{notebook} {where}" + (f" line {line}" if line else "")
+        return location, f"Notebook {notebook}, {where}" + (f", line {line}" if line else "") + copy_note
+    if is_notebook(path):
+        location = f"{notebook}:{line}" if line else notebook
+        return location, f"Notebook {notebook}" + (f", line {line} of its JSON" if line else "") + copy_note
+    return (f"{path}:{line}" if line else path), ""

@@ -15,27 +15,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
+
+from findings.categories import Category, Severity
 
 SNIFF_BYTES = 64 * 1024
 MAX_TEXT = 4000
 
 
-class Category:
-    VULNERABILITY = "vulnerability"
-    SECRET = "secret"  # noqa: S105 - a category name, not a password
-    CODE_WEAKNESS = "code_weakness"
-    MISCONFIGURATION = "misconfiguration"
-    LICENCE = "licence"
-
-
-class Severity:
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    INFO = "info"
+__all__ = ["Category", "FindingRecord", "ImportExtras", "Importer", "ProbeStat", "Severity"]
 
 
 @dataclass(slots=True)
@@ -71,3 +60,31 @@ class Importer(Protocol):
     def sniff(self, head: bytes) -> bool: ...
 
     def parse(self, stream: BinaryIO) -> Iterator[FindingRecord]: ...
+
+
+@dataclass(slots=True)
+class ProbeStat:
+    """What one red-team probe (garak) or plugin (promptfoo) did against its target, pass or fail."""
+
+    probe: str
+    attempts: int
+    passed: int
+    detectors: list[str]
+    owasp: list[str]
+    atlas: list[str]
+    target: str = ""
+
+    @property
+    def failed(self) -> int:
+        return self.attempts - self.passed
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.attempts if self.attempts else 1.0
+
+
+@dataclass
+class ImportExtras:
+    """What a format says besides findings, filled while its records stream (red-team probe stats)."""
+
+    probes: list[ProbeStat] = field(default_factory=list)

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 from findings.errors import ImportFailed
 
-from ._secrets import safe_record
+from ._secrets import notebook_location, safe_record
 from ._shapes import kind, need_dict, raw_text
 from .base import Category, FindingRecord, Severity
 from .common import as_text, load_json, redact_secret
@@ -60,9 +60,18 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
 
 def _location(path: str, line: str, commit: str) -> str:
     # Mirrors gitleaks' own fingerprint (commit:file:rule:line) so a finding keeps its identity across
-    # re-scans and the same secret in two commits of the history stays two findings.
-    where = f"{path}:{line}" if path and line and line != "0" else path
+    # re-scans and the same secret in two commits of the history stays two findings. Notebooks are
+    # located by cell, their checkpoint copies folded in (see notebook_location).
+    where, _ = notebook_location(path, line)
     return f"{where}@{commit}" if commit else where
+
+
+def _notebook_note(path: str, line: str) -> str:
+    return notebook_location(path, line)[1]
+
+
+def _shown(path: str) -> str:
+    return notebook_location(path)[0]
 
 
 _BLOB_LINK = re.compile(r"^(https?://[^?#]+?)/(?:-/)?blob/")
@@ -94,6 +103,7 @@ def _from_v8(leak: dict[str, Any]) -> FindingRecord:
         f"{what} found by gitleaks rule {rule}.",
         f"Secret: {redact_secret(secret)}",
         f"Match: {match}" if match and match != secret else "",
+        _notebook_note(path, raw_text(leak.get("StartLine"))),
         _labelled("Commit", commit),
         _labelled("Author", raw_text(leak.get("Author"))),
         _labelled("Date", raw_text(leak.get("Date"))),
@@ -103,7 +113,7 @@ def _from_v8(leak: dict[str, Any]) -> FindingRecord:
     record = FindingRecord(
         category=Category.SECRET,
         rule_id=rule,
-        title=f"{what} in {path}" if path else what,
+        title=f"{what} in {_shown(path)}" if path else what,
         severity=Severity.HIGH,
         location=_location(path, raw_text(leak.get("StartLine")), commit),
         target=_repository_from_link(link),
@@ -125,6 +135,7 @@ def _from_v7(leak: dict[str, Any]) -> FindingRecord:
         f"{rule} found by gitleaks.",
         f"Secret: {redact_secret(secret)}",
         _labelled("Line", line.strip()),
+        _notebook_note(path, raw_text(leak.get("lineNumber"))),
         _labelled("Commit", commit),
         _labelled("Author", raw_text(leak.get("author"))),
         _labelled("Date", raw_text(leak.get("date"))),
@@ -134,7 +145,7 @@ def _from_v7(leak: dict[str, Any]) -> FindingRecord:
     record = FindingRecord(
         category=Category.SECRET,
         rule_id=rule,
-        title=f"{rule} in {path}" if path else rule,
+        title=f"{rule} in {_shown(path)}" if path else rule,
         severity=Severity.HIGH,
         location=_location(path, raw_text(leak.get("lineNumber")), commit),
         # "." is gitleaks' name for "the repository I was run in": it identifies nothing.

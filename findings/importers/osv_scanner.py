@@ -29,7 +29,13 @@ from .common import (
 NAME = "osv_scanner"
 LABEL = "OSV-Scanner JSON"
 
-_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFO: 0}
+_RANK: dict[str, int] = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
 
 
 def sniff(head: bytes) -> bool:

@@ -3,7 +3,10 @@
 SPDX describes packages, not vulnerabilities: packages are components, never findings on their own.
 The only vulnerability signal SPDX 2.x can carry is a SECURITY external reference of an advisory kind
 (advisory, fix, url) whose locator or comment names a CVE/GHSA-style id; each (package, id) pair is one
-record. A document without such references imports as zero findings. SPDX 3 (JSON-LD) is refused.
+record. A document without such references imports as zero findings.
+
+SPDX 3 JSON-LD is read with the SPDX 3 bindings (``assets.spdx3``): each vulnerability of its
+Security profile and each element it affects is one record, targeted at the affected package's URL.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from findings.errors import ImportFailed
 
 from ._shapes import join_lines, need_dict, need_list
 from .base import Category, FindingRecord, Severity
-from .common import as_dict, as_list, as_text, load_json
+from .common import as_dict, as_list, as_text, load_json, severity_from_cvss
 
 NAME = "spdx"
-LABEL = "SPDX JSON"
+LABEL = "SPDX JSON (2.2, 2.3, 3.0)"
 
 _SPDX_VERSION = re.compile(rb'"spdxVersion"\s*:\s*"SPDX-')
 # Tools that sort keys (Trivy) write spdxVersion after the packages, beyond the sniffed head of a big
@@ -45,6 +48,11 @@ def sniff(head: bytes) -> bool:
 
 
 def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
+    head = stream.read(4096)
+    stream.seek(0)
+    if _SPDX3_CONTEXT.search(head):
+        yield from _spdx3_records(stream.read())
+        return
     document = load_json(stream, label=LABEL)
     if document is None:
         raise ImportFailed(f"{LABEL}: the file is empty; expected an SPDX 2.2 or 2.3 JSON document.")
@@ -57,12 +65,36 @@ def parse(stream: BinaryIO) -> Iterator[FindingRecord]:
         yield from _records(package, target)
 
 
+def _spdx3_records(data: bytes) -> Iterator[FindingRecord]:
+    from assets.bom import BomRejected
+    from assets.spdx3 import parse_spdx3
+
+    try:
+        content = parse_spdx3(data)
+    except BomRejected as exc:
+        raise ImportFailed(f"{LABEL}: {' '.join(exc.messages)}") from exc
+    names = {spec.key: spec.name for spec in content.assets}
+    for vuln in content.vulnerabilities:
+        severity = vuln.severity or (severity_from_cvss(vuln.score) if vuln.score else Severity.MEDIUM)
+        for key, package in vuln.affects:
+            yield FindingRecord(
+                category=Category.VULNERABILITY,
+                rule_id=_canonical(vuln.vuln_id),
+                title=f"{vuln.vuln_id} in {package or names.get(key, key)}"[:500],
+                severity=severity,
+                package=package[:300],
+                cvss=vuln.score,
+                target=package or names.get(key, ""),
+                description=join_lines([vuln.title, vuln.description]),
+                url=vuln.url,
+            )
+
+
 def _check_version(spdx: dict[str, Any]) -> None:
     version = as_text(spdx.get("spdxVersion"), 50)
     if version.upper().startswith("SPDX-3") or (not version and ("@graph" in spdx or "@context" in spdx)):
         raise ImportFailed(
-            f"{LABEL}: SPDX 3 ({version or 'JSON-LD @graph'}) is not supported. "
-            "Export the SBOM as SPDX 2.3 (or 2.2) JSON and import that."
+            f"{LABEL}: an SPDX 3 document ({version or 'JSON-LD @graph'}) needs the spdx.org/rdf/3 @context."
         )
     if not version.upper().startswith("SPDX-2"):
         found = f"spdxVersion is {version!r}" if version else "there is no spdxVersion"

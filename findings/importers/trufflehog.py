@@ -18,7 +18,7 @@ import orjson
 
 from findings.errors import ImportFailed
 
-from ._secrets import safe_record
+from ._secrets import notebook_location, safe_record
 from ._shapes import kind, need_dict, raw_text
 from .base import Category, FindingRecord, Severity
 from .common import as_dict, describe_json_error, iter_json_lines, redact_secret
@@ -103,10 +103,12 @@ def _from_v3(item: dict[str, Any]) -> FindingRecord:
     source = _source(item)
     detector = raw_text(item.get("DetectorName")).strip() or f"detector-{raw_text(item.get('DetectorType'))}"
     verified = item.get("Verified") is True
-    path = raw_text(source.get("file") or source.get("path")).strip()
+    scanned_path = raw_text(source.get("file") or source.get("path")).strip()
     line = raw_text(source.get("line"))
+    notebook_where, notebook_note = notebook_location(scanned_path, line)
+    path = notebook_location(scanned_path)[0] if notebook_note else scanned_path
     commit = raw_text(source.get("commit")).strip()
-    where = f"{path}:{line}" if path and line and line != "0" else path
+    where = notebook_where if scanned_path else ""
     target = next(
         (
             raw_text(source.get(key)).strip()
@@ -122,6 +124,7 @@ def _from_v3(item: dict[str, Any]) -> FindingRecord:
         + (" and verified as live." if verified else " (not verified)."),
         f"Secret: {redact_secret(secret)}",
         f"Source: {raw_text(item.get('SourceName'))}" if raw_text(item.get("SourceName")) else "",
+        notebook_note,
         f"Commit: {commit}" if commit else "",
         f"Timestamp: {raw_text(source.get('timestamp'))}" if raw_text(source.get("timestamp")) else "",
         f"Decoder: {raw_text(item.get('DecoderName'))}" if raw_text(item.get("DecoderName")) else "",
@@ -144,7 +147,7 @@ def _from_v2(item: dict[str, Any]) -> FindingRecord:
     found = item.get("stringsFound")
     strings = [raw_text(value) for value in found] if isinstance(found, list) else []
     reason = raw_text(item.get("reason")).strip() or "trufflehog"
-    path = raw_text(item.get("path")).strip()
+    path, notebook_note = notebook_location(raw_text(item.get("path")).strip())
     commit = raw_text(item.get("commitHash")).strip()
     # "commit" is the commit message in v2; "diff" and "printDiff" are left out entirely: they
     # are the secret with context, and far too long to be useful in a description.
@@ -153,6 +156,7 @@ def _from_v2(item: dict[str, Any]) -> FindingRecord:
         f"{reason} found by TruffleHog.",
         "Secrets: " + ", ".join(redact_secret(value) for value in strings) if strings else "",
         f"Branch: {raw_text(item.get('branch'))}" if raw_text(item.get("branch")) else "",
+        notebook_note,
         f"Commit: {commit}" if commit else "",
         f"Date: {raw_text(item.get('date'))}" if raw_text(item.get("date")) else "",
         f"Commit message: {message.splitlines()[0]}" if message else "",

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
+from findings.errors import ImportFailed
 from findings.importers.base import FindingRecord
 from findings.models import Category, Finding, KevEntry, Severity
 from findings.sla import SlaPolicy, is_sensitive, sla_due
@@ -253,7 +254,13 @@ _NULL = "\\N"
 def _line(record: FindingRecord, digest: str, due_for: DueFor) -> str:
     """One row in COPY's text format: tab-separated, backslash escapes, \\N for NULL."""
     severity = record.severity if record.severity in _SEVERITIES else Severity.INFO
-    category = record.category if record.category in _CATEGORIES else Category.VULNERABILITY
+    category = record.category
+    if category not in _CATEGORIES:
+        # An importer that invents a category is a bug: refuse the file rather than file it wrongly.
+        raise ImportFailed(
+            f"A record has the unknown finding category {category[:40]!r} (rule {record.rule_id[:100]!r}); "
+            f"known categories: {', '.join(sorted(_CATEGORIES))}. Nothing was imported."
+        )
     # Cut to the findings table's column widths (the staged merge cuts again; the fresh COPY relies on it).
     text = (
         *(digest, category, record.rule_id[:300], record.title[:500], severity, record.package[:300]),

@@ -33,11 +33,12 @@ from django.utils.text import get_valid_filename
 from assets.models import Asset
 from findings.errors import ImportFailed, ScanTooLarge
 from findings.importers import FORMATS, detect_format, parse
-from findings.importers.base import SNIFF_BYTES, FindingRecord
+from findings.importers.base import SNIFF_BYTES, FindingRecord, ImportExtras
 from findings.models import ImportJob, JobStatus, ScanSource
 from findings.services.ingest import ImportCounts, ingest_records, merge_target_for
 from findings.services.matching import asset_match
 from findings.services.progress import ProgressReporter
+from findings.services.redteam import probes_record
 from hygiene.models import Team
 from hygiene.permissions import can_contribute, token_allows
 from hygiene.services.audit import audit_event
@@ -294,7 +295,12 @@ def _job_import(job: ImportJob) -> None:
     with job.raw_file.open("rb") as field_file:
         stream = field_file.file
         job.format = _job_format(job, stream)
-        records: Iterator[FindingRecord] = iter(parse(job.format, stream))
+        extras = ImportExtras()
+        # Only formats with extras get the collector (callers and tests may stand in for ``parse``).
+        has_extras = getattr(FORMATS.get(job.format), "HAS_EXTRAS", False)
+        records: Iterator[FindingRecord] = iter(
+            parse(job.format, stream, extras) if has_extras else parse(job.format, stream)
+        )
         asset = job.asset
         if asset is None:
             head = list(islice(records, _MATCH_PEEK))
@@ -305,6 +311,8 @@ def _job_import(job: ImportJob) -> None:
         target = merge_target_for(asset=asset, scanner=scanner, job_id=job.pk, seen_at=job.started_at)
         with ProgressReporter(job_id=job.pk, stream=stream, size=job.size_bytes) as progress:
             counts = ingest_records(target=target, records=records, on_progress=progress.update)
+    if extras.probes:
+        probes_record(job=job, asset=asset, tool=job.format, probes=extras.probes, ran_at=job.started_at)
     _job_finish(job, asset, counts)
 
 

@@ -114,6 +114,8 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "size": services.human_size(job.size_bytes),
         "format_label": services.format_label(job.format) if job.format else "",
         "can_retry": job.status == JobStatus.FAILED and services.may_push(request.user, team_id=job.team_id),
+        "probes": list(selectors.job_probes(job=job)) if job.status == JobStatus.DONE else [],
+        "check_type": selectors.check_type_of_format(job.format),
     }
     return render(request, "findings/job_detail.html", context)
 

@@ -222,6 +222,7 @@ def test_command_prints_one_json_line_of_counts(scans_dir, team_a, capsys):
         "edges_created": 4,
         "edges_updated": 0,
         "components": 4,
+        "findings": 0,  # an SPDX 3 document's vulnerabilities; CycloneDX ones are a scan import
     }
 
 

@@ -412,3 +412,22 @@ def test_same_line_sarif_results_with_different_messages_stay_distinct_findings_
     assert (again.new_count, again.unchanged_count, again.mitigated_count) == (0, 4, 0)
     unused = asset.findings.filter(rule_id="F841").values_list("description", flat=True)
     assert sorted(text.split("`")[1] for text in unused) == ["loss", "steps"]
+
+
+def test_a_record_of_an_unknown_category_fails_the_import_loudly_and_writes_nothing(import_records):
+    asset = ImageAssetFactory()
+
+    job = import_records(asset, [record(1), record(2, category="made_up")])
+
+    assert job.status == JobStatus.FAILED
+    assert "unknown finding category 'made_up'" in job.error
+    assert not asset.findings.exists()
+
+
+def test_there_is_one_list_of_categories_for_importers_and_findings():
+    from findings import models
+    from findings.categories import Category
+    from findings.importers import base
+
+    assert base.Category is models.Category is Category
+    assert {"model_file", "red_team"} <= set(Category.values)

@@ -1,5 +1,5 @@
-"""``manage.py import_bom PATH [--team SLUG] [--asset NAME]``: load a CycloneDX SBOM / ML-BOM into the
-inventory."""
+"""``manage.py import_bom PATH [--team SLUG] [--asset NAME]``: load a CycloneDX SBOM, ML-BOM or SPDX 3
+AI BOM into the inventory."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from hygiene.services.teams import team_get_or_create_unassigned
 
 class Command(BaseCommand):
     help = (
-        "Import a CycloneDX JSON SBOM or ML-BOM (spec 1.2-1.7) into a team's inventory; print the counts "
-        "as one line of JSON. Without --team the assets go to the 'unassigned' team. --asset names the "
-        "team's asset the BOM describes (needed when the BOM names no subject)."
+        "Import a CycloneDX JSON SBOM or ML-BOM (spec 1.2-1.7) or an SPDX 3 JSON-LD document into a team's "
+        "inventory; print the counts as one line of JSON. Without --team the assets go to the 'unassigned' "
+        "team. --asset names the team's asset the BOM describes (needed when the BOM names no subject)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -26,6 +26,7 @@ def test_registry_holds_every_importer() -> None:
     assert set(FORMATS) == {
         "trivy", "grype", "sarif", "pip_audit", "bandit", "osv_scanner", "checkov",
         "gitleaks", "trufflehog", "npm_audit", "dependabot", "cyclonedx", "spdx",
+        "modelscan", "picklescan", "fickling", "garak", "promptfoo",
     }  # fmt: skip
     for name, module in FORMATS.items():
         assert name == module.NAME

@@ -1,4 +1,5 @@
-"""SPDX importer: packages are components, advisory references are findings, SPDX 3 is refused."""
+"""SPDX importer: packages are components, advisory references (SPDX 2) and Security-profile
+vulnerabilities (SPDX 3) are findings."""
 
 from __future__ import annotations
 
@@ -69,19 +70,39 @@ def test_advisory_reference_fields() -> None:
     assert records[2].url == "https://example.com/advisories/GHSA-jfh8-c2jp-5v3q"
 
 
+SPDX3_SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "data" / "support-bot-ai-bom.spdx3.json"
+
+
 @needs_samples
-def test_spdx_3_is_refused_clearly() -> None:
-    with pytest.raises(ImportFailed, match="SPDX 3") as info:
-        parse_file("spdx_3_unsupported.json")
-    assert "not supported" in str(info.value)
-    assert "SPDX 2.3" in str(info.value)
+def test_spdx_3_without_vulnerabilities_imports_no_findings() -> None:
+    assert parse_file("spdx_3_unsupported.json") == []
+    assert parse_file("ai-example02.spdx3.json") == []
 
 
-def test_spdx_3_without_version_is_refused() -> None:
+def test_spdx_3_security_profile_vulnerabilities_are_findings_on_the_affected_package() -> None:
+    records = list(spdx.parse(io.BytesIO(SPDX3_SAMPLE.read_bytes())))
+
+    assert [(r.rule_id, r.package, r.severity, r.cvss) for r in records] == [
+        ("CVE-2024-3568", "pkg:pypi/transformers@4.40.0", "high", 8.8)
+    ]
+    assert records[0].target == "pkg:pypi/transformers@4.40.0"
+    assert "arbitrary code execution" in records[0].description
+
+
+def test_spdx_3_with_an_empty_graph_imports_nothing() -> None:
     document = b'{"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": []}'
     assert spdx.sniff(document)
-    with pytest.raises(ImportFailed, match=r"SPDX 3 .* is not supported"):
-        list(spdx.parse(io.BytesIO(document)))
+    assert list(spdx.parse(io.BytesIO(document))) == []
+
+
+def test_spdx_3_with_a_dangling_reference_is_refused() -> None:
+    data = SPDX3_SAMPLE.read_bytes().replace(
+        b'"https://example.org/spdx3/support-bot/pkg/transformers"\n      ]',
+        b'"https://example.org/nowhere"\n      ]',
+    )
+    assert b"https://example.org/nowhere" in data
+    with pytest.raises(ImportFailed, match="dangling reference"):
+        list(spdx.parse(io.BytesIO(data)))
 
 
 def test_cpe_references_are_identity_not_vulnerabilities() -> None:
