@@ -67,6 +67,7 @@ api_urls = [
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("", include("assets.api.urls")),
     path("", include("findings.api.urls")),
+    path("", include("controls.api.urls")),
     path("", include(router.urls)),
 ]
 
@@ -83,6 +84,7 @@ urlpatterns = [
     path("notifications/", include(notification_urls)),
     path("assets/", include("assets.urls")),
     path("findings/", include("findings.urls")),
+    path("controls/", include("controls.urls")),
     path("", include(coming_soon_urls)),
     path("api/v1/", include(api_urls)),
     path("admin/", admin.site.urls),

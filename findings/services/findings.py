@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from controls.services.hooks import assess_assets_after_commit
 from findings.models import Finding, FindingStatus
 from findings.selectors import FINDING_OBJECT_TYPE, finding_list_for_user
 from hygiene.permissions import can_change, is_auditor, token_allows
@@ -95,6 +96,7 @@ def _apply(actor: Any, findings: list[Finding], status: str, reason: str) -> Non
     if status == FindingStatus.OPEN:
         fields["mitigated_at"] = None
     Finding.objects.filter(pk__in=[f.pk for f in findings]).update(**fields)
+    assess_assets_after_commit(asset_ids={f.asset_id for f in findings})
     actor_id = None if actor is None else actor.pk
     actor_label = "operator" if actor is None else actor.get_username()
     for finding in findings:

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "hygiene",
     "assets",
     "findings",
+    "controls",
 ]
 
 MIDDLEWARE = [
@@ -298,3 +299,31 @@ HYGIENE_BOM_MAX_BYTES = env.int("HYGIENE_BOM_MAX_BYTES", default=10 * 1024 * 102
 # CSV imports are checked row by row before anything is written, so they are bounded tighter.
 HYGIENE_ASSET_CSV_MAX_BYTES = env.int("HYGIENE_ASSET_CSV_MAX_BYTES", default=5 * 1024 * 1024)
 HYGIENE_ASSET_CSV_MAX_ROWS = env.int("HYGIENE_ASSET_CSV_MAX_ROWS", default=5000)
+
+# --- controls: assessments, evidence and exceptions ---------------------------------------------------
+# Everything is re-assessed hourly (evidence and scans age without anyone acting); single assets are
+# re-assessed right after the changes that affect them. Exceptions past their date expire daily.
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "controls-assess-all": {"task": "controls.tasks.assess_all", "schedule": 3600.0},
+        "controls-expire-exceptions": {"task": "controls.tasks.expire_exceptions", "schedule": 3600.0},
+    }
+)
+# Largest evidence file accepted; refused while it streams in.
+HYGIENE_EVIDENCE_MAX_BYTES = env.int("HYGIENE_EVIDENCE_MAX_BYTES", default=25 * 1024 * 1024)
+# Longest an exception may last, by the worst severity it covers.
+HYGIENE_EXCEPTION_MAX_DAYS = {
+    "critical": env.int("HYGIENE_EXCEPTION_DAYS_CRITICAL", default=30),
+    "high": env.int("HYGIENE_EXCEPTION_DAYS_HIGH", default=90),
+    "default": env.int("HYGIENE_EXCEPTION_DAYS_OTHER", default=180),
+}
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "AssessmentStatusEnum": "controls.models.AssessmentStatus",
+        "ExceptionStatusEnum": "controls.models.ExceptionStatus",
+        "EvidenceKindEnum": "controls.models.EvidenceKind",
+        "ControlScopeEnum": "controls.models.Scope",
+        "ControlModeEnum": "controls.models.Mode",
+        "RiskRatingEnum": "controls.models.RiskRating",
+    }
+)

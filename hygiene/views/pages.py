@@ -15,8 +15,8 @@ COMING_SOON = {
     "metrics": ("Metrics", "Time to detect, time to remediate, SLA compliance and coverage, as dashboards."),
     "exports": ("Exports", "Evidence bundles, PDF compliance reports and OSCAL assessment results."),
 }
-# Areas whose pages are still to come; inventory and findings are served by their apps.
-SOON_AREAS = ["controls", "incidents", "metrics", "exports"]
+# Areas whose pages are still to come; inventory, findings and controls are served by their apps.
+SOON_AREAS = ["incidents", "metrics", "exports"]
 
 
 @login_required

@@ -1,0 +1,246 @@
+"""Assessing controls: every rule is one set-based upsert per control, for everything or for a few
+assets, followed by a rebuild of the compliance counts of the teams touched."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from assets.models import AssetKind, ClassificationLevel, Environment
+from controls.models import Assessment, AssessmentStatus, Control, Scope
+from controls.rules import Rule, rule_for
+from hygiene.services.audit import audit_event
+
+_COUNTS_LOCK_KEY = 0x0C0A7501
+
+
+@dataclass(frozen=True)
+class RunResult:
+    controls: int
+    rows: int
+    seconds: float
+
+
+def applicability_text(control: Control, levels: dict[int, str] | None = None) -> str:
+    """Where a control applies, in words ("production models and endpoints, confidential data or above")."""
+    if control.scope == Scope.TEAM:
+        return "every team"
+    kinds = dict(AssetKind.choices)
+    environments = dict(Environment.choices)
+    what = (
+        " and ".join(", ".join(kinds.get(k, k).lower() for k in control.applies_to_kinds).rsplit(", ", 1))
+        if control.applies_to_kinds
+        else "assets of any kind"
+    )
+    where = ""
+    if control.applies_to_environments:
+        where = " in " + " or ".join(environments.get(e, e).lower() for e in control.applies_to_environments)
+    level = ""
+    if control.min_classification_id:
+        names = levels if levels is not None else dict(ClassificationLevel.objects.values_list("pk", "name"))
+        level = f", with {names.get(control.min_classification_id, 'classified').lower()} data or above"
+    return f"active {what}{where}{level}"
+
+
+def _candidates_sql(control: Control, min_rank: int | None, params: dict[str, Any]) -> str:
+    if control.scope == Scope.TEAM:
+        where = "TRUE" if params["ids"] is None else "t.id = ANY(%(ids)s)"
+        return (
+            "SELECT t.id, t.id AS team_id, FALSE AS is_restricted, TRUE AS applicable"
+            f" FROM hygiene_team t WHERE {where}"
+        )
+    conditions = ["a.lifecycle = 'active'"]
+    if control.applies_to_kinds:
+        conditions.append("a.kind = ANY(%(kinds)s)")
+        params["kinds"] = list(control.applies_to_kinds)
+    if control.applies_to_environments:
+        conditions.append("a.environment = ANY(%(environments)s)")
+        params["environments"] = list(control.applies_to_environments)
+    if min_rank is not None:
+        conditions.append("coalesce(l.rank, -1) >= %(min_rank)s")
+        params["min_rank"] = min_rank
+    where = "TRUE" if params["ids"] is None else "a.id = ANY(%(ids)s)"
+    return (
+        f"SELECT a.id, a.team_id, a.is_restricted, ({' AND '.join(conditions)}) AS applicable,"
+        " a.lifecycle FROM assets_asset a"
+        f" LEFT JOIN assets_classificationlevel l ON l.id = a.effective_classification_id WHERE {where}"
+    )
+
+
+def _upsert_sql(control: Control, rule: Rule, candidates: str) -> str:
+    team = control.scope == Scope.TEAM
+    exceptions = (
+        "SELECT NULL::bigint AS subject_id, NULL::bigint AS id, NULL::date AS expires_on WHERE FALSE"
+        if team
+        else "SELECT DISTINCT ON (x.asset_id) x.asset_id AS subject_id, x.id, x.expires_on"
+        " FROM controls_riskexception x WHERE x.control_id = %(control)s AND x.status = 'approved'"
+        " AND x.expires_on >= %(today)s AND x.asset_id IN (SELECT id FROM cand)"
+        " ORDER BY x.asset_id, x.expires_on DESC"
+    )
+    not_applicable = (
+        "'Not applicable: the asset is retired.'"
+        if team
+        else "CASE WHEN cand.lifecycle <> 'active' THEN 'Not applicable: the asset is retired.'"
+        " ELSE %(na_reason)s END"
+    )
+    asset_column = "NULL" if team else "cand.id"
+    conflict = (
+        "(control_id, team_id) WHERE asset_id IS NULL"
+        if team
+        else "(control_id, asset_id) WHERE asset_id IS NOT NULL"
+    )
+    return f"""
+WITH cand AS ({candidates}),
+r AS ({rule.sql}),
+ex AS ({exceptions})
+INSERT INTO controls_assessment
+  (control_id, asset_id, team_id, restricted, status, reason, due_on, exception_id, assessed_at, changed_at)
+SELECT %(control)s, {asset_column}, cand.team_id, cand.is_restricted,
+  CASE WHEN NOT cand.applicable THEN 'not_applicable' WHEN ex.id IS NOT NULL THEN 'excepted'
+       ELSE coalesce(r.status, 'not_assessed') END,
+  CASE WHEN NOT cand.applicable THEN {not_applicable}
+       WHEN ex.id IS NOT NULL THEN 'Excepted until ' || ex.expires_on || ' by exception #' || ex.id
+            || '. Without it: ' || coalesce(r.reason, '')
+       ELSE coalesce(r.reason, '') END,
+  CASE WHEN NOT cand.applicable THEN NULL WHEN ex.id IS NOT NULL THEN ex.expires_on ELSE r.due_on END,
+  CASE WHEN cand.applicable THEN ex.id END,
+  %(now)s, %(now)s
+FROM cand LEFT JOIN r ON r.subject_id = cand.id LEFT JOIN ex ON ex.subject_id = cand.id
+ON CONFLICT {conflict} DO UPDATE SET
+  team_id = EXCLUDED.team_id, restricted = EXCLUDED.restricted, status = EXCLUDED.status,
+  reason = EXCLUDED.reason, due_on = EXCLUDED.due_on, exception_id = EXCLUDED.exception_id,
+  assessed_at = EXCLUDED.assessed_at,
+  changed_at = CASE WHEN controls_assessment.status = EXCLUDED.status THEN controls_assessment.changed_at
+                    ELSE EXCLUDED.changed_at END
+"""
+
+
+def _run_control(
+    control: Control,
+    ids: list[int] | None,
+    today: dt.date,
+    now: dt.datetime,
+    ranks: dict[int, int],
+    levels: dict[int, str],
+) -> int:
+    rule = rule_for(control.rule, team_level=control.scope == Scope.TEAM)
+    params: dict[str, Any] = {
+        **rule.params,
+        "ids": ids,
+        "control": control.pk,
+        "today": today,
+        "now": now,
+        "cadence": control.cadence_days,
+        "since": now - dt.timedelta(days=control.cadence_days),
+        "na_reason": f"Not applicable: applies to {applicability_text(control, levels)}.",
+    }
+    min_rank = ranks.get(control.min_classification_id) if control.min_classification_id else None
+    sql = _upsert_sql(control, rule, _candidates_sql(control, min_rank, params))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def _ordered(controls: Iterable[Control]) -> list[Control]:
+    return sorted(
+        controls, key=lambda c: (rule_for(c.rule, team_level=c.scope == Scope.TEAM).runs_last, c.code)
+    )
+
+
+def assessment_run(
+    *,
+    asset_ids: list[int] | None = None,
+    team_ids: list[int] | None = None,
+    controls: list[Control] | None = None,
+    today: dt.date | None = None,
+) -> RunResult:
+    """Assess controls over everything (no ids), or over some assets and/or teams, then recount."""
+    started = timezone.now()
+    now = started
+    today = today or timezone.localdate()
+    everything = asset_ids is None and team_ids is None
+    selected = _ordered(controls if controls is not None else Control.objects.active())
+    ranks = dict(ClassificationLevel.objects.values_list("pk", "rank"))
+    levels = dict(ClassificationLevel.objects.values_list("pk", "name"))
+    rows = 0
+    with transaction.atomic():
+        touched = None if everything else _teams_of(asset_ids or [], team_ids or [])
+        for control in selected:
+            if control.scope == Scope.TEAM:
+                if everything or team_ids:
+                    rows += _run_control(control, None if everything else team_ids, today, now, ranks, levels)
+            elif everything or asset_ids:
+                rows += _run_control(control, None if everything else asset_ids, today, now, ranks, levels)
+        if touched is not None:
+            touched |= _teams_of(asset_ids or [], team_ids or [])
+        compliance_counts_rebuild(team_ids=None if touched is None else sorted(touched))
+        if everything:
+            audit_event(
+                action="assessment_run",
+                object_type="controls_assessment",
+                actor_label="assessment worker",
+                detail={"controls": len(selected), "assessments": rows},
+            )
+    return RunResult(controls=len(selected), rows=rows, seconds=(timezone.now() - started).total_seconds())
+
+
+def _teams_of(asset_ids: list[int], team_ids: list[int]) -> set[int]:
+    teams = set(team_ids)
+    if asset_ids:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT team_id FROM assets_asset WHERE id = ANY(%s)"
+                " UNION SELECT team_id FROM controls_assessment WHERE asset_id = ANY(%s)",
+                [asset_ids, asset_ids],
+            )
+            teams.update(row[0] for row in cursor.fetchall())
+    return teams
+
+
+def compliance_counts_rebuild(*, team_ids: list[int] | None) -> None:
+    """Recount assessments per (team, control, restricted, status) for some teams, or all."""
+    where = "" if team_ids is None else "WHERE team_id = ANY(%(teams)s)"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_COUNTS_LOCK_KEY])
+        cursor.execute(f"DELETE FROM controls_compliancecount {where}", {"teams": team_ids})
+        cursor.execute(
+            "INSERT INTO controls_compliancecount (team_id, control_id, restricted, status, count)"
+            f" SELECT team_id, control_id, restricted, status, count(*) FROM controls_assessment {where}"
+            " GROUP BY team_id, control_id, restricted, status",
+            {"teams": team_ids},
+        )
+
+
+def assessments_for_assets(*, asset_ids: list[int]) -> RunResult:
+    """Re-assess every control on some assets (after an import, a status change, a lineage change)."""
+    ids = sorted({int(pk) for pk in asset_ids})
+    if not ids:
+        return RunResult(controls=0, rows=0, seconds=0.0)
+    return assessment_run(asset_ids=ids)
+
+
+def assessment_rerun(*, assessment: Assessment) -> RunResult:
+    """Re-assess one control on one subject (after evidence is attached or an exception decided)."""
+    if assessment.asset_id:
+        return assessment_run(asset_ids=[assessment.asset_id], controls=_with_dependents(assessment.control))
+    return assessment_run(team_ids=[assessment.team_id], controls=[assessment.control])
+
+
+def _with_dependents(control: Control) -> list[Control]:
+    dependents = list(Control.objects.active().filter(rule="evidence_fresh").exclude(pk=control.pk))
+    return [control, *dependents]
+
+
+def controls_retired_cleanup(*, control: Control) -> None:
+    """Drop the assessments of a retired control, and its compliance counts."""
+    teams = list(Assessment.objects.filter(control=control).values_list("team_id", flat=True).distinct())
+    Assessment.objects.filter(control=control).delete()
+    compliance_counts_rebuild(team_ids=teams)
+
+
+STATUS_LABELS = dict(AssessmentStatus.choices)
