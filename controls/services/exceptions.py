@@ -173,11 +173,9 @@ def _findings_for_request(actor: Any, finding_ids: Sequence[int]) -> tuple[list[
     ids = sorted({int(pk) for pk in finding_ids})
     if len(ids) > MAX_FINDINGS:
         raise ValidationError({"findings": f"One exception covers at most {MAX_FINDINGS} findings."})
+    visible = finding_list_for_user(user=actor).filter(pk__in=ids).values("pk")
     findings = list(
-        finding_list_for_user(user=actor)
-        .filter(pk__in=ids)
-        .select_related("asset", "asset__team")
-        .order_by("id")
+        Finding.objects.filter(pk__in=visible).select_related("asset", "asset__team").order_by("id")
     )
     if len(findings) != len(ids):
         raise ValidationError({"findings": "Some of these findings do not exist."})
@@ -196,7 +194,8 @@ def _findings_for_request(actor: Any, finding_ids: Sequence[int]) -> tuple[list[
 
 
 def _lock(exception: RiskException) -> RiskException:
-    return RiskException.objects.select_for_update().select_related("asset", "control").get(pk=exception.pk)
+    locked = RiskException.objects.select_for_update(of=("self",))
+    return locked.select_related("asset", "asset__team", "control").get(pk=exception.pk)
 
 
 def _check_decider(actor: Any, exception: RiskException) -> None:
