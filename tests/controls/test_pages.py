@@ -294,8 +294,8 @@ def test_member_requests_an_exception_from_a_finding_and_the_champion_approves_i
     assert "at most 90 days" in form.content.decode()
     too_long = (timezone.localdate() + dt.timedelta(days=120)).isoformat()
     data = {
-        "title": "Rotated key, history rewrite pending", "justification": "Key revoked.", "risk_rating": "high",
-        "finding": [finding.pk],
+        "title": "Rotated key, history rewrite pending", "justification": "Key revoked.",
+        "risk_rating": "high", "finding": [finding.pk],
     }  # fmt: skip
     refused = client.post("/controls/exceptions/new/", {**data, "expires_on": too_long})
     assert refused.status_code == 400
