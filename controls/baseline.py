@@ -66,19 +66,19 @@ BASELINE: list[BaselineControl] = [
         "HYG-SEC-01", "No secrets in code",
         "No credential sits in code, notebooks or images: no secret finding is left open.",
         "secrets", rule="no_open_secrets", cadence_days=1, kinds=CODE_KINDS,
-        maps=[(CSF, "PR.AA-01"), (SP, "ia-5"), (LLM, "LLM02:2025"), (ATLAS, "AML.T0055")],
+        maps=[(RMF, "MEASURE 2.7"), (CSF, "PR.AA-01"), (SP, "ia-5"), (LLM, "LLM02:2025"), (ATLAS, "AML.T0055")],
     ),
     BaselineControl(
         "HYG-SEC-02", "Secret scanning",
         "Code, notebooks and images are scanned for secrets at least monthly.",
         "secrets", rule="scan_secrets", cadence_days=30, kinds=CODE_KINDS,
-        maps=[(CSF, "ID.RA-01"), (SP, "ra-5"), (ATLAS, "AML.M0016")],
+        maps=[(RMF, "MEASURE 2.7"), (CSF, "ID.RA-01"), (SP, "ra-5"), (ATLAS, "AML.M0016")],
     ),
     BaselineControl(
         "HYG-SEC-03", "Secret management and rotation",
         "Credentials live in a secret manager, never in plain text, and are rotated on a schedule.",
         "secrets", cadence_days=90, kinds=["pipeline", "endpoint", "cloud_account", "infrastructure"],
-        maps=[(CSF, "PR.AA-01"), (SP, "ia-5.1"), (SP, "sc-12")],
+        maps=[(RMF, "MEASURE 2.7"), (CSF, "PR.AA-01"), (SP, "ia-5.1"), (SP, "sc-12")],
     ),
     # --- data protection
     BaselineControl(
@@ -98,13 +98,13 @@ BASELINE: list[BaselineControl] = [
         "Confidential data and model weights are encrypted where they are stored.",
         "data", cadence_days=365, min_classification="confidential",
         kinds=["dataset", "model", "cloud_account", "infrastructure"],
-        maps=[(CSF, "PR.DS-01"), (SP, "sc-28"), (ATLAS, "AML.M0012"), (LLM, "LLM02:2025")],
+        maps=[(RMF, "MEASURE 2.10"), (CSF, "PR.DS-01"), (SP, "sc-28"), (ATLAS, "AML.M0012"), (LLM, "LLM02:2025")],
     ),
     BaselineControl(
         "HYG-DATA-04", "Encryption in transit",
         "Endpoints and pipelines carrying internal data or above use TLS.",
         "data", cadence_days=365, min_classification="internal", kinds=["endpoint", "pipeline"],
-        maps=[(CSF, "PR.DS-02"), (SP, "sc-8")],
+        maps=[(RMF, "MEASURE 2.7"), (CSF, "PR.DS-02"), (SP, "sc-8")],
     ),
     BaselineControl(
         "HYG-DATA-05", "Data minimization",
@@ -122,7 +122,7 @@ BASELINE: list[BaselineControl] = [
         "HYG-DATA-07", "Anonymization of personal data",
         "Personal data used for training is anonymized, pseudonymized or synthetic where feasible.",
         "data_governance", cadence_days=180, min_classification="confidential", kinds=["dataset"],
-        maps=[(SP, "si-19"), (RMF, "MEASURE 2.10"), (LLM, "LLM02:2025")],
+        maps=[(CSF, "PR.DS-01"), (SP, "si-19"), (RMF, "MEASURE 2.10"), (LLM, "LLM02:2025")],
     ),
     BaselineControl(
         "HYG-DATA-08", "Dataset provenance",
@@ -156,7 +156,7 @@ BASELINE: list[BaselineControl] = [
         "HYG-VUL-04", "Dependency pinning",
         "Dependencies are pinned to exact, verified versions and updated deliberately.",
         "supply_chain", cadence_days=180, kinds=["repository", "pipeline", "container_image"],
-        maps=[(CSF, "GV.SC-05"), (SP, "cm-2"), (SP, "sr-3"), (LLM, "LLM03:2025"), (ATLAS, "AML.T0010")],
+        maps=[(RMF, "GOVERN 6.1"), (CSF, "GV.SC-05"), (SP, "cm-2"), (SP, "sr-3"), (LLM, "LLM03:2025"), (ATLAS, "AML.T0010")],
     ),
     # --- supply chain
     BaselineControl(
@@ -170,7 +170,7 @@ BASELINE: list[BaselineControl] = [
         "HYG-SUP-02", "Verified pre-trained models",
         "Pre-trained models come from verified sources, with their artifacts checked before use.",
         "model", cadence_days=180, kinds=["model"],
-        maps=[(RMF, "MANAGE 3.2"), (SP, "sr-4"), (ATLAS, "AML.M0014"), (ATLAS, "AML.T0010"),
+        maps=[(CSF, "ID.RA-09"), (RMF, "MANAGE 3.2"), (SP, "sr-4"), (ATLAS, "AML.M0014"), (ATLAS, "AML.T0010"),
               (LLM, "LLM03:2025"), (LLM, "LLM04:2025")],
     ),
     # --- secure development and release
@@ -178,7 +178,7 @@ BASELINE: list[BaselineControl] = [
         "HYG-DEV-01", "Infrastructure as code with review",
         "Infrastructure is versioned as code and every change is reviewed for security before it is applied.",
         "development", cadence_days=180, kinds=["infrastructure", "cloud_account", "pipeline"],
-        maps=[(CSF, "PR.PS-01"), (SP, "cm-2"), (SP, "cm-3")],
+        maps=[(RMF, "MANAGE 2.2"), (CSF, "PR.PS-01"), (SP, "cm-2"), (SP, "cm-3")],
     ),
     BaselineControl(
         "HYG-DEV-02", "Security sign-off before release",
@@ -210,7 +210,7 @@ BASELINE: list[BaselineControl] = [
         "HYG-OPS-01", "Centralized logging",
         "Services, pipelines and infrastructure send their logs to central storage kept as evidence.",
         "operations", cadence_days=180, kinds=["endpoint", "pipeline", "infrastructure", "cloud_account"],
-        maps=[(CSF, "PR.PS-04"), (CSF, "DE.CM-09"), (SP, "au-2"), (SP, "au-6"), (ATLAS, "AML.M0024")],
+        maps=[(RMF, "MEASURE 2.4"), (CSF, "PR.PS-04"), (CSF, "DE.CM-09"), (SP, "au-2"), (SP, "au-6"), (ATLAS, "AML.M0024")],
     ),
     BaselineControl(
         "HYG-OPS-02", "Monitoring of model outputs",
@@ -223,21 +223,21 @@ BASELINE: list[BaselineControl] = [
         "HYG-OPS-03", "Rate limits on model endpoints",
         "Model endpoints limit queries per client to bound abuse, extraction and cost.",
         "model", cadence_days=180, kinds=["endpoint"],
-        maps=[(CSF, "PR.IR-04"), (SP, "sc-5"), (LLM, "LLM10:2025"), (ATLAS, "AML.M0004"),
+        maps=[(RMF, "MEASURE 2.7"), (CSF, "PR.IR-04"), (SP, "sc-5"), (LLM, "LLM10:2025"), (ATLAS, "AML.M0004"),
               (ATLAS, "AML.T0029"), (ATLAS, "AML.T0034")],
     ),
     BaselineControl(
         "HYG-OPS-04", "Query auditing on model endpoints",
         "Queries to model endpoints are logged with the caller so extraction and leakage can be traced.",
         "model", cadence_days=180, kinds=["endpoint"],
-        maps=[(CSF, "DE.CM-09"), (SP, "au-12"), (LLM, "LLM02:2025"), (ATLAS, "AML.T0024"),
+        maps=[(RMF, "MEASURE 2.8"), (CSF, "DE.CM-09"), (SP, "au-12"), (LLM, "LLM02:2025"), (ATLAS, "AML.T0024"),
               (ATLAS, "AML.M0024")],
     ),
     BaselineControl(
         "HYG-OPS-05", "Prompt-injection and output guardrails",
         "LLM endpoints filter untrusted input and validate output before it reaches people or tools.",
         "model", cadence_days=180, kinds=["endpoint"],
-        maps=[(LLM, "LLM01:2025"), (LLM, "LLM05:2025"), (LLM, "LLM07:2025"), (ATLAS, "AML.T0051"),
+        maps=[(CSF, "PR.PS-06"), (LLM, "LLM01:2025"), (LLM, "LLM05:2025"), (LLM, "LLM07:2025"), (ATLAS, "AML.T0051"),
               (ATLAS, "AML.M0020"), (SP, "si-10"), (RMF, "MEASURE 2.7")],
     ),
     # --- incident response and resilience (team level)
@@ -257,7 +257,7 @@ BASELINE: list[BaselineControl] = [
         "HYG-IR-03", "Disaster-recovery drills",
         "Backups of data and models are restored in a drill at least yearly, and the gaps fixed.",
         "resilience", scope="team", cadence_days=365,
-        maps=[(CSF, "PR.DS-11"), (CSF, "RC.RP-03"), (SP, "cp-4"), (SP, "cp-9")],
+        maps=[(RMF, "MANAGE 2.3"), (CSF, "PR.DS-11"), (CSF, "RC.RP-03"), (SP, "cp-4"), (SP, "cp-9")],
     ),
     # --- governance and people
     BaselineControl(

@@ -1,4 +1,4 @@
-"""``make run``: migrate, load demo data once, serve with a Celery worker and beat beside it."""
+"""``make run``: migrate, seed the control baseline, load demo data once, serve with a worker and beat."""
 
 import os
 import signal
@@ -21,6 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("seed_baseline")  # idempotent: frameworks and the hygiene baseline
         call_command("seed_demo")
         python = sys.executable
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "")}
