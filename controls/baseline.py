@@ -66,7 +66,8 @@ BASELINE: list[BaselineControl] = [
         "HYG-SEC-01", "No secrets in code",
         "No credential sits in code, notebooks or images: no secret finding is left open.",
         "secrets", rule="no_open_secrets", cadence_days=1, kinds=CODE_KINDS,
-        maps=[(RMF, "MEASURE 2.7"), (CSF, "PR.AA-01"), (SP, "ia-5"), (LLM, "LLM02:2025"), (ATLAS, "AML.T0055")],
+        maps=[(RMF, "MEASURE 2.7"), (CSF, "PR.AA-01"), (SP, "ia-5"), (LLM, "LLM02:2025"),
+              (ATLAS, "AML.T0055")],
     ),
     BaselineControl(
         "HYG-SEC-02", "Secret scanning",
@@ -98,7 +99,8 @@ BASELINE: list[BaselineControl] = [
         "Confidential data and model weights are encrypted where they are stored.",
         "data", cadence_days=365, min_classification="confidential",
         kinds=["dataset", "model", "cloud_account", "infrastructure"],
-        maps=[(RMF, "MEASURE 2.10"), (CSF, "PR.DS-01"), (SP, "sc-28"), (ATLAS, "AML.M0012"), (LLM, "LLM02:2025")],
+        maps=[(RMF, "MEASURE 2.10"), (CSF, "PR.DS-01"), (SP, "sc-28"), (ATLAS, "AML.M0012"),
+              (LLM, "LLM02:2025")],
     ),
     BaselineControl(
         "HYG-DATA-04", "Encryption in transit",
@@ -156,7 +158,8 @@ BASELINE: list[BaselineControl] = [
         "HYG-VUL-04", "Dependency pinning",
         "Dependencies are pinned to exact, verified versions and updated deliberately.",
         "supply_chain", cadence_days=180, kinds=["repository", "pipeline", "container_image"],
-        maps=[(RMF, "GOVERN 6.1"), (CSF, "GV.SC-05"), (SP, "cm-2"), (SP, "sr-3"), (LLM, "LLM03:2025"), (ATLAS, "AML.T0010")],
+        maps=[(RMF, "GOVERN 6.1"), (CSF, "GV.SC-05"), (SP, "cm-2"), (SP, "sr-3"), (LLM, "LLM03:2025"),
+              (ATLAS, "AML.T0010")],
     ),
     # --- supply chain
     BaselineControl(
@@ -170,7 +173,8 @@ BASELINE: list[BaselineControl] = [
         "HYG-SUP-02", "Verified pre-trained models",
         "Pre-trained models come from verified sources, with their artifacts checked before use.",
         "model", cadence_days=180, kinds=["model"],
-        maps=[(CSF, "ID.RA-09"), (RMF, "MANAGE 3.2"), (SP, "sr-4"), (ATLAS, "AML.M0014"), (ATLAS, "AML.T0010"),
+        maps=[(CSF, "ID.RA-09"), (RMF, "MANAGE 3.2"), (SP, "sr-4"), (ATLAS, "AML.M0014"),
+              (ATLAS, "AML.T0010"),
               (LLM, "LLM03:2025"), (LLM, "LLM04:2025")],
     ),
     # --- secure development and release
@@ -210,7 +214,8 @@ BASELINE: list[BaselineControl] = [
         "HYG-OPS-01", "Centralized logging",
         "Services, pipelines and infrastructure send their logs to central storage kept as evidence.",
         "operations", cadence_days=180, kinds=["endpoint", "pipeline", "infrastructure", "cloud_account"],
-        maps=[(RMF, "MEASURE 2.4"), (CSF, "PR.PS-04"), (CSF, "DE.CM-09"), (SP, "au-2"), (SP, "au-6"), (ATLAS, "AML.M0024")],
+        maps=[(RMF, "MEASURE 2.4"), (CSF, "PR.PS-04"), (CSF, "DE.CM-09"), (SP, "au-2"), (SP, "au-6"),
+              (ATLAS, "AML.M0024")],
     ),
     BaselineControl(
         "HYG-OPS-02", "Monitoring of model outputs",
@@ -223,21 +228,24 @@ BASELINE: list[BaselineControl] = [
         "HYG-OPS-03", "Rate limits on model endpoints",
         "Model endpoints limit queries per client to bound abuse, extraction and cost.",
         "model", cadence_days=180, kinds=["endpoint"],
-        maps=[(RMF, "MEASURE 2.7"), (CSF, "PR.IR-04"), (SP, "sc-5"), (LLM, "LLM10:2025"), (ATLAS, "AML.M0004"),
+        maps=[(RMF, "MEASURE 2.7"), (CSF, "PR.IR-04"), (SP, "sc-5"), (LLM, "LLM10:2025"),
+              (ATLAS, "AML.M0004"),
               (ATLAS, "AML.T0029"), (ATLAS, "AML.T0034")],
     ),
     BaselineControl(
         "HYG-OPS-04", "Query auditing on model endpoints",
         "Queries to model endpoints are logged with the caller so extraction and leakage can be traced.",
         "model", cadence_days=180, kinds=["endpoint"],
-        maps=[(RMF, "MEASURE 2.8"), (CSF, "DE.CM-09"), (SP, "au-12"), (LLM, "LLM02:2025"), (ATLAS, "AML.T0024"),
+        maps=[(RMF, "MEASURE 2.8"), (CSF, "DE.CM-09"), (SP, "au-12"), (LLM, "LLM02:2025"),
+              (ATLAS, "AML.T0024"),
               (ATLAS, "AML.M0024")],
     ),
     BaselineControl(
         "HYG-OPS-05", "Prompt-injection and output guardrails",
         "LLM endpoints filter untrusted input and validate output before it reaches people or tools.",
         "model", cadence_days=180, kinds=["endpoint"],
-        maps=[(CSF, "PR.PS-06"), (LLM, "LLM01:2025"), (LLM, "LLM05:2025"), (LLM, "LLM07:2025"), (ATLAS, "AML.T0051"),
+        maps=[(CSF, "PR.PS-06"), (LLM, "LLM01:2025"), (LLM, "LLM05:2025"), (LLM, "LLM07:2025"),
+              (ATLAS, "AML.T0051"),
               (ATLAS, "AML.M0020"), (SP, "si-10"), (RMF, "MEASURE 2.7")],
     ),
     # --- incident response and resilience (team level)

@@ -72,7 +72,7 @@ def _evidence(teams: dict[str, Any], users: dict[str, Any], assets: dict[str, As
     evidence_add(
         actor=users["champion"], assessment=_assessment("HYG-IR-01", team=teams["research"]), kind="text",
         title="Incident response plan v3", collected_on=_days(-40), expires_on=_days(325),
-        text="Plan reviewed with the on-call rota; AI-specific playbooks for prompt injection and data leakage.",
+        text="Plan reviewed with the on-call rota; playbooks for prompt injection and data leakage.",
     )  # fmt: skip
     evidence_add(
         actor=users["champion"], assessment=_assessment("HYG-GOV-02", team=teams["research"]), kind="link",
@@ -110,7 +110,7 @@ def _exceptions(users: dict[str, Any], assets: dict[str, Asset]) -> None:
     notebook = open_findings("prompt-experiments")
     if notebook:
         exception_request(
-            actor=users["researcher"], title="Test key in an archived notebook cell", finding_ids=notebook[:1],
+            actor=users["researcher"], title="Test key in an archived notebook", finding_ids=notebook[:1],
             justification="The key belongs to a sandbox account with no data; it is rotated weekly.",
             expires_on=_days(30), **common,
         )  # fmt: skip
