@@ -264,9 +264,9 @@ def framework_tree(*, user: Any, framework: Framework, group: str = "") -> tuple
     for mapping in ControlMapping.objects.filter(
         requirement__framework=framework, control__retired_at__isnull=True
     ).values("requirement_id", "control_id", "control__code", "control__title"):
-        mapped[mapping["requirement_id"]].append(mapping)
+        mapped[mapping["requirement_id"]].append(dict(mapping))
     by_control = tallies_by_control(user=user)
-    nodes = {row["id"]: TreeNode(row, mapped.get(row["id"], []), Tally(), 0) for row in rows}
+    nodes = {row["id"]: TreeNode(dict(row), mapped.get(row["id"], []), Tally(), 0) for row in rows}
     roots: list[TreeNode] = []
     for row in rows:
         node = nodes[row["id"]]

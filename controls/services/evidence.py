@@ -67,7 +67,7 @@ def served_content_type(evidence: Evidence) -> str:
     return evidence.content_type if evidence.content_type in SAFE_TYPES else "application/octet-stream"
 
 
-def _hash_and_sniff(upload: UploadedFile) -> tuple[str, int, str]:
+def _hash_and_sniff(upload: UploadedFile[Any]) -> tuple[str, int, str]:
     digest = getattr(upload, "sha256", "")
     size = 0
     hasher = hashlib.sha256()
@@ -96,7 +96,7 @@ def evidence_add(
     assessment: Assessment,
     kind: str,
     title: str,
-    file: UploadedFile | None = None,
+    file: UploadedFile[Any] | None = None,
     url: str = "",
     text: str = "",
     collected_on: dt.date | None = None,
