@@ -368,3 +368,55 @@ def test_openapi_schema_documents_the_controls_endpoints(client, world, teammate
     for path in ("/api/v1/controls/", "/api/v1/assessments/", "/api/v1/exceptions/{id}/approve/",
                  "/api/v1/compliance/", "/api/v1/frameworks/"):  # fmt: skip
         assert path in schema
+
+
+API_READS = [
+    "/api/v1/frameworks/",
+    "/api/v1/frameworks/nist-ai-rmf-1/",
+    "/api/v1/frameworks/nist-ai-rmf-1/requirements/",
+    "/api/v1/controls/",
+    "/api/v1/controls/HYG-VUL-03/",
+    "/api/v1/assessments/",
+    "/api/v1/exceptions/",
+    "/api/v1/control-owners/",
+    "/api/v1/control-gaps/",
+    "/api/v1/compliance/",
+]
+
+
+@pytest.mark.parametrize("persona", ["owner", "teammate", "outsider", "auditor", "lead"])
+def test_every_controls_endpoint_answers_every_persona(client, world, persona, request):
+    client_for(client, request.getfixturevalue(persona))
+    for url in API_READS:
+        assert client.get(url).status_code == 200, url
+
+
+def test_anonymous_requests_are_refused(client, world):
+    assert client.get("/controls/compliance/").status_code == 302
+    assert client.get("/api/v1/assessments/").status_code in (401, 403)
+
+
+def test_auditors_write_nothing_through_the_api(client, world, auditor):
+    client_for(client, auditor)
+    assessment = _assessment("HYG-GOV-01", world["model"])
+    expires = (timezone.localdate() + dt.timedelta(days=10)).isoformat()
+    writes = [
+        ("/api/v1/controls/", {"code": "X-1", "title": "t", "objective": "o", "domain": "model",
+                               "mode": "attested", "cadence_days": 30}),
+        (f"/api/v1/assessments/{assessment.pk}/evidence/", {"kind": "text", "title": "t", "text": "x"}),
+        ("/api/v1/exceptions/", {"title": "t", "justification": "j", "risk_rating": "low",
+                                 "expires_on": expires, "findings": [world["finding"].pk]}),
+        ("/api/v1/control-owners/", {"control": "HYG-SEC-01", "team": "research", "owner": "owner"}),
+    ]  # fmt: skip
+    for url, body in writes:
+        assert client.post(url, body, content_type="application/json").status_code == 403, url
+    assert not Evidence.objects.exists() and not RiskException.objects.exists()
+
+
+def test_a_member_sees_the_exception_of_a_teammate_but_cannot_decide_it(client, world, teammate, owner):
+    other = ExceptionFactory(asset=world["repo"], requested_by=owner)
+    client_for(client, teammate)
+    html = client.get(f"/controls/exceptions/{other.pk}/").content.decode()
+    assert "Approve" not in html
+    response = client.post(f"/controls/exceptions/{other.pk}/approve/", follow=True)
+    assert "Only a security lead or the champion or lead of Research" in response.content.decode()
