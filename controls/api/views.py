@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -337,8 +337,7 @@ class ComplianceView(APIView):
         return Response(s.ComplianceSerializer(selectors.compliance_overview(user=request.user)).data)
 
 
-class GapListView(generics.GenericAPIView):
-    serializer_class = s.GapSerializer
+class GapListView(APIView):
 
     @extend_schema(parameters=[OpenApiParameter("team", str)], responses=s.GapSerializer(many=True))
     def get(self, request: Request) -> Response:

@@ -27,6 +27,7 @@ from controls.services.controls import (
 )
 from controls.views import report_errors
 from hygiene.lib.forms import add_validation_errors
+from hygiene.permissions import sees_all_teams
 
 
 def _require_lead(request: HttpRequest) -> None:
@@ -62,6 +63,7 @@ def control_detail(request: HttpRequest, code: str) -> HttpResponse:
         "ownerships": selectors.ownerships_for_control(user=request.user, control=control),
         "tally": selectors.tallies_by_control(user=request.user).get(control.pk),
         "may_manage": may_manage,
+        "sees_audit_log": sees_all_teams(request.user),
     }
     if may_manage:
         frameworks = [(f.slug, f.name) for f in selectors.framework_list()]

@@ -28,7 +28,7 @@ from findings.selectors import finding_list_for_user
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
-from hygiene.permissions import can_change, can_contribute
+from hygiene.permissions import can_change, can_contribute, sees_all_teams
 
 
 @login_required
@@ -124,6 +124,7 @@ def exception_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "findings": selectors.exception_findings(exception=exception),
         "decision_form": DecisionForm() if pending and may_decide(request.user, exception) else None,
         "own_request": pending and is_requester,
+        "sees_audit_log": sees_all_teams(request.user),
         "may_withdraw": exception.status in (ExceptionStatus.REQUESTED, ExceptionStatus.APPROVED)
         and (is_requester or can_change(request.user, exception, team_id=exception.team_id)),
     }

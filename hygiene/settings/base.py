@@ -325,5 +325,6 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "ControlScopeEnum": "controls.models.Scope",
         "ControlModeEnum": "controls.models.Mode",
         "RiskRatingEnum": "controls.models.RiskRating",
+        "EnvironmentEnum": "assets.models.Environment",
     }
 )
