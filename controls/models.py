@@ -125,6 +125,8 @@ class Control(models.Model):
         help_text="Applies only to assets whose effective classification is at least this level.",
     )
     from_baseline = models.BooleanField(default=False)
+    # When a run last checked the control everywhere (rows whose result did not change are not rewritten).
+    last_assessed_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -225,14 +227,15 @@ class Assessment(models.Model):
     exception = models.ForeignKey(
         "controls.RiskException", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    assessed_at = models.DateTimeField(default=timezone.now)
+    assessed_at = models.DateTimeField(default=timezone.now, help_text="When the result was last written.")
     changed_at = models.DateTimeField(default=timezone.now, help_text="When the status last changed.")
 
     class Meta:
         ordering = ["control__code", "id"]
         constraints = [
+            # (asset, control): also the index of an asset page's controls.
             models.UniqueConstraint(
-                fields=["control", "asset"], condition=Q(asset__isnull=False), name="assessment_unique_asset"
+                fields=["asset", "control"], condition=Q(asset__isnull=False), name="assessment_unique_asset"
             ),
             models.UniqueConstraint(
                 fields=["control", "team"], condition=Q(asset__isnull=True), name="assessment_unique_team"
@@ -240,8 +243,6 @@ class Assessment(models.Model):
         ]
         indexes = [
             models.Index(fields=["team", "control", "status"], name="assessment_team_control"),
-            models.Index(fields=["asset", "control"], name="assessment_asset_control"),
-            models.Index(fields=["control", "status"], name="assessment_control_status"),
         ]
 
     def __str__(self) -> str:
@@ -257,6 +258,12 @@ class Assessment(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.due_on is not None and self.due_on < timezone.localdate()
+
+    @property
+    def checked_at(self) -> dt.datetime:
+        """When a run last confirmed this result (unchanged results are not rewritten)."""
+        last_run = self.control.last_assessed_at
+        return max(self.assessed_at, last_run) if last_run else self.assessed_at
 
 
 class ComplianceCount(models.Model):

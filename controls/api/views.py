@@ -338,7 +338,6 @@ class ComplianceView(APIView):
 
 
 class GapListView(APIView):
-
     @extend_schema(parameters=[OpenApiParameter("team", str)], responses=s.GapSerializer(many=True))
     def get(self, request: Request) -> Response:
         """Controls that apply to a team and have no owner there."""
