@@ -4,8 +4,8 @@ assets, followed by a rebuild of the compliance counts of the teams touched."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
