@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpRequest
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -30,8 +30,9 @@ from controls.models import (
 )
 from controls.services import controls as control_services
 from controls.services import exceptions as exception_services
-from controls.services.evidence import evidence_add, served_content_type
+from controls.services.evidence import evidence_add, served_content_type, too_large_message
 from controls.services.ownership import ownership_set
+from controls.uploads import evidence_declared_too_large, install_evidence_upload_handler
 from hygiene import selectors as hygiene_selectors
 from hygiene.permissions import scope_queryset
 
@@ -166,6 +167,12 @@ class AssessmentViewSet(viewsets.GenericViewSet):
     queryset = Assessment.objects.none()
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        # The bounded handler must be in place before anything (authentication, CSRF) reads the body.
+        if request.method == "POST":
+            self._upload_handler = install_evidence_upload_handler(request)
+        return super().initialize_request(request, *args, **kwargs)
+
     @extend_schema(parameters=ASSESSMENT_FILTERS)
     def list(self, request: Request) -> Response:
         keys = ("status", "control", "framework", "requirement", "domain", "team", "asset")
@@ -183,8 +190,13 @@ class AssessmentViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def evidence(self, request: Request, pk: str) -> Response:
         """Attach evidence (multipart for a file; JSON for a link or text); the assessment is re-run."""
+        if evidence_declared_too_large(request._request):
+            return Response({"detail": too_large_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         assessment = selectors.assessment_get_for_user(user=request.user, pk=int(pk))
-        data = s.EvidenceInputSerializer(data=request.data)
+        data = s.EvidenceInputSerializer(data=request.data)  # reading the body streams the file in
+        handler = getattr(self, "_upload_handler", None)
+        if handler is not None and handler.exceeded:
+            return Response({"detail": too_large_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         evidence = evidence_add(

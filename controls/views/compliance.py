@@ -25,6 +25,7 @@ from controls.services.evidence import (
     too_large_message,
 )
 from controls.services.ownership import may_assign, ownership_set
+from controls.uploads import evidence_declared_too_large, install_evidence_upload_handler
 from controls.views import report_errors
 from findings.uploads import ScanUploadHandler
 from hygiene import selectors as hygiene_selectors
@@ -32,8 +33,6 @@ from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
 from hygiene.models import Membership
 from hygiene.permissions import can_contribute
-
-_FORM_OVERHEAD = 64 * 1024
 
 
 def _teams(request: HttpRequest) -> list[tuple[str, str]]:
@@ -99,15 +98,9 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def evidence_add_view(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > settings.HYGIENE_EVIDENCE_MAX_BYTES + _FORM_OVERHEAD:
+    if evidence_declared_too_large(request):
         return _too_large(request, pk)
-    handler = ScanUploadHandler(request, max_bytes=settings.HYGIENE_EVIDENCE_MAX_BYTES)
-    request.upload_handlers = [handler]
-    return _evidence_post(request, pk, handler)
+    return _evidence_post(request, pk, install_evidence_upload_handler(request))
 
 
 @csrf_protect

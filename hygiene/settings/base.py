@@ -309,6 +309,11 @@ CELERY_BEAT_SCHEDULE.update(
         "controls-expire-exceptions": {"task": "controls.tasks.expire_exceptions", "schedule": 3600.0},
     }
 )
+# Where seed_baseline finds the OSCAL catalogs and the ATLAS YAML (catalogs not found are skipped and
+# can be loaded later with load_catalog).
+HYGIENE_FRAMEWORKS_DIR = env.str(
+    "HYGIENE_FRAMEWORKS_DIR", default=str(BASE_DIR.parent / "shared" / "frameworks")
+)
 # Largest evidence file accepted; refused while it streams in.
 HYGIENE_EVIDENCE_MAX_BYTES = env.int("HYGIENE_EVIDENCE_MAX_BYTES", default=25 * 1024 * 1024)
 # Longest an exception may last, by the worst severity it covers.

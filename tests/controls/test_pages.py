@@ -420,3 +420,28 @@ def test_a_member_sees_the_exception_of_a_teammate_but_cannot_decide_it(client, 
     assert "Approve" not in html
     response = client.post(f"/controls/exceptions/{other.pk}/approve/", follow=True)
     assert "Only a security lead or the champion or lead of Research" in response.content.decode()
+
+
+def test_api_refuses_an_evidence_file_over_the_cap(client, world, teammate, settings):
+    settings.HYGIENE_EVIDENCE_MAX_BYTES = 1024
+    assessment = _assessment("HYG-GOV-01", world["model"])
+    client_for(client, teammate)
+    response = client.post(
+        f"/api/v1/assessments/{assessment.pk}/evidence/",
+        {"kind": "file", "title": "Big", "file": SimpleUploadedFile("big.bin", b"x" * 200_000)},
+    )
+    assert response.status_code == 413
+    assert "limited to" in response.json()["detail"]
+    assert not Evidence.objects.exists()
+
+
+def test_api_attaches_an_evidence_file(client, world, teammate):
+    assessment = _assessment("HYG-GOV-01", world["model"])
+    client_for(client, teammate)
+    response = client.post(
+        f"/api/v1/assessments/{assessment.pk}/evidence/",
+        {"kind": "file", "title": "Report", "file": SimpleUploadedFile("r.pdf", b"%PDF-1.7 report")},
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["content_type"] == "application/pdf" and len(body["sha256"]) == 64

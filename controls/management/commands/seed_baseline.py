@@ -3,7 +3,6 @@
 Idempotent: run by ``make run`` every time; controls leads edited keep their edits.
 """
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,7 @@ CATALOGS = [
 
 
 def frameworks_dir() -> Path:
-    default = Path(settings.BASE_DIR).parent / "shared" / "frameworks"
-    return Path(os.environ.get("HYGIENE_FRAMEWORKS_DIR", str(default)))
+    return Path(settings.HYGIENE_FRAMEWORKS_DIR)
 
 
 class Command(BaseCommand):
