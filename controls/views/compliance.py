@@ -175,11 +175,10 @@ def gaps(request: HttpRequest, slug: str = "") -> HttpResponse:
     people: dict[int, list[Any]] = {}
     assignable = {pk for pk, t in teams.items() if may_assign(request.user, t)}
     if assignable:
-        for membership in (
-            Membership.objects.filter(team_id__in=assignable)
-            .select_related("user")
-            .order_by("-role", "user__username")
-        ):
+        memberships = Membership.objects.filter(team_id__in=assignable).select_related("user")
+        # The champion first: the likeliest owner, so one click assigns them.
+        rank = {"champion": 0, "lead": 1, "member": 2}
+        for membership in sorted(memberships, key=lambda m: (rank.get(m.role, 3), m.user.username)):
             people.setdefault(membership.team_id, []).append(membership)
     context = {
         "team": team,
