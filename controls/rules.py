@@ -66,32 +66,30 @@ PATCHING = Rule(
     "Patching within SLA",
     "Passes when no open finding on the asset is past its SLA due date; findings past due whose risk was"
     " accepted by an approved exception make it excepted.",
+    # One pass over the asset's open and risk-accepted findings.
     """
 SELECT c.id AS subject_id,
-  CASE WHEN late.n > 0 THEN 'failing' WHEN late.accepted > 0 THEN 'excepted' ELSE 'passing' END AS status,
-  CASE WHEN late.n > 0 THEN late.n || ' open finding(s) past their SLA due date, the oldest due '
-            || late.oldest || '.'
-       WHEN late.accepted > 0 THEN late.accepted || ' finding(s) past their SLA due date are risk accepted'
+  CASE WHEN f.late > 0 THEN 'failing' WHEN f.accepted > 0 THEN 'excepted' ELSE 'passing' END AS status,
+  CASE WHEN f.late > 0 THEN f.late || ' open finding(s) past their SLA due date, the oldest due '
+            || f.oldest || '.'
+       WHEN f.accepted > 0 THEN f.accepted || ' finding(s) past their SLA due date are risk accepted'
             || ' by an approved exception.'
        ELSE 'No open finding is past its SLA due date'
-            || coalesce('; the next falls due ' || soon.next_due, '') || '.'
+            || coalesce('; the next falls due ' || f.next_due, '') || '.'
   END AS reason,
-  CASE WHEN late.n > 0 THEN late.oldest ELSE coalesce(soon.next_due, %(today)s + %(cadence)s) END AS due_on
+  CASE WHEN f.late > 0 THEN f.oldest ELSE coalesce(f.next_due, %(today)s + %(cadence)s) END AS due_on
 FROM cand c
 LEFT JOIN (
-  SELECT f.asset_id, count(*) FILTER (WHERE f.status = 'open') AS n,
-         min(f.sla_due) FILTER (WHERE f.status = 'open') AS oldest,
-         count(*) FILTER (WHERE f.status = 'risk_accepted') AS accepted
-  FROM findings_finding f
-  WHERE f.status IN ('open', 'risk_accepted') AND f.sla_due < %(today)s
-        AND f.asset_id IN (SELECT id FROM cand)
-  GROUP BY f.asset_id
-) late ON late.asset_id = c.id
-LEFT JOIN (
-  SELECT f.asset_id, min(f.sla_due) AS next_due FROM findings_finding f
-  WHERE f.status = 'open' AND f.sla_due >= %(today)s AND f.asset_id IN (SELECT id FROM cand)
-  GROUP BY f.asset_id
-) soon ON soon.asset_id = c.id
+  SELECT x.asset_id,
+         count(*) FILTER (WHERE x.status = 'open' AND x.sla_due < %(today)s) AS late,
+         min(x.sla_due) FILTER (WHERE x.status = 'open' AND x.sla_due < %(today)s) AS oldest,
+         count(*) FILTER (WHERE x.status = 'risk_accepted' AND x.sla_due < %(today)s) AS accepted,
+         min(x.sla_due) FILTER (WHERE x.status = 'open' AND x.sla_due >= %(today)s) AS next_due
+  FROM findings_finding x
+  WHERE x.status IN ('open', 'risk_accepted') AND x.sla_due IS NOT NULL
+        AND x.asset_id IN (SELECT id FROM cand)
+  GROUP BY x.asset_id
+) f ON f.asset_id = c.id
 """,
 )
 

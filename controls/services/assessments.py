@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -189,38 +190,66 @@ def assessment_run(
     rows = 0
     timings: dict[str, float] = {}
     with transaction.atomic():
-        touched = None if everything else _teams_of(asset_ids or [], team_ids or [])
+        before = None if everything else _subject_tallies(asset_ids or [], team_ids or [])
         for control in selected:
             ids = team_ids if control.scope == Scope.TEAM else asset_ids
             if everything or ids:
                 clock = time.perf_counter()
                 rows += _run_control(control, None if everything else ids, today, now, ranks, levels)
                 timings[control.code] = round(time.perf_counter() - clock, 3)
-        if touched is not None:
-            touched |= _teams_of(asset_ids or [], team_ids or [])
-        compliance_counts_rebuild(team_ids=None if touched is None else sorted(touched))
-        if everything:
+        if before is None:
+            compliance_counts_rebuild(team_ids=None)
             audit_event(
                 action="assessment_run",
                 object_type="controls_assessment",
                 actor_label="assessment worker",
                 detail={"controls": len(selected), "results_written": rows},
             )
+        else:
+            _counts_adjust(before, _subject_tallies(asset_ids or [], team_ids or []))
     seconds = (timezone.now() - started).total_seconds()
     return RunResult(controls=len(selected), rows=rows, seconds=seconds, timings=timings)
 
 
-def _teams_of(asset_ids: list[int], team_ids: list[int]) -> set[int]:
-    teams = set(team_ids)
-    if asset_ids:
-        with connection.cursor() as cursor:
+Tallies = Counter[tuple[int, int, bool, str]]
+
+
+def _subject_tallies(asset_ids: list[int], team_ids: list[int]) -> Tallies:
+    """(team, control, restricted, status) counts of some assets' and teams' own assessments."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT team_id, control_id, restricted, status, count(*) FROM controls_assessment"
+            " WHERE asset_id = ANY(%s) OR (asset_id IS NULL AND team_id = ANY(%s))"
+            " GROUP BY team_id, control_id, restricted, status",
+            [asset_ids, team_ids],
+        )
+        return Counter({(t, c, r, s): n for t, c, r, s, n in cursor.fetchall()})
+
+
+def _counts_adjust(before: Tallies, after: Tallies) -> None:
+    """Move the compliance counts by what a run over a few subjects changed."""
+    delta = Counter(after)
+    delta.subtract(before)
+    changes = [(key, n) for key, n in delta.items() if n]
+    if not changes:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_COUNTS_LOCK_KEY])
+        for (team, control, restricted, status), n in changes:
+            if n < 0:  # a decrease always has its row (and an insert may not carry a negative count)
+                cursor.execute(
+                    "UPDATE controls_compliancecount SET count = greatest(count + %s, 0) WHERE team_id = %s"
+                    " AND control_id = %s AND restricted = %s AND status = %s",
+                    [n, team, control, restricted, status],
+                )
+                continue
             cursor.execute(
-                "SELECT team_id FROM assets_asset WHERE id = ANY(%s)"
-                " UNION SELECT team_id FROM controls_assessment WHERE asset_id = ANY(%s)",
-                [asset_ids, asset_ids],
+                "INSERT INTO controls_compliancecount (team_id, control_id, restricted, status, count)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (team_id, control_id, restricted, status)"
+                " DO UPDATE SET count = controls_compliancecount.count + EXCLUDED.count",
+                [team, control, restricted, status, n],
             )
-            teams.update(row[0] for row in cursor.fetchall())
-    return teams
+        cursor.execute("DELETE FROM controls_compliancecount WHERE count <= 0")
 
 
 def compliance_counts_rebuild(*, team_ids: list[int] | None) -> None:

@@ -257,3 +257,27 @@ def test_compliance_counts_follow_the_assessments(team_a):
     assessment_run()
     counts = dict(ComplianceCount.objects.filter(control=control).values_list("status", "count"))
     assert counts == {FAILING: 2}
+
+
+def test_compliance_counts_stay_right_after_runs_over_single_assets(team_a, team_b, owner):
+    from django.db.models import Count
+
+    from controls.models import Assessment, ComplianceCount
+    from controls.services.assessments import assessment_run, assessments_for_assets
+
+    control = ControlFactory(rule="owner_recorded")
+    one = AssetFactory(team=team_a)
+    AssetFactory(team=team_a)
+    assessment_run()
+    one.technical_owner = owner
+    one.team = team_b  # moved to another team and fixed at once
+    one.save()
+    assessments_for_assets(asset_ids=[one.pk])
+    expected = {
+        (row["team_id"], row["status"]): row["n"]
+        for row in Assessment.objects.filter(control=control)
+        .values("team_id", "status")
+        .annotate(n=Count("id"))
+    }
+    counted = {(c.team_id, c.status): c.count for c in ComplianceCount.objects.filter(control=control)}
+    assert counted == expected == {(team_a.pk, FAILING): 1, (team_b.pk, PASSING): 1}
