@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
@@ -114,10 +113,6 @@ class ExceptionRequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Any id is accepted here; the service checks each one against what the user may see.
         self.fields["finding"].valid_value = lambda value: True  # type: ignore[attr-defined]
-
-    def clean_expires_on(self) -> dt.date:
-        value: dt.date = self.cleaned_data["expires_on"]
-        return value
 
 
 class DecisionForm(forms.Form):

@@ -30,7 +30,6 @@ from controls.models import (
     Framework,
     Requirement,
     RiskException,
-    Scope,
 )
 from hygiene.models import Team
 from hygiene.permissions import is_active_user, scope_queryset, token_team_id
@@ -508,7 +507,3 @@ def exception_findings(*, exception: RiskException) -> list[Any]:
 
 def exceptions_for_finding(*, user: Any, finding_id: int) -> QuerySet[RiskException]:
     return visible_exceptions(user).filter(covered__finding_id=finding_id).order_by("-requested_at")
-
-
-def team_scope_label(control: Control) -> str:
-    return "each team" if control.scope == Scope.TEAM else "each asset"

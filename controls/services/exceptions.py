@@ -77,7 +77,8 @@ def _clean_text(value: str, field: str, *, required: bool) -> str:
     return value
 
 
-def _worst(severities: Sequence[str]) -> str:
+def worst_severity(severities: Sequence[str]) -> str:
+    """The worst of some finding severities (it bounds an exception's expiry)."""
     return max(severities, key=lambda s: SEVERITY_RANK.get(Severity(s), 0)) if severities else Severity.LOW
 
 
@@ -123,7 +124,7 @@ def exception_request(
     findings: list[Finding] = []
     if finding_ids:
         findings, asset = _findings_for_request(actor, finding_ids)
-        severity = _worst([f.severity for f in findings])
+        severity = worst_severity([f.severity for f in findings])
     elif asset is not None and control is not None:
         if not control.is_active:
             raise ValidationError({"control": f"{control.code} is retired."})

@@ -22,6 +22,7 @@ from controls.services.exceptions import (
     latest_expiry,
     max_days,
     may_decide,
+    worst_severity,
 )
 from controls.views import report_errors
 from findings.selectors import finding_list_for_user
@@ -49,10 +50,7 @@ def _subject(request: HttpRequest, data: Any) -> dict[str, Any]:
     assessment_id = data.get("assessment", "")
     if finding_ids:
         findings = list(finding_list_for_user(user=request.user).filter(pk__in=finding_ids)[:500])
-        severities = {f.severity for f in findings}
-        from controls.services.exceptions import _worst
-
-        severity = _worst(sorted(severities)) if findings else "low"
+        severity = worst_severity(sorted({f.severity for f in findings})) if findings else "low"
         return {"findings": findings, "assessment": None, "severity": severity}
     if str(assessment_id).isdigit():
         assessment = selectors.assessment_get_for_user(user=request.user, pk=int(assessment_id))
