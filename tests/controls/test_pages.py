@@ -445,3 +445,34 @@ def test_api_attaches_an_evidence_file(client, world, teammate):
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["content_type"] == "application/pdf" and len(body["sha256"]) == 64
+
+
+def test_detail_pages_follow_the_asset_visibility(client, world, owner, teammate, outsider, auditor, lead):
+    public = _assessment("HYG-VUL-03", world["repo"])
+    restricted = _assessment("HYG-VUL-03", world["secret"])
+    exception = ExceptionFactory(asset=world["secret"], restricted=True, requested_by=owner)
+    expected = {
+        owner: (200, 200, 200),
+        teammate: (200, 200, 200),
+        outsider: (404, 404, 404),
+        auditor: (200, 404, 404),  # restricted data only inside an audit engagement
+        lead: (200, 200, 200),
+    }
+    for person, codes in expected.items():
+        client_for(client, person)
+        got = (
+            client.get(f"/controls/assessments/{public.pk}/").status_code,
+            client.get(f"/controls/assessments/{restricted.pk}/").status_code,
+            client.get(f"/controls/exceptions/{exception.pk}/").status_code,
+        )
+        assert got == codes, person.username
+
+
+def test_the_asset_page_of_a_restricted_asset_is_not_opened_to_auditors_by_its_controls(
+    client, world, auditor
+):
+    client_for(client, auditor)
+    html = client.get(f"/assets/{world['repo'].pk}/").content.decode()
+    assert 'id="controls-heading"' in html
+    rows = client.get(f"/api/v1/assessments/?asset={world['secret'].pk}").json()
+    assert rows["count"] == 0
