@@ -476,3 +476,26 @@ def test_the_asset_page_of_a_restricted_asset_is_not_opened_to_auditors_by_its_c
     assert 'id="controls-heading"' in html
     rows = client.get(f"/api/v1/assessments/?asset={world['secret'].pk}").json()
     assert rows["count"] == 0
+
+
+def test_list_pages_make_the_same_number_of_queries_whatever_the_rows(client, world, teammate, team_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client_for(client, teammate)
+    urls = ["/controls/assessments/?per_page=200", "/controls/", "/controls/compliance/", "/controls/gaps/"]
+
+    def counts():
+        result = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200
+            result.append(len(captured))
+        return result
+
+    counts()  # the first request of a session loads more (session, user, permissions)
+    before = counts()
+    for n in range(15):
+        AssetFactory(team=team_a, name=f"more-{n}", kind="repository")
+    assessment_run()
+    assert counts() == before
