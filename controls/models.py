@@ -260,6 +260,17 @@ class Assessment(models.Model):
         return self.due_on is not None and self.due_on < timezone.localdate()
 
     @property
+    def explanation(self) -> str:
+        """Why it is in its status, in words (not-applicable results say it from the control)."""
+        if self.reason or self.status != AssessmentStatus.NOT_APPLICABLE:
+            return self.reason
+        from controls.services.assessments import applicability_text
+
+        level = self.control.min_classification
+        levels = {level.pk: level.name} if level is not None else {}
+        return f"Not applicable: applies to {applicability_text(self.control, levels)}."
+
+    @property
     def checked_at(self) -> dt.datetime:
         """When a run last confirmed this result (unchanged results are not rewritten)."""
         last_run = self.control.last_assessed_at

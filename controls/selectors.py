@@ -305,6 +305,9 @@ ASSESSMENT_FIELDS = (
     *("id", "control_id", "asset_id", "team_id", "restricted", "status", "reason", "due_on", "assessed_at"),
     *("changed_at", "exception_id", "control__code", "control__title", "control__mode", "control__domain"),
     *("control__scope", "asset__name", "asset__kind", "asset__environment", "team__name", "team__slug"),
+    *("control__applies_to_kinds", "control__applies_to_environments", "control__min_classification_id"),
+    "control__min_classification__name",
+    "control__last_assessed_at",
 )
 
 
@@ -342,7 +345,7 @@ def assessment_list_for_user(*, user: Any, filters: Mapping[str, Any] | None = N
 
         assessments = assessments.filter(due_on__lt=timezone.localdate())
     return (
-        assessments.select_related("control", "asset", "team")
+        assessments.select_related("control", "control__min_classification", "asset", "team")
         .only(*ASSESSMENT_FIELDS)
         # Columns of the table only, so a page is a top-N sort of the matching rows, joined afterwards.
         .order_by("control_id", "team_id", "asset_id", "id")
@@ -388,7 +391,7 @@ def assessments_for_asset(*, user: Any, asset_id: int) -> QuerySet[Assessment]:
     return (
         visible_assessments(user)
         .filter(asset_id=asset_id, control__retired_at__isnull=True)
-        .select_related("control")
+        .select_related("control", "control__min_classification")
         .order_by("control__code")
     )
 

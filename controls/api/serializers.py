@@ -166,6 +166,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
     asset_name = serializers.CharField(source="asset.name", default=None, read_only=True)
     team = serializers.CharField(source="team.slug", read_only=True)
     status = serializers.ChoiceField(choices=AssessmentStatus.choices, read_only=True)
+    reason = serializers.CharField(source="explanation", read_only=True)
 
     class Meta:
         model = Assessment

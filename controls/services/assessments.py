@@ -32,13 +32,14 @@ class RunResult:
 
 
 def applicability_text(control: Control, levels: dict[int, str] | None = None) -> str:
-    """Where a control applies, in words ("production models and endpoints, confidential data or above")."""
+    """Where a control applies, in words ("active assets that are model or endpoint in production")."""
     if control.scope == Scope.TEAM:
         return "every team"
     kinds = dict(AssetKind.choices)
     environments = dict(Environment.choices)
     what = (
-        " and ".join(", ".join(kinds.get(k, k).lower() for k in control.applies_to_kinds).rsplit(", ", 1))
+        "assets that are "
+        + " or ".join(", ".join(kinds.get(k, k).lower() for k in control.applies_to_kinds).rsplit(", ", 1))
         if control.applies_to_kinds
         else "assets of any kind"
     )
@@ -91,7 +92,8 @@ def _upsert_sql(control: Control, rule: Rule, candidates: str, *, everything: bo
         "'Not applicable: the asset is retired.'"
         if team
         else "CASE WHEN cand.lifecycle <> 'active' THEN 'Not applicable: the asset is retired.'"
-        " ELSE %(na_reason)s END"
+        # The control's applicability says why (Assessment.explanation), rather than 100,000 copies here.
+        " ELSE '' END"
     )
     asset_column = "NULL" if team else "cand.id"
     conflict = (
@@ -156,7 +158,6 @@ def _control_statement(
         "now": now,
         "cadence": control.cadence_days,
         "since": now - dt.timedelta(days=control.cadence_days),
-        "na_reason": f"Not applicable: applies to {applicability_text(control, levels)}.",
     }
     min_rank = ranks.get(control.min_classification_id) if control.min_classification_id else None
     return _upsert_sql(

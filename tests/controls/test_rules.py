@@ -115,7 +115,7 @@ def test_classification_present_and_minimum_classification_applicability(team_a,
     assert assess(classified, unclassified).status == FAILING
     assert assess(classified, secret).status == PASSING
     assert assess(restricted_only, unclassified).status == NA
-    assert "restricted data or above" in assess(restricted_only, unclassified).reason
+    assert "restricted data or above" in assess(restricted_only, unclassified).explanation
 
 
 def test_mfa_rule_fails_until_everyone_with_access_has_a_confirmed_second_factor(
@@ -281,3 +281,13 @@ def test_compliance_counts_stay_right_after_runs_over_single_assets(team_a, team
     }
     counted = {(c.team_id, c.status): c.count for c in ComplianceCount.objects.filter(control=control)}
     assert counted == expected == {(team_a.pk, FAILING): 1, (team_b.pk, PASSING): 1}
+
+
+def test_not_applicable_results_explain_themselves_from_the_control(team_a, assess):
+    control = ControlFactory(
+        rule="owner_recorded", applies_to_kinds=["model"], applies_to_environments=["production"]
+    )
+    row = assess(control, AssetFactory(team=team_a, kind="dataset"))
+    assert row.status == NA
+    assert row.reason == ""  # not stored once per asset
+    assert row.explanation == "Not applicable: applies to active assets that are model in production."
