@@ -25,6 +25,7 @@ urlpatterns = [
     path("<str:code>/", catalogue.control_detail, name="detail"),
     path("<str:code>/edit/", catalogue.control_edit_view, name="edit"),
     path("<str:code>/retire/", catalogue.control_retire_view, name="retire"),
+    path("<str:code>/owners/", catalogue.ownership_edit_view, name="owners"),
     path("<str:code>/mappings/", catalogue.mapping_add_view, name="mapping-add"),
     path("<str:code>/mappings/<int:pk>/remove/", catalogue.mapping_remove_view, name="mapping-remove"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from controls import selectors
 from controls.forms import ControlForm, MappingForm
-from controls.models import ControlMapping, Domain, Mode, Requirement
+from controls.models import ControlMapping, ControlOwnership, Domain, Mode, Requirement
 from controls.rules import RULES
 from controls.services.assessments import applicability_text
 from controls.services.controls import (
@@ -25,8 +26,11 @@ from controls.services.controls import (
     mapping_remove,
     may_manage_controls,
 )
+from controls.services.ownership import may_assign, ownership_set
 from controls.views import report_errors
+from hygiene import selectors as hygiene_selectors
 from hygiene.lib.forms import add_validation_errors
+from hygiene.models import Membership, TeamRole
 from hygiene.permissions import sees_all_teams
 
 
@@ -64,11 +68,61 @@ def control_detail(request: HttpRequest, code: str) -> HttpResponse:
         "tally": selectors.tallies_by_control(user=request.user).get(control.pk),
         "may_manage": may_manage,
         "sees_audit_log": sees_all_teams(request.user),
+        "owner_forms": _owner_forms(request, control),
     }
     if may_manage:
         frameworks = [(f.slug, f.name) for f in selectors.framework_list()]
         context["mapping_form"] = MappingForm(frameworks=frameworks)
     return render(request, "controls/control_detail.html", context)
+
+
+def _owner_forms(request: HttpRequest, control: Any) -> list[dict[str, Any]]:
+    """For each team whose owners the person may name: the team's people and the current choice."""
+    if not control.is_active:
+        return []
+    teams = [
+        t for t in hygiene_selectors.team_list_for_user(user=request.user) if may_assign(request.user, t)
+    ]
+    current = {o.team_id: o for o in ControlOwnership.objects.filter(control=control, team__in=teams)}
+    people: dict[int, list[Any]] = {}
+    champions: dict[int, int] = {}
+    memberships = Membership.objects.filter(team__in=teams).select_related("user").order_by("user__username")
+    for membership in memberships:
+        people.setdefault(membership.team_id, []).append(membership.user)
+        if membership.role == TeamRole.CHAMPION:
+            champions.setdefault(membership.team_id, membership.user_id)
+    forms = []
+    for team in teams:
+        ownership = current.get(team.pk)
+        forms.append(
+            {
+                "team": team,
+                "people": people.get(team.pk, []),
+                "owner_id": ownership.owner_id if ownership else None,
+                # Unassigned: the team's champion is the likely champion of the control.
+                "champion_id": ownership.champion_id if ownership else champions.get(team.pk),
+            }
+        )
+    return [form for form in forms if form["people"]]
+
+
+@login_required
+@require_POST
+def ownership_edit_view(request: HttpRequest, code: str) -> HttpResponse:
+    control = selectors.control_get(code=code)
+    team = hygiene_selectors.team_get_for_user(user=request.user, slug=request.POST.get("team", ""))
+    users = get_user_model().objects
+    owner = users.filter(pk=request.POST.get("owner") or 0).first()
+    champion = users.filter(pk=request.POST.get("champion") or 0).first()
+    try:
+        ownership_set(actor=request.user, control=control, team=team, owner=owner, champion=champion)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        report_errors(request, exc)
+    else:
+        messages.success(request, f"Owners of {control.code} in {team.name} saved.")
+    return redirect(control)
 
 
 def _values(form: ControlForm) -> dict[str, Any]:

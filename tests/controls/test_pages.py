@@ -506,3 +506,24 @@ def test_list_pages_make_the_same_number_of_queries_whatever_the_rows(client, wo
         AssetFactory(team=team_a, name=f"more-{n}", kind="repository")
     assessment_run()
     assert counts() == before
+
+
+def test_the_champion_names_owner_and_champion_of_a_control_on_its_page(
+    client, world, owner, teammate, team_a
+):
+    client_for(client, owner)
+    html = client.get("/controls/HYG-IR-01/").content.decode()
+    assert "Owner in Research" in html and "Owner in Platform" not in html
+    client.post(
+        "/controls/HYG-IR-01/owners/", {"team": "research", "owner": teammate.pk, "champion": owner.pk}
+    )
+    ownership = ControlOwnership.objects.get(control__code="HYG-IR-01", team=team_a)
+    assert (ownership.owner, ownership.champion) == (teammate, owner)
+    client_for(client, teammate)
+    assert "Owner in Research" not in client.get("/controls/HYG-IR-01/").content.decode()
+    response = client.post(
+        "/controls/HYG-IR-01/owners/",
+        {"team": "research", "owner": owner.pk, "champion": owner.pk},
+        follow=True,
+    )
+    assert "Only a security lead or the champion or lead of Research" in response.content.decode()
