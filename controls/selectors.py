@@ -347,8 +347,9 @@ def assessment_list_for_user(*, user: Any, filters: Mapping[str, Any] | None = N
     return (
         assessments.select_related("control", "control__min_classification", "asset", "team")
         .only(*ASSESSMENT_FIELDS)
-        # Columns of the table only, so a page is a top-N sort of the matching rows, joined afterwards.
-        .order_by("control_id", "team_id", "asset_id", "id")
+        # By id: a run writes a control's results together, so rows come grouped by control, and a page
+        # is a walk of the primary key that stops after it, not a sort of every matching row.
+        .order_by("id")
     )
 
 
