@@ -39,6 +39,7 @@ from hygiene.permissions import scope_queryset
 
 class FrameworkViewSet(viewsets.GenericViewSet):
     serializer_class = s.FrameworkSerializer
+    pagination_class = None  # a handful of frameworks: one list, as the schema says
     queryset = Framework.objects.none()
     lookup_field = "slug"
 
@@ -164,6 +165,7 @@ ASSESSMENT_FILTERS = [
 
 class AssessmentViewSet(viewsets.GenericViewSet):
     serializer_class = s.AssessmentSerializer
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     queryset = Assessment.objects.none()
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -232,6 +234,7 @@ class EvidenceDownloadView(APIView):
 
 class ExceptionViewSet(viewsets.GenericViewSet):
     serializer_class = s.ExceptionSerializer
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     queryset = RiskException.objects.none()
 
     @extend_schema(parameters=[OpenApiParameter("status", str), OpenApiParameter("team", str)])

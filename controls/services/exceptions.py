@@ -22,11 +22,10 @@ from assets.models import Asset
 from controls.models import Control, ExceptionFinding, ExceptionStatus, RiskException, RiskRating
 from controls.services.assessments import assessments_for_assets
 from findings.models import SEVERITY_RANK, Finding, FindingStatus, Severity
-from findings.selectors import FINDING_OBJECT_TYPE
 from hygiene.models import TeamRole
 from hygiene.permissions import can_change, can_contribute, is_auditor, token_allows
 from hygiene.roles import SECURITY_LEAD
-from hygiene.services.audit import audit_event
+from hygiene.services.audit import audit_event, audit_local
 from hygiene.services.notifications import notification_send, people_with_roles
 
 OBJECT_TYPE = "controls_riskexception"
@@ -313,9 +312,9 @@ def _accept_findings(actor: Any, exception: RiskException) -> list[int]:
         row.original_status, row.original_sla_due = finding.status, finding.sla_due
         row.save(update_fields=["original_status", "original_sla_due"])
         accepted.append(finding.pk)
-        reason = f"Risk accepted until {exception.expires_on:%d %b %Y} (exception #{exception.pk})."
-        _status_event(actor, finding, FindingStatus.RISK_ACCEPTED, reason)
-    Finding.objects.filter(pk__in=accepted).update(status=FindingStatus.RISK_ACCEPTED)
+    reason = f"Risk accepted until {exception.expires_on:%d %b %Y} (exception #{exception.pk})."
+    with _as_actor(actor, reason):  # the findings' status trigger writes each one's history entry
+        Finding.objects.filter(pk__in=accepted).update(status=FindingStatus.RISK_ACCEPTED)
     return accepted
 
 
@@ -336,23 +335,16 @@ def _reopen_findings(actor: Any, exception: RiskException, why: str) -> list[int
     for finding in findings:
         row = covered[finding.pk]
         status = row.original_status or FindingStatus.OPEN
-        Finding.objects.filter(pk=finding.pk).update(status=status, sla_due=row.original_sla_due)
-        _status_event(actor, finding, status, f"Exception #{exception.pk} {why}: back to {status}.")
+        with _as_actor(actor, f"Exception #{exception.pk} {why}: back to {status}."):
+            Finding.objects.filter(pk=finding.pk).update(status=status, sla_due=row.original_sla_due)
         reopened.append(finding.pk)
     return reopened
 
 
-def _status_event(actor: Any, finding: Finding, status: str, reason: str) -> None:
-    # The finding's history is read from these entries (findings carry no trigger).
-    audit_event(
-        action="status_change",
-        object_type=FINDING_OBJECT_TYPE,
-        object_id=str(finding.pk),
-        actor_id=getattr(actor, "pk", None),
-        actor_label=_label(actor) if actor is not None else "exception worker",
-        detail={"from": finding.status, "to": status, "reason": reason, "rule_id": finding.rule_id,
-                "asset_id": finding.asset_id},
-    )  # fmt: skip
+def _as_actor(actor: Any, reason: str) -> Any:
+    """Name who changes the findings' status, and why, for the audit trigger on findings."""
+    label = _label(actor) if actor is not None else "exception worker"
+    return audit_local(actor_id=getattr(actor, "pk", None), actor_label=label, reason=reason)
 
 
 def _tell_requester(exception: RiskException, what: str) -> None:
