@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hygiene.models import Team
+from hygiene.services.exports import export_stream
 from incidents import selectors
 from incidents.api import serializers as s
 from incidents.models import Category, ChecklistItem, Exercise, FollowUp, Incident, Playbook, Severity, Status
@@ -37,7 +38,6 @@ from incidents.services import (
     review_publish,
     review_save,
 )
-from incidents.services.exports import export_csv, export_json, incident_export
 from incidents.services.playbooks import level_specs_from_rows, step_specs_from_rows
 
 FILTER_PARAMETERS = [
@@ -134,11 +134,12 @@ class IncidentViewSet(viewsets.GenericViewSet):
         wanted = request.query_params.get("as", "csv")
         if wanted not in ("csv", "json"):
             raise ValidationError({"as": "Choose csv or json."})
-        rows = incident_export(user=request.user, filters=_filters(request), export_format=wanted)
-        chunks = export_csv(rows) if wanted == "csv" else export_json(rows)
-        content_type = "text/csv; charset=utf-8" if wanted == "csv" else "application/json"
-        response = StreamingHttpResponse(chunks, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="incidents.{wanted}"'
+        # The one export path (the Exports page's and /api/v1/exports/incidents.csv's): same rows, audited.
+        export = export_stream(
+            user=request.user, key="incidents", export_format=wanted, params=request.query_params
+        )
+        response = StreamingHttpResponse(export.chunks, content_type=export.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
         return response
 
     @extend_schema(parameters=[ID], request=s.TransitionInputSerializer, responses=s.IncidentDetailSerializer)
