@@ -74,6 +74,7 @@ def _person(username: str) -> Any:
 
 
 class IncidentViewSet(viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = s.IncidentSerializer
     queryset = Incident.objects.none()  # names the model for the schema; reads use the selectors
 
@@ -126,7 +127,10 @@ class IncidentViewSet(viewsets.GenericViewSet):
             *FILTER_PARAMETERS,
             OpenApiParameter("as", str, enum=["csv", "json"], description="Default: csv."),
         ],
-        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.STR},
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/json"): {"type": "array", "items": {"type": "object"}},
+        },
     )
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request: Request) -> StreamingHttpResponse:
@@ -306,11 +310,12 @@ def _owner(username: str) -> Any:
 
 
 class FollowUpViewSet(viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = s.FollowUpSerializer
     queryset = FollowUp.objects.none()
 
     @extend_schema(responses=s.FollowUpSerializer(many=True))
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)  # one person's list: never paged
     def overdue(self, request: Request) -> Response:
         """Your own overdue follow-up actions."""
         rows = selectors.overdue_followups_for_owner(user=request.user)
@@ -327,6 +332,7 @@ SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH)
 
 
 class PlaybookViewSet(viewsets.GenericViewSet):
+    pagination_class = None  # the handful of playbooks, in one list
     serializer_class = s.PlaybookSerializer
     queryset = Playbook.objects.none()
     lookup_field = "slug"
@@ -387,6 +393,7 @@ class PlaybookViewSet(viewsets.GenericViewSet):
 
 
 class ExerciseViewSet(viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = s.ExerciseSerializer
     queryset = Exercise.objects.none()
 

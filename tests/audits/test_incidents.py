@@ -20,6 +20,7 @@ from incidents.models import ExerciseKind
 from incidents.services import exercise_record, followup_add
 from tests.audits.test_sections import _pdf_text
 from tests.conftest import client_for
+from tests.factories.audits import EngagementFactory
 from tests.factories.incidents import IncidentFactory, incident_with_history, playbook
 
 pytestmark = pytest.mark.django_db
@@ -284,3 +285,31 @@ def test_api_export_inside_a_restricted_engagement_holds_restricted_incidents(
     assert response.status_code == 200
     # Team A's only (the engagement's teams), the restricted one included; lists are not cut to the period.
     assert _export_titles(response) == {"Token in notebook", "Patients leaked", "Long closed"}
+
+
+def test_engagement_narrowed_to_environments_sees_incidents_that_touched_them(
+    incidents, owner, auditor, lead, team_a
+):
+    from audits.selectors import section_context
+    from incidents.audits import period_incidents
+    from tests.factories.assets import AssetFactory
+
+    notebook = AssetFactory(team=team_a, name="dev-notebook", kind="notebook", environment="development")
+    both = incident_with_history(
+        actor=owner,
+        team=team_a,
+        title="Both worlds",
+        assets=[notebook, incidents["seen"].affected_assets.get()],
+    )
+    dev_only = incident_with_history(actor=owner, team=team_a, title="Dev only", assets=[notebook])
+    nowhere = incident_with_history(actor=owner, team=team_a, title="No asset named")
+    engagement = EngagementFactory(
+        auditor=auditor, opened_by=lead, teams=[team_a], environments=["production"]
+    )
+    ctx = section_context(engagement)
+    titles = list(period_incidents(ctx).values_list("title", flat=True))
+    assert sorted(titles) == sorted(["Token in notebook", both.title, nowhere.title])  # each once
+    assert dev_only.title not in titles
+    data = _bundle(engagement)
+    rows, _ = _records(data, "incidents")
+    assert sorted(row["title"] for row in rows) == sorted(titles)
