@@ -1,7 +1,8 @@
 """Permission-aware reads of incidents, playbooks, exercises, follow-ups and learnings.
 
 Incidents are scoped by their team like assets: a restricted incident (one touching a restricted asset) is
-visible only to its team, security leads and people granted it by name, never to auditors or other teams.
+visible only to its team, security leads and people granted it by name, to auditors only inside an audit
+engagement that opens restricted data, never to other teams.
 Everything read from an incident (timeline, findings, checklist, review, follow-ups) goes through
 ``incident_get_for_user`` first. Playbooks and published learnings are policy, readable by everyone
 signed in. Exercises are their team's.
