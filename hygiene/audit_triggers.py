@@ -263,6 +263,131 @@ CREATE TRIGGER hygiene_audit_scope BEFORE INSERT ON hygiene_auditentry
     FOR EACH ROW EXECUTE FUNCTION hygiene_audit_scope();
 """
 
+# The second version adds the incident an entry is about (its timeline, affected assets, findings, review,
+# checklist, escalations, follow-ups, grants), so that an entry about a restricted incident is as restricted
+# as the incident; exercises and their participants and follow-ups are scoped to the exercise's team.
+AUDIT_SCOPE_FUNCTION_V2 = r"""
+CREATE OR REPLACE FUNCTION hygiene_audit_scope_of(
+    object_type text, object_id text, action text, before jsonb, after jsonb
+) RETURNS bigint[] LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    row jsonb := COALESCE(after, before, '{}'::jsonb);
+    old jsonb := COALESCE(before, '{}'::jsonb);
+    team bigint;
+    asset bigint;
+    other bigint;
+    incident bigint;
+    exercise bigint;
+    model text;
+BEGIN
+    IF jsonb_typeof(row) <> 'object' THEN
+        row := '{}'::jsonb;
+    END IF;
+    IF jsonb_typeof(old) <> 'object' THEN
+        old := '{}'::jsonb;
+    END IF;
+    -- Events carry a detail, not the row: take the keys from the row as it is now.
+    IF action NOT IN ('insert', 'update', 'delete') AND hygiene_audit_id(object_id) IS NOT NULL
+       AND object_type ~ '^[a-z0-9_]+$' AND to_regclass(object_type) IS NOT NULL
+       AND NOT (row ? 'team_id' OR row ? 'asset_id' OR row ? 'incident_id') THEN
+        BEGIN
+            EXECUTE format('SELECT to_jsonb(t) FROM %I t WHERE t.id = $1', object_type)
+               INTO model USING hygiene_audit_id(object_id);
+            IF model IS NOT NULL THEN
+                row := model::jsonb || row;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            NULL;  -- a table without an id column: the event stays global
+        END;
+    END IF;
+    IF object_type = 'hygiene_team' THEN
+        team := hygiene_audit_id(object_id);
+    ELSIF object_type = 'assets_asset' AND action IN ('insert', 'update', 'delete') THEN
+        asset := hygiene_audit_id(object_id);
+    ELSIF object_type = 'assets_lineageedge' THEN
+        asset := hygiene_audit_id(row ->> 'source_id');
+        other := hygiene_audit_id(row ->> 'target_id');
+    ELSIF object_type IN ('assets_assetuserobjectpermission', 'assets_assetgroupobjectpermission') THEN
+        asset := hygiene_audit_id(row ->> 'content_object_id');
+    ELSIF object_type IN ('guardian_userobjectpermission', 'guardian_groupobjectpermission') THEN
+        SELECT app_label || '.' || ct.model INTO model
+          FROM django_content_type ct WHERE ct.id = hygiene_audit_id(row ->> 'content_type_id');
+        IF model = 'hygiene.team' THEN
+            team := hygiene_audit_id(row ->> 'object_pk');
+        ELSIF model = 'assets.asset' THEN
+            asset := hygiene_audit_id(row ->> 'object_pk');
+        ELSIF model = 'incidents.incident' THEN
+            incident := hygiene_audit_id(row ->> 'object_pk');
+        END IF;
+    ELSIF object_type = 'incidents_incident' THEN
+        incident := hygiene_audit_id(object_id);
+        team := hygiene_audit_id(row ->> 'team_id');
+    ELSIF object_type LIKE 'incidents\_%' THEN
+        incident := hygiene_audit_id(row ->> 'incident_id');
+        exercise := hygiene_audit_id(row ->> 'exercise_id');
+        asset := hygiene_audit_id(row ->> 'asset_id');
+        other := hygiene_audit_id(old ->> 'asset_id');
+        IF other IS NOT DISTINCT FROM asset THEN
+            other := NULL;
+        END IF;
+        team := hygiene_audit_id(row ->> 'team_id');
+        IF object_type = 'incidents_checklistitem' THEN
+            SELECT r.incident_id INTO incident
+              FROM incidents_playbookrun r WHERE r.id = hygiene_audit_id(row ->> 'run_id');
+        ELSIF object_type = 'incidents_incidentfinding' THEN
+            SELECT f.asset_id INTO asset
+              FROM findings_finding f WHERE f.id = hygiene_audit_id(row ->> 'finding_id');
+        END IF;
+        IF incident IS NOT NULL THEN
+            SELECT i.team_id INTO team FROM incidents_incident i WHERE i.id = incident;
+        ELSIF exercise IS NOT NULL THEN
+            SELECT x.team_id INTO team FROM incidents_exercise x WHERE x.id = exercise;
+        END IF;
+    ELSE
+        asset := hygiene_audit_id(COALESCE(row ->> 'asset_id', row ->> 'dataset_id'));
+        -- Moved from one asset to another: the entry is about both.
+        other := hygiene_audit_id(COALESCE(old ->> 'asset_id', old ->> 'dataset_id'));
+        IF other IS NOT DISTINCT FROM asset THEN
+            other := NULL;
+        END IF;
+        team := hygiene_audit_id(row ->> 'team_id');
+        IF team IS NULL AND jsonb_typeof(row -> 'team') = 'string' THEN
+            SELECT t.id INTO team FROM hygiene_team t WHERE t.slug = row ->> 'team';
+        END IF;
+    END IF;
+    IF incident IS NOT NULL AND team IS NULL THEN
+        SELECT i.team_id INTO team FROM incidents_incident i WHERE i.id = incident;
+    END IF;
+    IF team IS NULL AND asset IS NOT NULL THEN
+        SELECT a.team_id INTO team FROM assets_asset a WHERE a.id = asset;
+    END IF;
+    RETURN ARRAY[team, asset, other, incident];
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION hygiene_audit_scope() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    scope bigint[];
+BEGIN
+    scope := hygiene_audit_scope_of(NEW.object_type, NEW.object_id, NEW.action, NEW.before, NEW.after);
+    NEW.scope_team_id := scope[1];
+    NEW.scope_asset_id := scope[2];
+    NEW.scope_other_asset_id := scope[3];
+    NEW.scope_incident_id := scope[4];
+    RETURN NEW;
+END;
+$$;
+"""
+
+AUDIT_SCOPE_BACKFILL_V2 = """
+UPDATE hygiene_auditentry e
+   SET scope_team_id = s.scope[1], scope_asset_id = s.scope[2], scope_other_asset_id = s.scope[3],
+       scope_incident_id = s.scope[4]
+  FROM (SELECT id, hygiene_audit_scope_of(object_type, object_id, action, before, after) AS scope
+          FROM hygiene_auditentry WHERE object_type LIKE 'incidents\\_%' OR object_type LIKE 'guardian\\_%') s
+ WHERE s.id = e.id;
+"""
+
 AUDIT_SCOPE_BACKFILL = """
 UPDATE hygiene_auditentry e
    SET scope_team_id = s.scope[1], scope_asset_id = s.scope[2], scope_other_asset_id = s.scope[3]

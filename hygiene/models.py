@@ -145,6 +145,8 @@ class AuditEntry(models.Model):
     scope_team_id = models.BigIntegerField(null=True, blank=True, editable=False)
     scope_asset_id = models.BigIntegerField(null=True, blank=True, editable=False)
     scope_other_asset_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    # The incident an entry is about (its timeline, affected assets, review...): as visible as the incident.
+    scope_incident_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]
@@ -153,6 +155,7 @@ class AuditEntry(models.Model):
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
             models.Index(fields=["scope_asset_id"], name="audit_scope_asset"),
             models.Index(fields=["scope_team_id"], name="audit_scope_team"),
+            models.Index(fields=["scope_incident_id"], name="audit_scope_incident"),
         ]
         # Append-only by plain triggers (audit_triggers.AUDIT_PROTECTION, migration 0006), not
         # pgtrigger's: those obey a session variable that lets any session switch them off.

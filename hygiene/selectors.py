@@ -78,8 +78,10 @@ def audit_entry_list_for_user(*, user: Any, filters: dict[str, str] | None = Non
     """The entries ``user`` may read: security leads and auditors, each entry scoped like its objects.
 
     An entry about an asset (its findings, jobs, lineage, grants) is visible only to those who may see
-    the asset now; one about a team's object only within the teams the user sees (a team's token: that
-    team alone, and nothing global). An asset since deleted shows to unrestricted security leads only.
+    the asset now, one about an incident (its timeline, affected assets, review, follow-ups) to those who
+    may see the incident now; one about a team's object only within the teams the user sees (a team's
+    token: that team alone, and nothing global). An asset since deleted shows to unrestricted security
+    leads only.
     """
     if not sees_all_teams(user):
         return AuditEntry.objects.none()
@@ -101,15 +103,25 @@ def audit_entry_list_for_user(*, user: Any, filters: dict[str, str] | None = Non
 
 
 def audit_hidden_count_for_user(*, user: Any) -> int:
-    """How many entries about restricted assets ``user`` may not see (pages say so rather than hide it)."""
+    """How many entries about restricted assets or incidents ``user`` may not see (pages say so rather than
+    hide it)."""
     from assets.models import Asset
     from assets.selectors import visible_assets
+    from incidents.models import Incident
+    from incidents.selectors import visible_incidents
 
     if not sees_all_teams(user) or (is_security_lead(user) and token_team_id(user) is None):
         return 0
     hidden = Asset.objects.filter(is_restricted=True).exclude(pk__in=visible_assets(user).values("pk"))
     ids = hidden.values("pk")
-    return AuditEntry.objects.filter(Q(scope_asset_id__in=ids) | Q(scope_other_asset_id__in=ids)).count()
+    hidden_incidents = Incident.objects.filter(is_restricted=True).exclude(
+        pk__in=visible_incidents(user).values("pk")
+    )
+    return AuditEntry.objects.filter(
+        Q(scope_asset_id__in=ids)
+        | Q(scope_other_asset_id__in=ids)
+        | Q(scope_incident_id__in=hidden_incidents.values("pk"))
+    ).count()
 
 
 CHECKPOINT_HEADER = "X-Audit-Checkpoint"
@@ -130,13 +142,21 @@ def _scoped_entries(user: Any) -> QuerySet[AuditEntry]:
     teams = visible_team_ids(user)
     if is_security_lead(user) and teams is None:
         return entries
+    from incidents.selectors import visible_incidents
+
     visible = visible_assets(user).values("pk")
     entries = entries.filter(Q(scope_asset_id__isnull=True) | Q(scope_asset_id__in=visible)).filter(
         Q(scope_other_asset_id__isnull=True) | Q(scope_other_asset_id__in=visible)
     )
+    # An entry about an incident (its timeline, affected assets, review...) as visible as the incident.
+    entries = entries.filter(
+        Q(scope_incident_id__isnull=True) | Q(scope_incident_id__in=visible_incidents(user).values("pk"))
+    )
     if teams is not None:
-        # The assets' own team was checked through their visibility, wherever they moved since.
-        entries = entries.filter(Q(scope_asset_id__isnull=False) | Q(scope_team_id__in=teams))
+        # The assets' and incidents' own team was checked through their visibility.
+        entries = entries.filter(
+            Q(scope_asset_id__isnull=False) | Q(scope_incident_id__isnull=False) | Q(scope_team_id__in=teams)
+        )
     return entries
 
 

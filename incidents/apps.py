@@ -21,3 +21,8 @@ class IncidentsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(ensure_seeded_playbooks, sender=self)
+        # Incidents, their timelines, reviews, follow-ups and exercises in the auditors' app and the exports.
+        from incidents.audits import install_exports, install_sections
+
+        install_sections()
+        install_exports()

@@ -1,7 +1,8 @@
 """Permission-aware reads of incidents, playbooks, exercises, follow-ups and learnings.
 
 Incidents are scoped by their team like assets: a restricted incident (one touching a restricted asset) is
-visible only to its team, security leads and people granted it by name, never to auditors or other teams.
+visible only to its team, security leads and people granted it by name, to auditors only inside an audit
+engagement that opens restricted data, never to other teams.
 Everything read from an incident (timeline, findings, checklist, review, follow-ups) goes through
 ``incident_get_for_user`` first. Playbooks and published learnings are policy, readable by everyone
 signed in. Exercises are their team's.
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from assets.models import Asset, ClassificationLevel
 from hygiene.models import Membership
-from hygiene.permissions import can_change, is_active_user, scope_queryset
+from hygiene.permissions import can_change, engagement_scope, is_active_user, scope_queryset
 from incidents.models import (
     OPEN_STATUSES,
     ChecklistItem,
@@ -58,14 +59,31 @@ LIST_FIELDS = (
 
 
 def visible_incidents(user: Any) -> QuerySet[Incident]:
-    """Every incident ``user`` may see (the one door of incidents)."""
-    return scope_queryset(
+    """Every incident ``user`` may see (the one door of incidents).
+
+    An audit engagement narrowed to environments sees the incidents that touched an asset of one of them,
+    and those with no affected asset recorded (as objects without an environment stay in a team's scope).
+    """
+    scope = engagement_scope(user)
+    if scope is None or not scope.environments:
+        return scope_queryset(
+            Incident.objects.all(),
+            user,
+            team_field="team",
+            restricted_field="is_restricted",
+            grant_perm="incidents.view_incident",
+        )
+    # Several affected assets join to several rows: the narrowed set is taken by key, so each incident
+    # stays one row for lists and counts.
+    scoped = scope_queryset(
         Incident.objects.all(),
         user,
         team_field="team",
         restricted_field="is_restricted",
         grant_perm="incidents.view_incident",
+        environment_field="affected_assets__environment",
     )
+    return Incident.objects.filter(pk__in=scoped.values("pk"))
 
 
 def _parse_date(value: Any) -> dt.date | None:

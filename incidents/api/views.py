@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hygiene.models import Team
+from hygiene.services.exports import export_stream
 from incidents import selectors
 from incidents.api import serializers as s
 from incidents.models import Category, ChecklistItem, Exercise, FollowUp, Incident, Playbook, Severity, Status
@@ -37,7 +38,6 @@ from incidents.services import (
     review_publish,
     review_save,
 )
-from incidents.services.exports import export_csv, export_json, incident_export
 from incidents.services.playbooks import level_specs_from_rows, step_specs_from_rows
 
 FILTER_PARAMETERS = [
@@ -74,6 +74,7 @@ def _person(username: str) -> Any:
 
 
 class IncidentViewSet(viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = s.IncidentSerializer
     lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     queryset = Incident.objects.none()  # names the model for the schema; reads use the selectors
@@ -138,11 +139,12 @@ class IncidentViewSet(viewsets.GenericViewSet):
         wanted = request.query_params.get("as", "csv")
         if wanted not in ("csv", "json"):
             raise ValidationError({"as": "Choose csv or json."})
-        rows = incident_export(user=request.user, filters=_filters(request), export_format=wanted)
-        chunks = export_csv(rows) if wanted == "csv" else export_json(rows)
-        content_type = "text/csv; charset=utf-8" if wanted == "csv" else "application/json"
-        response = StreamingHttpResponse(chunks, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="incidents.{wanted}"'
+        # The one export path (the Exports page's and /api/v1/exports/incidents.csv's): same rows, audited.
+        export = export_stream(
+            user=request.user, key="incidents", export_format=wanted, params=request.query_params
+        )
+        response = StreamingHttpResponse(export.chunks, content_type=export.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
         return response
 
     @extend_schema(parameters=[ID], request=s.TransitionInputSerializer, responses=s.IncidentDetailSerializer)
@@ -309,13 +311,14 @@ def _owner(username: str) -> Any:
 
 
 class FollowUpViewSet(viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = s.FollowUpSerializer
     pagination_class = None  # a person's overdue actions: a short list, not pages
     lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     queryset = FollowUp.objects.none()
 
     @extend_schema(responses=s.FollowUpSerializer(many=True))
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)  # one person's list: never paged
     def overdue(self, request: Request) -> Response:
         """Your own overdue follow-up actions."""
         rows = selectors.overdue_followups_for_owner(user=request.user)
@@ -332,6 +335,7 @@ SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH)
 
 
 class PlaybookViewSet(viewsets.GenericViewSet):
+    pagination_class = None  # the handful of playbooks, in one list
     serializer_class = s.PlaybookSerializer
     pagination_class = None  # one per category: a short list, not pages
     queryset = Playbook.objects.none()
@@ -393,6 +397,7 @@ class PlaybookViewSet(viewsets.GenericViewSet):
 
 
 class ExerciseViewSet(viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = s.ExerciseSerializer
     lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     queryset = Exercise.objects.none()

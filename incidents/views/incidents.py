@@ -20,6 +20,7 @@ from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
 from hygiene.models import Team
 from hygiene.permissions import can_contribute, is_auditor
+from hygiene.services.exports import export_stream
 from incidents import selectors
 from incidents.forms import (
     AddAssetsForm,
@@ -52,7 +53,6 @@ from incidents.services import (
     review_publish,
     review_save,
 )
-from incidents.services.exports import export_csv, export_json, incident_export
 from incidents.services.incidents import STATUS_ORDER, user_by_id
 
 FINDING_SEARCH_LIMIT = 10
@@ -165,27 +165,29 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     return render(request, "incidents/list.html", context)
 
 
-def _export(request: HttpRequest, export_format: str) -> Any:
-    form = FilterForm(request.GET or None, teams=_team_choices(request.user))
-    return incident_export(user=request.user, filters=form.filters(), export_format=export_format)
-
-
-def _attachment(chunks: Any, content_type: str, filename: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(chunks, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+def _export(request: HttpRequest, export_format: str) -> HttpResponse:
+    """The list under its filters through the one export path (the Exports page's), streamed and audited."""
+    try:
+        export = export_stream(
+            user=request.user, key="incidents", export_format=export_format, params=request.GET
+        )
+    except PermissionDenied as exc:
+        return render(request, "incidents/refused.html", {"reason": str(exc)}, status=403)
+    response = StreamingHttpResponse(export.chunks, content_type=export.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     return response
 
 
 @login_required
 @require_GET
-def incident_export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    return _attachment(export_csv(_export(request, "csv")), "text/csv; charset=utf-8", "incidents.csv")
+def incident_export_csv(request: HttpRequest) -> HttpResponse:
+    return _export(request, "csv")
 
 
 @login_required
 @require_GET
-def incident_export_json(request: HttpRequest) -> StreamingHttpResponse:
-    return _attachment(export_json(_export(request, "json")), "application/json", "incidents.json")
+def incident_export_json(request: HttpRequest) -> HttpResponse:
+    return _export(request, "json")
 
 
 def _owner_choices(incident: Incident) -> list[tuple[int, str]]:

@@ -207,7 +207,7 @@ def test_auditor_does_not_read_restricted_assets_through_the_audit_log(
     assert _auditor_sees(client, api_client, auditor, restricted_asset) == (False, False, False)
     assert _auditor_sees(client, api_client, auditor, open_asset) == (True, True, True)
     client_for(client, auditor)
-    assert "about restricted assets are not shown" in client.get("/audit-log/").content.decode()
+    assert "about restricted assets or incidents are not shown" in client.get("/audit-log/").content.decode()
     client_for(client, lead)
     assert "not shown" not in client.get("/audit-log/").content.decode()
     api_client.force_authenticate(auditor)
