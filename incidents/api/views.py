@@ -76,7 +76,6 @@ def _person(username: str) -> Any:
 class IncidentViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = s.IncidentSerializer
-    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     queryset = Incident.objects.none()  # names the model for the schema; reads use the selectors
 
     def _incident(self, pk: str) -> Incident:
@@ -313,8 +312,6 @@ def _owner(username: str) -> Any:
 class FollowUpViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = s.FollowUpSerializer
-    pagination_class = None  # a person's overdue actions: a short list, not pages
-    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     queryset = FollowUp.objects.none()
 
     @extend_schema(responses=s.FollowUpSerializer(many=True))
@@ -337,7 +334,6 @@ SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH)
 class PlaybookViewSet(viewsets.GenericViewSet):
     pagination_class = None  # the handful of playbooks, in one list
     serializer_class = s.PlaybookSerializer
-    pagination_class = None  # one per category: a short list, not pages
     queryset = Playbook.objects.none()
     lookup_field = "slug"
 
@@ -399,7 +395,6 @@ class PlaybookViewSet(viewsets.GenericViewSet):
 class ExerciseViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     serializer_class = s.ExerciseSerializer
-    lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     queryset = Exercise.objects.none()
 
     @extend_schema(
