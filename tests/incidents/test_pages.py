@@ -186,6 +186,33 @@ def test_list_filters_by_status_severity_category_team_and_period(client, lead, 
     assert titles("status=open") == {"Alpha", "Bravo"}
 
 
+def test_list_pager_counts_the_matches_from_the_status_counts_without_a_count_query(
+    client, teammate, team_a, team_b
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    now = timezone.now()
+    times = {f"{step}_at": now for step in ("acknowledged", "contained", "resolved", "closed")}
+    IncidentFactory.create_batch(3, team=team_a, status=Status.CLOSED, **times)
+    IncidentFactory.create_batch(2, team=team_a, status=Status.REPORTED)
+    IncidentFactory.create_batch(4, team=team_b, status=Status.REPORTED)  # another team's: not counted
+    client_for(client, teammate)
+    for url, matches in (
+        ("/incidents/", 5),
+        ("/incidents/?status=closed", 3),
+        ("/incidents/?status=open", 2),
+    ):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.context["page"].paginator.count == matches, url
+        assert len(response.context["page"].object_list) == matches
+        counting = [
+            q["sql"] for q in captured if 'COUNT(*) AS "__count" FROM "incidents_incident"' in q["sql"]
+        ]
+        assert counting == [], url
+
+
 def test_exports_follow_the_filters_and_are_audited(client, lead, team_a):
     IncidentFactory(team=team_a, title="Alpha", severity="low")
     IncidentFactory(team=team_a, title="Bravo", severity="critical")
