@@ -11,6 +11,7 @@ import contextlib
 import csv
 import datetime as dt
 import decimal
+import fcntl
 import io
 import json
 import os
@@ -168,6 +169,7 @@ def _sql_lines(
 
 
 PIPE_READ = 256 * 1024
+PIPE_SIZE = 1024 * 1024  # what Linux lets anyone ask for (pipe-max-size)
 
 
 def _copy_out(queryset: Any, copy_sql: str, params: list[Any]) -> Iterator[bytes]:
@@ -185,6 +187,8 @@ def _copy_out(queryset: Any, copy_sql: str, params: list[Any]) -> Iterator[bytes
     connection.ensure_connection()
     raw = connection.connection
     read_fd, write_fd = os.pipe()
+    with contextlib.suppress(OSError, AttributeError):  # Linux: a larger pipe, fewer thread switches
+        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
     sink = open(write_fd, "wb", buffering=PIPE_READ)  # noqa: SIM115 (closed by the helper thread)
     source = open(read_fd, "rb", buffering=0)  # noqa: SIM115 (closed below)
     failure: list[BaseException] = []
