@@ -190,6 +190,8 @@ def affected_assets_for_user(*, user: Any, incident: Incident) -> list[Asset]:
     """The affected assets; one the user may not see is left out (the page says how many)."""
     from assets.selectors import visible_assets
 
+    if getattr(incident, "asset_count", None) == 0:
+        return []  # counted with the incident (``with_counts``): nothing to read
     return list(
         visible_assets(user)
         .filter(incident_links__incident=incident)

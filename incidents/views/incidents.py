@@ -222,7 +222,10 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assets": assets,
         "hidden_assets": hidden,
         "level": level,
-        "level_sensitivity": selectors.level_sensitivity(level, threshold=selectors.confidential_rank()),
+        # The ladder is read only when a non-restricted level needs placing on it (no asset: no query).
+        "level_sensitivity": selectors.level_sensitivity(
+            level, threshold=selectors.confidential_rank() if level and not level.is_restricted else None
+        ),
         "findings": selectors.linked_findings_for_user(user=user, incident=incident),
         "checklist": checklist,
         "run": run,
