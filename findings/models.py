@@ -27,7 +27,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -298,6 +298,15 @@ class Finding(models.Model):
             models.Index(
                 fields=["first_seen", "id"],
                 name="finding_open_first_seen",
+                condition=Q(status="open"),
+            ),
+            # Highest EPSS first (open findings): the first page is the index's first rows, not a sort of
+            # a security lead's 600,000 open findings. EPSS loads rewrite the score of scored findings.
+            models.Index(
+                F("epss").desc(nulls_last=True),
+                F("severity_rank").desc(),
+                F("id"),
+                name="finding_open_epss_order",
                 condition=Q(status="open"),
             ),
             # The KEV filter in list order: a few percent of the findings, so small and cheap to keep.

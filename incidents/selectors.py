@@ -150,6 +150,13 @@ def incident_counts_for_user(*, user: Any, filters: Mapping[str, Any] | None = N
     return counts
 
 
+def incident_total(*, counts: Mapping[str, int], filters: Mapping[str, Any] | None = None) -> int:
+    """How many incidents the list matches, from ``incident_counts_for_user``'s counts per status (which
+    leave the status filter out): the sum over the statuses the filter keeps, or over all of them."""
+    statuses = _as_list((filters or {}).get("status"))
+    return sum(n for status, n in counts.items() if not statuses or status in statuses)
+
+
 def _count_of(model: Any) -> Any:
     rows = model.objects.filter(incident=OuterRef("pk")).order_by().values("incident")
     return Coalesce(Subquery(rows.annotate(n=Count("id")).values("n"), output_field=IntegerField()), 0)
@@ -201,6 +208,8 @@ def affected_assets_for_user(*, user: Any, incident: Incident) -> list[Asset]:
     """The affected assets; one the user may not see is left out (the page says how many)."""
     from assets.selectors import visible_assets
 
+    if getattr(incident, "asset_count", None) == 0:
+        return []  # counted with the incident (``with_counts``): nothing to read
     return list(
         visible_assets(user)
         .filter(incident_links__incident=incident)

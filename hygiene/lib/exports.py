@@ -11,9 +11,10 @@ import contextlib
 import csv
 import datetime as dt
 import decimal
+import fcntl
 import io
 import json
-import queue
+import os
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -167,96 +168,63 @@ def _sql_lines(
             first = False
 
 
-class _CopyCancelled(Exception):
-    pass
+PIPE_READ = 256 * 1024
+PIPE_SIZE = 1024 * 1024  # what Linux lets anyone ask for (pipe-max-size)
 
 
-class _QueueWriter(io.TextIOBase):
-    """Where COPY writes its rows: gathered into blocks and handed to the consumer through a bounded queue
-    (so the database never runs more than a few blocks ahead of the client)."""
-
-    BLOCK = 256 * 1024
-
-    def __init__(self, blocks: queue.Queue[Any], stop: threading.Event) -> None:
-        self._blocks = blocks
-        self._stop = stop
-        self._parts: list[str] = []
-        self._size = 0
-
-    def write(self, data: str) -> int:
-        self._parts.append(data)
-        self._size += len(data)
-        if self._size >= self.BLOCK:
-            self.flush()
-        return len(data)
-
-    def flush(self) -> None:
-        if not self._parts:
-            return
-        block = "".join(self._parts)
-        self._parts, self._size = [], 0
-        while True:
-            if self._stop.is_set():
-                raise _CopyCancelled
-            try:
-                self._blocks.put(block, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-
-_DONE = object()
-
-
-def _copy_out(queryset: Any, copy_sql: str, params: list[Any]) -> Iterator[str]:
+def _copy_out(queryset: Any, copy_sql: str, params: list[Any]) -> Iterator[bytes]:
     """Run ``COPY (...) TO STDOUT`` on the queryset's connection and yield what it writes, block by block.
 
     COPY is PostgreSQL's fastest way out; it runs in a helper thread on the same connection (psycopg2
-    connections may be shared between threads) while this generator hands its blocks on.
+    connections may be shared between threads) and writes its rows, as the bytes the server sent, into an
+    OS pipe through a buffered file: each row costs one C-level write, no Python call, no decoding. This
+    generator reads the pipe in large blocks; the pipe is bounded, so the database never runs more than a
+    pipe's worth ahead of the client, and closing it (the client went away) ends the COPY.
     """
     from django.db import connections
 
     connection = connections[queryset.db]
     connection.ensure_connection()
     raw = connection.connection
-    blocks: queue.Queue[Any] = queue.Queue(maxsize=8)
-    stop = threading.Event()
+    read_fd, write_fd = os.pipe()
+    with contextlib.suppress(OSError, AttributeError):  # Linux: a larger pipe, fewer thread switches
+        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    sink = open(write_fd, "wb", buffering=PIPE_READ)  # noqa: SIM115 (closed by the helper thread)
+    source = open(read_fd, "rb", buffering=0)  # noqa: SIM115 (closed below)
+    failure: list[BaseException] = []
 
     def run() -> None:
         try:
             with raw.cursor() as cursor:
-                writer = _QueueWriter(blocks, stop)
-                cursor.copy_expert(cursor.mogrify(copy_sql, params).decode(), writer)
-                writer.flush()
-            blocks.put(_DONE)
+                cursor.copy_expert(cursor.mogrify(copy_sql, params).decode(), sink, size=PIPE_READ)
         except BaseException as exc:  # handed to the consumer, which raises it
-            blocks.put(exc)
+            failure.append(exc)
+        finally:
+            with contextlib.suppress(OSError):
+                sink.close()
 
     worker = threading.Thread(target=run, name="export-copy", daemon=True)
     worker.start()
     finished = False
     try:
-        while True:
-            block = blocks.get()
-            if block is _DONE:
-                finished = True
-                return
-            if isinstance(block, BaseException):
-                finished = True
-                raise block
+        while block := source.read(PIPE_READ):
             yield block
+        worker.join()
+        finished = True
+        if failure:
+            raise failure[0]
     finally:
         if not finished:  # the client went away: stop the COPY rather than let it run on
-            stop.set()
             with contextlib.suppress(Exception):
                 raw.cancel()
-            while worker.is_alive():
-                with contextlib.suppress(queue.Empty):
-                    blocks.get(timeout=0.1)
-        worker.join()
+            source.close()  # the helper's next write fails (broken pipe) if the cancel came too late
+            worker.join()
+            if failure and not connection.in_atomic_block:
+                connection.close()  # a COPY cut short may leave the session mid-protocol: start afresh
+        source.close()
 
 
-def queryset_csv(queryset: Any, columns: Sequence[tuple[str, str]]) -> Iterator[str]:
+def queryset_csv(queryset: Any, columns: Sequence[tuple[str, str]]) -> Iterator[bytes]:
     """CSV of ``queryset`` with a header of each (name, lookup) of ``columns``: text neutralised against
     formulas, JSON and arrays as JSON; written by PostgreSQL's COPY and streamed as it comes."""
     sql, params, kinds = _select_sql(queryset, [lookup for _, lookup in columns])
@@ -269,7 +237,7 @@ def queryset_csv(queryset: Any, columns: Sequence[tuple[str, str]]) -> Iterator[
     )
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow([name for name, _ in columns])
-    yield buffer.getvalue()
+    yield buffer.getvalue().encode()
     yield from _copy_out(queryset, copy_sql, params)
 
 

@@ -11,11 +11,38 @@ DEFAULT_PAGE_SIZE = 25
 PAGE_SIZES = (25, 50, 100, 200)
 
 
+class KnownCount:
+    """A queryset whose row count the caller already knows (from counts it shows anyway), so the
+    paginator runs no COUNT of its own."""
+
+    def __init__(self, queryset: Any, count: int) -> None:
+        self._queryset = queryset
+        self._count = count
+        self.ordered = True
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._queryset[key]
+
+
 def paginate(
-    request: HttpRequest, items: Any, *, per_page: int | None = None, count_capped: bool = False
+    request: HttpRequest,
+    items: Any,
+    *,
+    per_page: int | None = None,
+    count_capped: bool = False,
+    count: int | None = None,
 ) -> Page[Any]:
     """The requested page of ``items``. ``count_capped``: ``items`` counts only up to a cap and more
-    match; the controls then say "more than" and stop at the cap."""
+    match; the controls then say "more than" and stop at the cap. ``count``: how many ``items`` match,
+    when the caller knows it already (no COUNT query)."""
+    if count is not None:
+        items = KnownCount(items, count)
     size = per_page or DEFAULT_PAGE_SIZE
     requested = request.GET.get("per_page", "")
     if requested.isdecimal() and int(requested) in PAGE_SIZES:

@@ -63,7 +63,7 @@ def export_get(*, key: str) -> ExportList:
 
 @dataclass(frozen=True)
 class Export:
-    chunks: Iterator[str]
+    chunks: Iterator[str] | Iterator[bytes]
     content_type: str
     filename: str
 

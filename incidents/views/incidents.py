@@ -152,12 +152,14 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     form = FilterForm(request.GET or None, teams=[(team.slug, team.name) for team in teams])
     filters = form.filters()
     incidents = selectors.incident_list_for_user(user=request.user, filters=filters)
+    counts = selectors.incident_counts_for_user(user=request.user, filters=filters)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "form": form,
-        "page": paginate(request, incidents),
-        "counts": selectors.incident_counts_for_user(user=request.user, filters=filters),
+        # The counts per status (shown above the list) already say how many rows match: no second COUNT.
+        "page": paginate(request, incidents, count=selectors.incident_total(counts=counts, filters=filters)),
+        "counts": counts,
         "statuses": Status.choices,
         "query": query.urlencode(),
         "may_report": any(can_contribute(request.user, team_id=team.pk) for team in teams),
@@ -222,7 +224,10 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assets": assets,
         "hidden_assets": hidden,
         "level": level,
-        "level_sensitivity": selectors.level_sensitivity(level, threshold=selectors.confidential_rank()),
+        # The ladder is read only when a non-restricted level needs placing on it (no asset: no query).
+        "level_sensitivity": selectors.level_sensitivity(
+            level, threshold=selectors.confidential_rank() if level and not level.is_restricted else None
+        ),
         "findings": selectors.linked_findings_for_user(user=user, incident=incident),
         "checklist": checklist,
         "run": run,

@@ -169,3 +169,29 @@ def test_findings_export_streams_in_constant_memory_whatever_the_row_count(clien
     assert total > 4.5 * small_bytes
     # Five times the rows, about the same peak: one chunk of rows at a time, never the whole export.
     assert peak < 1.5 * small_peak, f"peak {peak} bytes for {total} bytes, {small_peak} for {small_bytes}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_abandoned_findings_export_stops_its_copy_and_leaves_the_connection_usable(owner, team_a):
+    """A client that goes away mid-download ends the COPY (no thread left writing); the next request on
+    the same process still reads the database."""
+    import threading
+
+    from django.db import connection
+
+    from hygiene.lib.exports import queryset_csv
+    from tests.factories.assets import AssetFactory
+
+    _add_findings(AssetFactory(team=team_a), 0, 20_000)  # some 3 MB of CSV: more than the pipe holds
+    from findings.models import Finding
+
+    stream = queryset_csv(Finding.objects.order_by("id"), [("id", "id"), ("title", "title")])
+    assert next(stream).startswith(b"id,title")
+    first = next(stream)
+    assert b"Streaming row" in first
+    stream.close()
+
+    assert not any(thread.name == "export-copy" for thread in threading.enumerate())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM findings_finding")
+        assert cursor.fetchone()[0] == 20_000

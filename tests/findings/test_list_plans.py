@@ -29,6 +29,7 @@ def plan(queryset) -> str:
         ({"status": "open"}, "finding_open_severity_order"),
         ({"status": "open", "sort": "newest"}, "finding_open_first_seen"),
         ({"status": "open", "sort": "oldest"}, "finding_open_first_seen"),
+        ({"status": "open", "sort": "epss"}, "finding_open_epss_order"),
     ],
 )
 def test_a_security_leads_first_page_is_read_in_order_from_an_index(lead, filters, index):

@@ -186,6 +186,52 @@ def test_list_filters_by_status_severity_category_team_and_period(client, lead, 
     assert titles("status=open") == {"Alpha", "Bravo"}
 
 
+def test_list_pager_counts_the_matches_from_the_status_counts_without_a_count_query(
+    client, teammate, team_a, team_b
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    now = timezone.now()
+    times = {f"{step}_at": now for step in ("acknowledged", "contained", "resolved", "closed")}
+    IncidentFactory.create_batch(3, team=team_a, status=Status.CLOSED, **times)
+    IncidentFactory.create_batch(2, team=team_a, status=Status.REPORTED)
+    IncidentFactory.create_batch(4, team=team_b, status=Status.REPORTED)  # another team's: not counted
+    client_for(client, teammate)
+    for url, matches in (
+        ("/incidents/", 5),
+        ("/incidents/?status=closed", 3),
+        ("/incidents/?status=open", 2),
+    ):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.context["page"].paginator.count == matches, url
+        assert len(response.context["page"].object_list) == matches
+        counting = [
+            q["sql"] for q in captured if 'COUNT(*) AS "__count" FROM "incidents_incident"' in q["sql"]
+        ]
+        assert counting == [], url
+
+
+def test_incident_page_reads_the_classification_ladder_only_when_an_asset_needs_placing_on_it(
+    client, teammate, team_a
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    bare = IncidentFactory(team=team_a)
+    confidential = IncidentFactory(team=team_a)
+    confidential.asset_links.create(asset=AssetFactory(team=team_a, classification=level("confidential")))
+    client_for(client, teammate)
+
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(f"/incidents/{bare.pk}/").content.decode()
+    assert not [q for q in captured if 'FROM "assets_classificationlevel"' in q["sql"]]
+    assert not [q for q in captured if 'FROM "assets_asset"' in q["sql"]]
+    assert "touches confidential data" not in page
+    assert "touches confidential data" in client.get(f"/incidents/{confidential.pk}/").content.decode()
+
+
 def test_exports_follow_the_filters_and_are_audited(client, lead, team_a):
     IncidentFactory(team=team_a, title="Alpha", severity="low")
     IncidentFactory(team=team_a, title="Bravo", severity="critical")
