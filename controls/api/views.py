@@ -39,12 +39,12 @@ from hygiene.permissions import scope_queryset
 
 class FrameworkViewSet(viewsets.GenericViewSet):
     serializer_class = s.FrameworkSerializer
-    pagination_class = None  # a handful of frameworks: one list, as the schema says
     queryset = Framework.objects.none()
     lookup_field = "slug"
 
     def list(self, request: Request) -> Response:
-        return Response(s.FrameworkSerializer(selectors.framework_list(), many=True).data)
+        page = self.paginate_queryset(selectors.framework_list())
+        return self.get_paginated_response(s.FrameworkSerializer(page, many=True).data)
 
     def retrieve(self, request: Request, slug: str) -> Response:
         return Response(s.FrameworkSerializer(selectors.framework_get(slug=slug)).data)
