@@ -163,3 +163,18 @@ def test_control_assessment_and_exception_exports_follow_permissions_and_filters
     entries = AuditEntry.objects.filter(action="export", object_type="controls_assessment")
     assert entries.filter(actor_id=owner.pk).exists()
     assert entries.filter(after__list="assessments", after__filters__status="failing").exists()
+
+
+def test_the_assessment_list_page_offers_its_export_with_the_filters_applied(client, owner, controlled):
+    from tests.conftest import client_for
+
+    client_for(client, owner)
+    page = client.get("/controls/assessments/?status=failing").content.decode()
+    link = "/exports/assessments.csv?status=failing"
+    assert link in page
+    response = client.get(link)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode()
+    assert "TST-OWN" in body and "TST-ATT" not in body and "platform-api" not in body
+    exceptions_page = client.get("/controls/exceptions/").content.decode()
+    assert "/exports/exceptions.json?" in exceptions_page
