@@ -71,6 +71,8 @@ class Section:
     chart: Callable[[SectionContext], list[tuple[str, int]]] | None = None
     # OSCAL: observations (and findings) this section contributes to the assessment results.
     oscal: Callable[[SectionContext, Callable[..., str]], dict[str, list[dict[str, Any]]]] | None = None
+    # A table the PDF report shows after the figures: (heading, column names, rows).
+    report_table: Callable[[SectionContext], tuple[str, list[str], list[list[Any]]]] | None = None
 
 
 SECTIONS: dict[str, Section] = {}

@@ -258,14 +258,30 @@ BASELINE: list[BaselineControl] = [
     BaselineControl(
         "HYG-IR-02", "Tabletop exercises",
         "The team rehearses its incident response in a tabletop exercise at least twice a year.",
-        "resilience", scope="team", cadence_days=180,
+        "resilience", rule="exercise_tabletop", scope="team", cadence_days=180,
         maps=[(CSF, "ID.IM-02"), (SP, "ir-3"), (RMF, "GOVERN 4.3")],
     ),
     BaselineControl(
         "HYG-IR-03", "Disaster-recovery drills",
         "Backups of data and models are restored in a drill at least yearly, and the gaps fixed.",
-        "resilience", scope="team", cadence_days=365,
+        "resilience", rule="exercise_dr_drill", scope="team", cadence_days=365,
         maps=[(RMF, "MANAGE 2.3"), (CSF, "PR.DS-11"), (CSF, "RC.RP-03"), (SP, "cp-4"), (SP, "cp-9")],
+    ),
+    # --- AI evidence (issue 14): model-file scans and red-team runs imported as findings
+    BaselineControl(
+        "HYG-MOD-01", "Models use safe serialization",
+        "Model files are stored in a format that cannot run code when loaded (safetensors, not pickle),"
+        " shown by a model-file scan with no open finding.",
+        "model", rule="model_safe_serialization", cadence_days=90, kinds=["model"],
+        maps=[(CSF, "ID.RA-01"), (SP, "si-7"), (SP, "sr-11"), (RMF, "MEASURE 2.7"), (LLM, "LLM03:2025"),
+              (LLM, "LLM04:2025"), (ATLAS, "AML.T0010")],
+    ),
+    BaselineControl(
+        "HYG-MOD-02", "Models red-teamed within cadence",
+        "Production models are probed by an automated red-team run (garak, promptfoo) at least quarterly.",
+        "model", rule="model_red_teamed", cadence_days=90, kinds=["model"], environments=PRODUCTION,
+        maps=[(CSF, "ID.IM-02"), (SP, "ca-8"), (RMF, "MEASURE 2.7"), (LLM, "LLM01:2025"),
+              (ATLAS, "AML.M0003")],
     ),
     # --- governance and people
     BaselineControl(

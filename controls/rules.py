@@ -18,6 +18,9 @@ from typing import Any
 DEPENDENCY_FORMATS = ["trivy", "grype", "pip_audit", "osv_scanner", "npm_audit", "dependabot", "cyclonedx"]
 SECRET_FORMATS = ["gitleaks", "trufflehog", "trivy"]
 STATIC_FORMATS = ["sarif", "bandit", "checkov"]
+# The AI evidence of issue 14 (findings.services.redteam holds the same tuples).
+RED_TEAM_FORMATS = ["garak", "promptfoo"]
+MODEL_FILE_FORMATS = ["modelscan", "picklescan", "fickling"]
 
 
 @dataclass(frozen=True)
@@ -271,6 +274,74 @@ LEFT JOIN (
     runs_last=True,
 )
 
+
+SAFE_SERIALIZATION = Rule(
+    "model_safe_serialization",
+    "Models use safe serialization",
+    "Passes when the model's files were scanned (ModelScan, picklescan, fickling) and no model-file finding"
+    " (unsafe pickle, code in the file) is open; risk-accepted ones make it excepted; never scanned is"
+    " not assessed.",
+    """
+SELECT c.id AS subject_id,
+  CASE WHEN f.n > 0 THEN 'failing' WHEN f.accepted > 0 THEN 'excepted'
+       WHEN j.last_at IS NULL THEN 'not_assessed' ELSE 'passing' END AS status,
+  CASE WHEN f.n > 0 THEN f.n || ' open model-file finding(s), e.g. ' || left(f.example, 200) || '.'
+       WHEN f.accepted > 0 THEN f.accepted || ' model-file finding(s) are risk accepted by an approved'
+            || ' exception.'
+       WHEN j.last_at IS NULL THEN 'No model-file scan has been imported for this model: how its files'
+            || ' are serialized is unknown.'
+       ELSE 'Last model-file scan imported on ' || """
+    + _day("j.last_at")
+    + """ || ' (' || j.fmt
+            || ', import #' || j.job_id || ') with no open model-file finding.'
+  END AS reason,
+  CASE WHEN j.last_at IS NULL THEN %(today)s ELSE %(today)s + %(cadence)s END AS due_on
+FROM cand c
+LEFT JOIN LATERAL (
+  SELECT coalesce(i.finished_at, i.created_at) AS last_at, i.format AS fmt, i.id AS job_id
+  FROM findings_importjob i
+  WHERE i.asset_id = c.id AND i.status = 'done' AND i.format = ANY(%(formats)s)
+  ORDER BY coalesce(i.finished_at, i.created_at) DESC LIMIT 1
+) j ON true
+LEFT JOIN (
+  SELECT x.asset_id, count(*) FILTER (WHERE x.status = 'open') AS n,
+         min(x.rule_id || ': ' || x.title) FILTER (WHERE x.status = 'open') AS example,
+         count(*) FILTER (WHERE x.status = 'risk_accepted') AS accepted
+  FROM findings_finding x
+  WHERE x.status IN ('open', 'risk_accepted') AND x.category = 'model_file'
+        AND x.asset_id IN (SELECT id FROM cand)
+  GROUP BY x.asset_id
+) f ON f.asset_id = c.id
+""",
+    {"formats": MODEL_FILE_FORMATS},
+)
+
+
+def _exercise_rule(key: str, label: str, kind: str, what: str) -> Rule:
+    """A team-level rule: the team held an exercise of ``kind`` (incidents app) within the cadence."""
+    sql = f"""
+SELECT c.id AS subject_id,
+  CASE WHEN x.last_on + %(cadence)s >= %(today)s THEN 'passing' ELSE 'failing' END AS status,
+  CASE WHEN x.last_on IS NULL THEN 'The team has recorded no {what}.'
+       WHEN x.last_on + %(cadence)s >= %(today)s THEN 'Last {what} held on ' || x.last_on
+            || ' (exercise #' || x.exercise_id || '), within the ' || %(cadence)s || '-day cadence.'
+       ELSE 'Last {what} held on ' || x.last_on || ' (exercise #' || x.exercise_id || '), more than '
+            || %(cadence)s || ' days ago.'
+  END AS reason,
+  CASE WHEN x.last_on IS NULL THEN %(today)s ELSE x.last_on + %(cadence)s END AS due_on
+FROM cand c
+LEFT JOIN LATERAL (
+  SELECT e.held_on AS last_on, e.id AS exercise_id FROM incidents_exercise e
+  WHERE e.team_id = c.id AND e.kind = %(kind)s AND e.held_on <= %(today)s
+  ORDER BY e.held_on DESC, e.id DESC LIMIT 1
+) x ON true
+"""
+    return Rule(
+        key, label, f"Passes when the team held a {what} (recorded in incidents) within the cadence.", sql,
+        {"kind": kind}, team_level=True,
+    )  # fmt: skip
+
+
 RULES: dict[str, Rule] = {
     rule.key: rule
     for rule in [
@@ -290,6 +361,13 @@ RULES: dict[str, Rule] = {
         OWNER,
         PROVENANCE,
         MFA,
+        SAFE_SERIALIZATION,
+        _scan_rule("model_red_teamed", "Models red-teamed within cadence", "red-team run (garak, promptfoo)",
+                   RED_TEAM_FORMATS),
+        _exercise_rule("exercise_tabletop", "Tabletop exercise within cadence", "tabletop",
+                       "tabletop exercise"),
+        _exercise_rule("exercise_dr_drill", "Disaster-recovery drill within cadence", "dr_drill",
+                       "disaster-recovery drill"),
         EVIDENCE_FRESH,
     ]
 }  # fmt: skip

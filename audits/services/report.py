@@ -114,6 +114,14 @@ def _section_story(section: Section, ctx: SectionContext, styles: Any) -> list[A
         bars = section.chart(ctx)
         if bars:
             story += [Spacer(1, 0.2 * cm), _bar_chart(bars)]
+    if section.report_table is not None:
+        heading, columns, rows = section.report_table(ctx)
+        story += [Spacer(1, 0.2 * cm), Paragraph(_esc(heading), styles["Heading3"])]
+        if rows:
+            width = 16 * cm / len(columns)
+            story.append(_table([list(columns), *rows], widths=[width] * len(columns)))
+        else:
+            story.append(Paragraph("None.", styles["Normal"]))
     return story
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assets.models import AssetKind, ClassificationLevel, Environment
-from controls.baseline import BASELINE
+from controls.baseline import BASELINE, BaselineControl
 from controls.models import Control, ControlMapping, Domain, Mode, Requirement, Scope
 from controls.rules import RULES
 from controls.services.assessments import assessment_run, controls_retired_cleanup
@@ -37,8 +37,14 @@ def _validate(values: dict[str, Any]) -> None:
     mode, rule = values.get("mode"), values.get("rule") or "evidence"
     if mode == Mode.AUTOMATED and rule not in RULES:
         raise ValidationError({"rule": "An automated control needs one of the rules."})
-    if mode == Mode.AUTOMATED and values.get("scope") == Scope.TEAM:
-        raise ValidationError({"scope": "Automated rules assess assets; team-level controls are attested."})
+    if mode == Mode.AUTOMATED and RULES[rule].team_level and values.get("scope") != Scope.TEAM:
+        raise ValidationError(
+            {"scope": f"The rule “{RULES[rule].label}” assesses teams: apply it to each team."}
+        )
+    if mode == Mode.AUTOMATED and not RULES[rule].team_level and values.get("scope") == Scope.TEAM:
+        raise ValidationError(
+            {"scope": f"The rule “{RULES[rule].label}” assesses assets: apply it to each asset."}
+        )
     if mode == Mode.ATTESTED:
         values["rule"] = "evidence"
     if not 1 <= int(values.get("cadence_days") or 0) <= 3650:
@@ -144,6 +150,7 @@ def baseline_seed(*, assess: bool = True) -> dict[str, int]:
         for slug, identifier, pk in Requirement.objects.values_list("framework__slug", "identifier", "pk")
     }
     created = mappings = 0
+    automated: list[Control] = []
     for item in BASELINE:
         control, was_created = Control.objects.get_or_create(
             code=item.code,
@@ -170,9 +177,25 @@ def baseline_seed(*, assess: bool = True) -> dict[str, int]:
             mappings += len(wanted)
         else:
             mappings += _late_mappings(control, item.maps, requirements)
+            if _automate(control, item):
+                automated.append(control)
     if assess and created:
         assessment_run()
-    return {"controls": len(BASELINE), "created": created, "mappings": mappings}
+    elif assess and automated:
+        assessment_run(controls=automated)
+    return {"controls": len(BASELINE), "created": created, "mappings": mappings, "automated": len(automated)}
+
+
+def _automate(control: Control, item: BaselineControl) -> bool:
+    """A baseline control seeded as attested whose baseline now names an automated rule (the exercises and
+    AI-evidence rules) becomes automated, once; a control a lead changed to another rule is left alone."""
+    if item.mode != Mode.AUTOMATED or not control.from_baseline:
+        return False
+    if control.mode != Mode.ATTESTED or control.rule != "evidence" or control.scope != item.scope:
+        return False
+    control.mode, control.rule, control.updated_at = Mode.AUTOMATED, item.rule, timezone.now()
+    control.save(update_fields=["mode", "rule", "updated_at"])
+    return True
 
 
 def _late_mappings(

@@ -8,7 +8,6 @@ import zipfile
 import pytest
 
 from audits import sections as registry
-from audits.sections import Figure, Section
 from audits.services.bundles import bundle_write
 from audits.services.oscal import engagement_oscal
 from audits.services.verify import bundle_verify
@@ -17,34 +16,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def assessments_section():
-    """A stand-in for what the controls app registers from its ready()."""
-    section = Section(
-        key="assessments",
-        title="Control assessments",
-        columns=("control", "asset", "result"),
-        rows=lambda ctx: iter([("MFA-01", "churn-model", "passing"), ("SEC-02", "churn-model", "failing")]),
-        count=lambda ctx: 2,
-        figures=lambda ctx: [Figure("Controls passing", "50%", "Passing assessments of all assessed.")],
-        chart=lambda ctx: [("Passing", 1), ("Failing", 1)],
-        oscal=lambda ctx, uuid_for: {
-            "findings": [
-                {
-                    "uuid": uuid_for("assessment", 2),
-                    "title": "SEC-02 failing on churn-model",
-                    "description": "Secrets found in the repository.",
-                    "target": {
-                        "type": "objective-id",
-                        "target-id": "sec-02",
-                        "status": {"state": "not-satisfied"},
-                    },
-                }
-            ]
-        },
-    )
-    registry.section_register(section)
-    yield section
-    registry.SECTIONS.pop("assessments")
+def assessments_section(estate):
+    """The controls app registers its sections from its ready(): one failing baseline control on the model."""
+    from controls.services.assessments import assessment_run
+    from tests.factories.controls import ControlFactory
+
+    ControlFactory(code="MFA-01", rule="owner_recorded", from_baseline=True, applies_to_kinds=["model"])
+    assessment_run()
+    return registry.SECTIONS["assessments"]
 
 
 def test_a_registered_section_appears_in_the_bundle_workspace_report_and_oscal(
@@ -59,18 +38,18 @@ def test_a_registered_section_appears_in_the_bundle_workspace_report_and_oscal(
     with zipfile.ZipFile(io.BytesIO(out.getvalue())) as archive:
         assert "MFA-01" in archive.read("records/assessments.csv").decode()
         manifest = json.loads(archive.read("manifest.json"))
-    assert {"key": "assessments", "title": "Control assessments", "rows": 2, "evidence_files": 0} in manifest[
+    assert {"key": "assessments", "title": "Control assessments", "rows": 1, "evidence_files": 0} in manifest[
         "sections"
     ]
     assert bundle_verify(source=io.BytesIO(out.getvalue())).ok
 
     client_for(client, auditor)
     page = client.get(f"/audits/{engagement.pk}/").content.decode()
-    assert "Control assessments" in page and "Controls passing" in page
+    assert "Control assessments" in page and "Compliance, all controls in scope" in page
 
     document = engagement_oscal(engagement=engagement, actor=lead)
     parsed = AssessmentResults.parse_obj(json.loads(json.dumps(document))["assessment-results"])
-    assert parsed.results[0].findings[0].title == "SEC-02 failing on churn-model"
+    assert parsed.results[0].findings[0].title == "MFA-01 failing on churn-model"
 
 
 def test_audit_entries_the_auditor_may_not_see_are_redacted_and_the_chain_still_verifies(
