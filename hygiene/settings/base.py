@@ -361,7 +361,8 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
         "IncidentCategoryEnum": "incidents.models.Category",
         "IncidentStatusEnum": "incidents.models.Status",
-        "IncidentSeverityEnum": "incidents.models.Severity",
+        # Incident severity and an exception's risk rating are one scale (critical to low): one name.
+        "RiskLevelEnum": "incidents.models.Severity",
         "PlaybookStepRoleEnum": "incidents.models.StepRole",
         "ExerciseKindEnum": "incidents.models.ExerciseKind",
         "EscalationTargetEnum": "incidents.models.EscalationTarget",
@@ -401,7 +402,6 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "EvidenceKindEnum": "controls.models.EvidenceKind",
         "ControlScopeEnum": "controls.models.Scope",
         "ControlModeEnum": "controls.models.Mode",
-        "RiskRatingEnum": "controls.models.RiskRating",
         "EnvironmentEnum": "assets.models.Environment",
     }
 )

@@ -147,7 +147,7 @@ def test_control_assessment_and_exception_exports_follow_permissions_and_filters
 ):
     def body(user, key, params=None, export_format="csv"):
         export = export_stream(user=user, key=key, export_format=export_format, params=params or {})
-        return "".join(export.chunks)
+        return b"".join(c if isinstance(c, bytes) else c.encode() for c in export.chunks).decode()
 
     mine = body(owner, "assessments")
     assert "churn-model" in mine and "platform-api" not in mine
