@@ -140,7 +140,8 @@ class BoundedUploadMixin:
     """
 
     def upload_max_bytes(self) -> int:
-        raise NotImplementedError
+        """The view's own limit; views that take large files (scans, bundles) override it."""
+        return int(settings.HYGIENE_UPLOAD_DEFAULT_MAX_BYTES)
 
     def upload_too_large_message(self) -> str:
         return f"The file is larger than the {self.upload_max_bytes() // (1024 * 1024)} MB allowed."
