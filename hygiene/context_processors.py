@@ -12,7 +12,7 @@ NAVIGATION = [
     ("home", "Overview", "all"),
     ("assets:list", "Inventory", "all"),
     ("findings:list", "Findings", "all"),
-    ("coming-soon:controls", "Controls", "all"),
+    ("controls:compliance", "Controls", "all"),
     ("incidents:list", "Incidents", "all"),
     ("coming-soon:metrics", "Metrics", "all"),
     ("exports:index", "Exports", "all"),
@@ -21,6 +21,10 @@ NAVIGATION = [
     ("teams:list", "Teams", "all"),
     ("people:list", "People", "privileged"),
 ]
+
+
+# Items whose link is one page of a larger section (any /controls/ page marks "Controls").
+CURRENT_PREFIX = {"controls:compliance": "/controls/"}
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -32,7 +36,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     for name, label, who in NAVIGATION:
         if who == "all" or privileged:
             url = reverse(name)
-            current = request.path == url if url == "/" else request.path.startswith(url)
+            section = CURRENT_PREFIX.get(name, url)
+            current = request.path == url if url == "/" else request.path.startswith(section)
             items.append({"url": url, "label": label, "current": current})
     from hygiene.selectors import notification_unread_count
 

@@ -69,6 +69,7 @@ api_urls = [
     path("", include("findings.api.urls")),
     path("", include("audits.api.urls")),
     path("", include("incidents.api.urls")),
+    path("", include("controls.api.urls")),
     path("", include(router.urls)),
 ]
 
@@ -88,6 +89,7 @@ urlpatterns = [
     path("audits/", include("audits.urls")),
     path("exports/", include("audits.export_urls")),
     path("incidents/", include("incidents.urls")),
+    path("controls/", include("controls.urls")),
     path("", include(coming_soon_urls)),
     path("api/v1/", include(api_urls)),
     path("admin/", admin.site.urls),

@@ -21,6 +21,7 @@ from assets.models import (
 )
 from assets.services.classification import classification_recompute_downstream, downstream_ids
 from assets.services.policy import policy_check
+from controls.services.hooks import assess_assets_after_commit
 from hygiene.models import Team
 from hygiene.permissions import can_change, can_contribute, can_edit, token_allows
 
@@ -103,7 +104,9 @@ def _check_may_declassify(actor: Any, asset: Asset, new: ClassificationLevel | N
 
 def _refresh_derived(asset_ids: list[int], *, reclassify: bool) -> None:
     affected = classification_recompute_downstream(asset_ids=asset_ids) if reclassify else []
-    policy_check(asset_ids=affected or downstream_ids(asset_ids))
+    affected = affected or downstream_ids(asset_ids)
+    policy_check(asset_ids=affected)
+    assess_assets_after_commit(asset_ids=affected)
 
 
 @transaction.atomic
@@ -141,6 +144,7 @@ def asset_create(
     _check_unique(asset)
     asset.save()
     policy_check(asset_ids=[asset.pk])
+    assess_assets_after_commit(asset_ids=[asset.pk])
     return asset
 
 

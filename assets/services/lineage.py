@@ -13,6 +13,7 @@ from assets.models import Asset, EdgeKind, LineageEdge
 from assets.services.assets import may_change_asset
 from assets.services.classification import classification_recompute_downstream
 from assets.services.policy import policy_check
+from controls.services.hooks import assess_assets_after_commit
 
 # Serializes edge additions: two concurrent additions could each pass the cycle check alone.
 _LINEAGE_LOCK_KEY = 0x11AE46E
@@ -66,6 +67,7 @@ def _check_may_link(actor: Any, source: Asset, target: Asset) -> None:
 def _after_change(target_id: int) -> None:
     affected = classification_recompute_downstream(asset_ids=[target_id])
     policy_check(asset_ids=affected)
+    assess_assets_after_commit(asset_ids=affected or [target_id])
 
 
 @transaction.atomic

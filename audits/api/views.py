@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -36,6 +37,7 @@ from audits.services.oscal import engagement_oscal
 from audits.services.report import engagement_report_pdf
 from audits.services.verify import bundle_verify
 from audits.views.bundles import bundle_file_response
+from hygiene.lib.uploads import BoundedUploadMixin
 from hygiene.permissions import engagement_enter, is_auditor, sees_all_teams
 from hygiene.services.exports import export_lists_for_user, export_stream
 
@@ -143,8 +145,12 @@ class EngagementOscalView(APIView):
         return HttpResponse(json.dumps(document), content_type="application/json")
 
 
-class BundleVerifyView(APIView):
+class BundleVerifyView(BoundedUploadMixin, APIView):
     parser_classes = [MultiPartParser]
+
+    def upload_max_bytes(self) -> int:
+        return int(settings.HYGIENE_BUNDLE_VERIFY_MAX_BYTES)
+
     token_action = "read"  # noqa: S105 (a token action, not a secret)
 
     @extend_schema(
@@ -155,7 +161,7 @@ class BundleVerifyView(APIView):
     def post(self, request: Request) -> Response:
         if not sees_all_teams(request.user):
             raise ApiPermissionDenied("Verifying evidence bundles is for security leads and auditors.")
-        data = VerifyInputSerializer(data=request.data)
+        data = VerifyInputSerializer(data=self.uploaded_data(request))
         data.is_valid(raise_exception=True)
         report = bundle_verify(source=data.validated_data["file"].file, check_live_log=True)
         body = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -21,6 +22,7 @@ from audits.services.records import engagement_records
 from audits.services.report import engagement_report_pdf
 from audits.services.verify import bundle_verify
 from audits.views.engagements import refuse
+from hygiene.lib.uploads import bounded_upload
 from hygiene.permissions import is_security_lead, sees_all_teams
 from hygiene.services.audit import audit_event
 
@@ -111,7 +113,18 @@ def oscal_json(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+def _verify_max_bytes() -> int:
+    return int(settings.HYGIENE_BUNDLE_VERIFY_MAX_BYTES)
+
+
+def _verify_too_large(request: HttpRequest) -> HttpResponse:
+    limit = _verify_max_bytes() // (1024 * 1024)
+    messages.error(request, f"The file is larger than the {limit} MB a bundle may be; nothing was read.")
+    return redirect("audits:verify")
+
+
 @login_required
+@bounded_upload(_verify_max_bytes, _verify_too_large)
 def verify_page(request: HttpRequest) -> HttpResponse:
     """Anyone who oversees (leads, auditors) can check a bundle here; nothing of it is kept or extracted."""
     if not sees_all_teams(request.user):

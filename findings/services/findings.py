@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from controls.services.hooks import assess_assets_after_commit
 from findings.models import Finding, FindingStatus
 from findings.selectors import finding_list_for_user
 from hygiene.permissions import can_edit, is_auditor, token_allows
@@ -105,3 +106,4 @@ def _apply(actor: Any, findings: list[Finding], status: str, reason: str) -> Non
     actor_label = "operator" if actor is None else actor.get_username()
     with audit_local(actor_id=actor_id, actor_label=actor_label, reason=reason):
         Finding.objects.filter(pk__in=[f.pk for f in findings]).update(**fields)
+    assess_assets_after_commit(asset_ids={f.asset_id for f in findings})

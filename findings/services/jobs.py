@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from assets.models import Asset
+from controls.services.hooks import assess_assets_after_commit
 from findings.errors import ImportFailed, ScanTooLarge
 from findings.importers import FORMATS, detect_format, parse
 from findings.importers.base import SNIFF_BYTES, FindingRecord, ImportExtras
@@ -371,6 +372,7 @@ def _job_finish(
         actor_id=job.uploaded_by_id,
         detail={"asset": asset.pk, "format": job.format, **job_counts(job)},
     )
+    assess_assets_after_commit(asset_ids=[asset.pk])
 
 
 def _job_fail(job: ImportJob, message: str) -> None:

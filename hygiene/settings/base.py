@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "findings",
     "audits",
     "incidents",
+    "controls",
 ]
 
 MIDDLEWARE = [
@@ -351,6 +352,7 @@ HYGIENE_BUNDLE_VERIFY_MAX_UNCOMPRESSED = env.int(
 )
 HYGIENE_BUNDLE_VERIFY_MAX_FILES = env.int("HYGIENE_BUNDLE_VERIFY_MAX_FILES", default=200_000)
 HYGIENE_BUNDLE_VERIFY_MAX_RATIO = env.int("HYGIENE_BUNDLE_VERIFY_MAX_RATIO", default=200)
+
 # --- incidents: escalation of unacknowledged incidents and overdue playbook steps --------------------
 CELERY_BEAT_SCHEDULE.update(
     {"incidents-escalate": {"task": "incidents.tasks.escalate_incidents", "schedule": 60.0}}
@@ -367,5 +369,39 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "FindingCategoryEnum": "findings.models.Category",
         "FindingSeverityEnum": "findings.models.Severity",
         "TeamRoleEnum": "hygiene.models.TeamRole",
+    }
+)
+
+# --- controls: assessments, evidence and exceptions ---------------------------------------------------
+# Everything is re-assessed hourly (evidence and scans age without anyone acting); single assets are
+# re-assessed right after the changes that affect them. Exceptions past their date expire daily.
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "controls-assess-all": {"task": "controls.tasks.assess_all", "schedule": 3600.0},
+        "controls-expire-exceptions": {"task": "controls.tasks.expire_exceptions", "schedule": 3600.0},
+    }
+)
+# Where seed_baseline finds the OSCAL catalogs and the ATLAS YAML (catalogs not found are skipped and
+# can be loaded later with load_catalog).
+HYGIENE_FRAMEWORKS_DIR = env.str(
+    "HYGIENE_FRAMEWORKS_DIR", default=str(BASE_DIR.parent / "shared" / "frameworks")
+)
+# Largest evidence file accepted; refused while it streams in.
+HYGIENE_EVIDENCE_MAX_BYTES = env.int("HYGIENE_EVIDENCE_MAX_BYTES", default=25 * 1024 * 1024)
+# Longest an exception may last, by the worst severity it covers.
+HYGIENE_EXCEPTION_MAX_DAYS = {
+    "critical": env.int("HYGIENE_EXCEPTION_DAYS_CRITICAL", default=30),
+    "high": env.int("HYGIENE_EXCEPTION_DAYS_HIGH", default=90),
+    "default": env.int("HYGIENE_EXCEPTION_DAYS_OTHER", default=180),
+}
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "AssessmentStatusEnum": "controls.models.AssessmentStatus",
+        "ExceptionStatusEnum": "controls.models.ExceptionStatus",
+        "EvidenceKindEnum": "controls.models.EvidenceKind",
+        "ControlScopeEnum": "controls.models.Scope",
+        "ControlModeEnum": "controls.models.Mode",
+        "RiskRatingEnum": "controls.models.RiskRating",
+        "EnvironmentEnum": "assets.models.Environment",
     }
 )

@@ -16,7 +16,7 @@ COMING_SOON = {
     "exports": ("Exports", "Evidence bundles, PDF compliance reports and OSCAL assessment results."),
 }
 # Areas whose pages are still to come; the others are served by their apps.
-SOON_AREAS = ["controls", "metrics"]
+SOON_AREAS = ["metrics"]
 
 
 @login_required

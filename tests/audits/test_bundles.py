@@ -233,3 +233,25 @@ def test_verify_page_names_each_problem(client, built, lead):
     assert "Extra: evidence/planted.txt" in response.content.decode()
     response = client.post("/audits/verify/", {"file": SimpleUploadedFile("b.zip", b"not a zip")})
     assert "this is not a ZIP file" in response.content.decode()
+
+
+def test_bundles_larger_than_the_default_upload_cap_verify_on_page_and_api(
+    client, api_client, built, lead, settings
+):
+    """Bundles run to many MB: the verify paths set their own cap instead of the default one."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.conftest import client_for
+
+    data = _bytes(built)
+    settings.HYGIENE_UPLOAD_DEFAULT_MAX_BYTES = len(data) // 2
+    client_for(client, lead)
+    page = client.post("/audits/verify/", {"file": SimpleUploadedFile("b.zip", data)})
+    api_client.force_authenticate(lead)
+    api = api_client.post("/api/v1/bundles/verify/", {"file": io.BytesIO(data)}, format="multipart")
+
+    assert page.status_code == 200 and "OK" in page.content.decode()
+    assert api.status_code == 200 and api.json()["ok"] is True
+    settings.HYGIENE_BUNDLE_VERIFY_MAX_BYTES = len(data) // 2
+    refused = client.post("/audits/verify/", {"file": SimpleUploadedFile("b.zip", data)}, follow=True)
+    assert "larger than the" in refused.content.decode()

@@ -1,4 +1,4 @@
-"""``make run``: migrate, load demo data once, serve with a Celery worker and beat beside it.
+"""``make run``: migrate, seed the control baseline, load demo data once, serve with a worker and beat.
 
 Ctrl-C, SIGTERM and SIGHUP (a closed terminal) all stop the same way: the server, worker and beat,
 then the embedded PostgreSQL and Redis. If ``make`` itself is killed, this process is told too.
@@ -59,6 +59,7 @@ class Command(BaseCommand):
         children: list[subprocess.Popen[bytes]] = []
         try:
             call_command("migrate", interactive=False, verbosity=0)
+            call_command("seed_baseline")  # idempotent: frameworks and the hygiene baseline
             call_command("seed_demo")
             env = self._collect_static()
             children = self._start(options["addr"], env)

@@ -1,0 +1,1 @@
+"""Writes of the controls app, one module per concern."""
