@@ -98,6 +98,18 @@ def world(
     exercise = ExerciseFactory(team=team_a)
     engagement = EngagementFactory(auditor=auditor, opened_by=lead, teams=[team_a])
     bundle = EvidenceBundle.objects.create(engagement=engagement, requested_by=auditor)
+    from controls.models import Assessment, ControlMapping, Evidence, Framework, Requirement
+    from tests.factories.controls import ControlFactory, ExceptionFactory
+
+    control = ControlFactory(code="ADV-001")
+    framework = Framework.objects.create(slug="adv-framework", name="Adversarial framework")
+    requirement = Requirement.objects.create(framework=framework, identifier="adv-1", title="Be tidy")
+    mapping = ControlMapping.objects.create(control=control, requirement=requirement)
+    assessment = Assessment.objects.create(control=control, asset=asset, team=team_a)
+    evidence = Evidence.objects.create(
+        assessment=assessment, team=team_a, kind="text", title="Seen", text="ok"
+    )
+    exception = ExceptionFactory(asset=asset, team=team_a)
     from hygiene.services.audit import audit_checkpoint_write, audit_log_seal
 
     audit_log_seal()
@@ -150,6 +162,12 @@ def world(
         "records": {"pk": engagement.pk, "id": engagement.pk, "key": "findings", "export_format": "csv"},
         "bundle": {"pk": bundle.pk, "id": bundle.pk},
         "export": {"key": "findings", "export_format": "csv"},
+        "control": {"code": control.code},
+        "mapping": {"code": control.code, "pk": mapping.pk, "id": mapping.pk, "mapping_id": mapping.pk},
+        "assessment": {"pk": assessment.pk, "id": assessment.pk},
+        "evidence": {"pk": evidence.pk, "id": evidence.pk},
+        "exception": {"pk": exception.pk, "id": exception.pk},
+        "framework": {"slug": framework.slug},
     }
     w.things = {
         "asset": asset,
