@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -50,7 +51,9 @@ class FrameworkViewSet(viewsets.GenericViewSet):
         return Response(s.FrameworkSerializer(selectors.framework_get(slug=slug)).data)
 
     @extend_schema(responses=s.RequirementSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    # Catalogs run to hundreds of requirements: paged, unlike the frameworks themselves (a GET here
+    # answered 500 while the viewset had no paginator; found by tests/adversarial).
+    @action(detail=True, methods=["get"], pagination_class=PageNumberPagination)
     def requirements(self, request: Request, slug: str) -> Response:
         """The framework's requirements in catalog order, with the codes of the controls mapped to each."""
         framework = selectors.framework_get(slug=slug)

@@ -69,10 +69,17 @@ def wsgi_app():
     request_finished.connect(close_old_connections)
 
 
-def test_the_api_answers_generated_input_as_its_schema_says(owner, team_a, wsgi_app):
+@pytest.mark.parametrize("persona", ["owner", "outsider"])
+def test_the_api_answers_generated_input_as_its_schema_says(
+    persona, owner, outsider, team_a, team_b, wsgi_app
+):
+    """As two users (issue 13): team A's champion, and a member of team B whose requests name team A's
+    objects (generated ids and slugs hit both teams' rows), so refusals are checked against the schema too."""
     AssetFactory(team=team_a, name="ml-trainer")
+    AssetFactory(team=team_b, name="platform-api")
+    user = {"owner": owner, "outsider": outsider}[persona]
     _, secret = token_create(
-        actor=owner,
+        actor=user,
         name="fuzz",
         team=None,
         actions=["read", "write", "scans:push"],
