@@ -51,8 +51,8 @@ class FrameworkViewSet(viewsets.GenericViewSet):
         return Response(s.FrameworkSerializer(selectors.framework_get(slug=slug)).data)
 
     @extend_schema(responses=s.RequirementSerializer(many=True))
-    # Catalogs run to hundreds of requirements: paged, unlike the frameworks themselves (a GET here
-    # answered 500 while the viewset had no paginator; found by tests/adversarial).
+    # Catalogs run to hundreds of requirements: paged (a GET here answered 500 while the viewset had no
+    # paginator; found by tests/adversarial).
     @action(detail=True, methods=["get"], pagination_class=PageNumberPagination)
     def requirements(self, request: Request, slug: str) -> Response:
         """The framework's requirements in catalog order, with the codes of the controls mapped to each."""
