@@ -42,7 +42,10 @@ VOLATILE = [
 DISCLOSED = [
     re.compile(r'<p class="message warning restricted-hidden"[^>]*>.*?</p>', re.S),
     re.compile(r"(Restricted assets are|\d+ restricted assets? and (its|their) findings are) hidden from"),
-    re.compile(r"<p class=\"message info\">\s*\d+ entr(y|ies) about restricted assets (is|are) not[^<]*</p>"),
+    re.compile(
+        r"<p class=\"message info\">\s*\d+ entr(y|ies) about restricted assets"
+        r"( or incidents)? (is|are) not[^<]*</p>"
+    ),
 ]
 # Pages that draw a fresh secret on every visit (the second factor's enrolment key and QR code).
 FRESH_SECRETS = ("/accounts/mfa/",)
