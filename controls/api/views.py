@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -33,8 +33,9 @@ from controls.services import controls as control_services
 from controls.services import exceptions as exception_services
 from controls.services.evidence import evidence_add, served_content_type, too_large_message
 from controls.services.ownership import ownership_set
-from controls.uploads import evidence_declared_too_large, install_evidence_upload_handler
+from controls.uploads import evidence_max_bytes
 from hygiene import selectors as hygiene_selectors
+from hygiene.lib.uploads import BoundedUploadMixin
 from hygiene.permissions import scope_queryset
 
 
@@ -166,17 +167,17 @@ ASSESSMENT_FILTERS = [
 ]
 
 
-class AssessmentViewSet(viewsets.GenericViewSet):
+class AssessmentViewSet(BoundedUploadMixin, viewsets.GenericViewSet):
     serializer_class = s.AssessmentSerializer
     lookup_value_regex = "[0-9]+"  # a malformed id matches no route: 404, never a 500
     queryset = Assessment.objects.none()
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
-        # The bounded handler must be in place before anything (authentication, CSRF) reads the body.
-        if request.method == "POST":
-            self._upload_handler = install_evidence_upload_handler(request)
-        return super().initialize_request(request, *args, **kwargs)
+    def upload_max_bytes(self) -> int:
+        return evidence_max_bytes()
+
+    def upload_too_large_message(self) -> str:
+        return too_large_message()
 
     @extend_schema(parameters=ASSESSMENT_FILTERS)
     def list(self, request: Request) -> Response:
@@ -195,13 +196,8 @@ class AssessmentViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def evidence(self, request: Request, pk: str) -> Response:
         """Attach evidence (multipart for a file; JSON for a link or text); the assessment is re-run."""
-        if evidence_declared_too_large(request._request):
-            return Response({"detail": too_large_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         assessment = selectors.assessment_get_for_user(user=request.user, pk=int(pk))
-        data = s.EvidenceInputSerializer(data=request.data)  # reading the body streams the file in
-        handler = getattr(self, "_upload_handler", None)
-        if handler is not None and handler.exceeded:
-            return Response({"detail": too_large_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        data = s.EvidenceInputSerializer(data=self.uploaded_data(request))  # streams the file in, bounded
         data.is_valid(raise_exception=True)
         values = data.validated_data
         evidence = evidence_add(

@@ -11,7 +11,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from controls import selectors
@@ -25,12 +24,12 @@ from controls.services.evidence import (
     too_large_message,
 )
 from controls.services.ownership import may_assign, ownership_set
-from controls.uploads import evidence_declared_too_large, install_evidence_upload_handler
+from controls.uploads import evidence_max_bytes
 from controls.views import report_errors
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
-from hygiene.lib.uploads import BoundedUploadHandler
+from hygiene.lib.uploads import bounded_upload
 from hygiene.models import Membership
 from hygiene.permissions import can_contribute
 
@@ -93,22 +92,16 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "controls/assessment_detail.html", _assessment_context(request, assessment))
 
 
-# The upload handler must be installed before the CSRF check reads the body (as for scan uploads).
-@csrf_exempt
+def _refuse_too_large(request: HttpRequest) -> HttpResponse:
+    return _too_large(request, int(request.resolver_match.kwargs["pk"]))  # type: ignore[union-attr]
+
+
 @login_required
 @require_POST
+@bounded_upload(evidence_max_bytes, _refuse_too_large)
 def evidence_add_view(request: HttpRequest, pk: int) -> HttpResponse:
-    if evidence_declared_too_large(request):
-        return _too_large(request, pk)
-    return _evidence_post(request, pk, install_evidence_upload_handler(request))
-
-
-@csrf_protect
-def _evidence_post(request: HttpRequest, pk: int, handler: BoundedUploadHandler) -> HttpResponse:
     assessment = selectors.assessment_get_for_user(user=request.user, pk=pk)
     form = EvidenceForm(request.POST, request.FILES)
-    if handler.exceeded:
-        return _too_large(request, pk)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -143,11 +136,9 @@ def _evidence_post(request: HttpRequest, pk: int, handler: BoundedUploadHandler)
 def _too_large(request: HttpRequest, pk: int) -> HttpResponse:
     messages.error(request, too_large_message())
     assessment = selectors.assessment_get_for_user(user=request.user, pk=pk)
-    response = render(
+    return render(
         request, "controls/assessment_detail.html", _assessment_context(request, assessment), status=413
     )
-    response["Connection"] = "close"  # the rest of the body is not read
-    return response
 
 
 @login_required
