@@ -111,9 +111,8 @@ def _owner_forms(request: HttpRequest, control: Any) -> list[dict[str, Any]]:
 def ownership_edit_view(request: HttpRequest, code: str) -> HttpResponse:
     control = selectors.control_get(code=code)
     team = hygiene_selectors.team_get_for_user(user=request.user, slug=request.POST.get("team", ""))
-    users = get_user_model().objects
-    owner = users.filter(pk=request.POST.get("owner") or 0).first()
-    champion = users.filter(pk=request.POST.get("champion") or 0).first()
+    owner = _person(request.POST.get("owner"))
+    champion = _person(request.POST.get("champion"))
     try:
         ownership_set(actor=request.user, control=control, team=team, owner=owner, champion=champion)
     except PermissionDenied as exc:
@@ -123,6 +122,13 @@ def ownership_edit_view(request: HttpRequest, code: str) -> HttpResponse:
     else:
         messages.success(request, f"Owners of {control.code} in {team.name} saved.")
     return redirect(control)
+
+
+def _person(value: str | None) -> Any:
+    """The person a form names by id; anything that is not an id names nobody (never a server error)."""
+    if not value or not value.isdigit():
+        return None
+    return get_user_model().objects.filter(pk=int(value)).first()
 
 
 def _values(form: ControlForm) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -106,9 +107,12 @@ def world(
     requirement = Requirement.objects.create(framework=framework, identifier="adv-1", title="Be tidy")
     mapping = ControlMapping.objects.create(control=control, requirement=requirement)
     assessment = Assessment.objects.create(control=control, asset=asset, team=team_a)
+    Requirement.objects.create(framework=framework, identifier="adv-2", title="Be tidier")
+    # A file, so its download route can be asked about (a text has nothing to download).
     evidence = Evidence.objects.create(
-        assessment=assessment, team=team_a, kind="text", title="Seen", text="ok"
+        assessment=assessment, team=team_a, kind="file", title="Seen", filename="seen.txt"
     )
+    evidence.file.save("seen.txt", ContentFile(b"restore drill passed"), save=True)
     exception = ExceptionFactory(asset=asset, team=team_a)
     from hygiene.services.audit import audit_checkpoint_write, audit_log_seal
 
@@ -177,6 +181,8 @@ def world(
         "source": source,
         "guest": guest,
         "third": third,
+        "control": control,
+        "assessment": assessment,
     }
     get_user_model()  # the user model is loaded before any request
     return w
