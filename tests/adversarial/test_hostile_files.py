@@ -368,12 +368,9 @@ def _evidence_kept_cleanly(name: str) -> list[str]:
         stored = evidence.file.name
         if ".." in stored or "\x00" in stored or "\\" in stored or "<" in stored:
             problems.append(f"evidence stored as {stored!r}")
-        if served_content_type(evidence) not in (
-            "application/octet-stream",
-            "application/json",
-            "text/plain",
-        ):
-            problems.append(f"evidence served as {served_content_type(evidence)}")
+        served = served_content_type(evidence)
+        if any(word in served for word in ("html", "xml", "svg", "script")):
+            problems.append(f"evidence served as {served}, which a browser would render")
     return problems
 
 
