@@ -206,6 +206,8 @@ def test_uploaded_html_and_svg_are_served_as_attachments_that_are_never_sniffed(
             problems.append(f"{url}: {response.status_code} {disposition!r}")
         if response.get("X-Content-Type-Options") != "nosniff":
             problems.append(f"{url}: no nosniff")
+        if "evidence" in url and "sandbox" not in response.get("Content-Security-Policy", ""):
+            problems.append(f"{url}: not sandboxed")
         if any(word in response.get("Content-Type", "") for word in ("html", "svg", "xml")):
             problems.append(f"{url}: served as {response['Content-Type']}")
     assert not problems, "\n".join(problems)
