@@ -13,7 +13,7 @@ import re
 import pytest
 from django.db import transaction
 
-from tests.adversarial.helpers import body_of, listing_urls
+from tests.adversarial.helpers import body_of, listing_urls, page_table
 
 MARK = "zqxmark"
 QUERIES = (
@@ -36,6 +36,11 @@ VOLATILE = [
     re.compile(r"#\d+"),
     re.compile(r"/\d+/"),
     re.compile(r"object_id=\d+"),
+    # An OSCAL document's uuid names the moment it was made; an open incident's age grows.
+    re.compile(r'"uuid":\s*"[0-9a-f-]{36}"'),
+    re.compile(r"\d+ h \d+ min"),
+    re.compile(r'"seconds":\s*[\d.]+'),
+    re.compile(r'"version":\s*"\d{14}"'),
 ]
 # Said to auditors on purpose, so that they know the scope of what they audit: how many restricted
 # assets and log entries are out of their sight (numbers only, never names). DESIGN.md decides this.
@@ -61,8 +66,29 @@ def _normalised(response) -> str:
     return text
 
 
+def _shared_object_urls(world, persona: str) -> list[tuple[str, bool]]:
+    """Pages and API answers about objects every signed-in person may open (a control, a framework, a
+    playbook, an export): they may total or name team A's things, so they are compared as lists are."""
+    from tests.adversarial import matrix
+    from tests.adversarial.routes import fill, route_params, schema_path_to_route
+
+    urls = []
+    for route, entry in page_table().items():
+        if route_params(route) and entry.get("GET", {}).get(persona) == matrix.OK:
+            urls.append((fill(route, world.objects[entry["object"]]), False))
+    for path, entry in matrix.API.items():
+        if "{" in path and entry.get("GET", {}).get(persona) == matrix.OK:
+            urls.append((fill(schema_path_to_route(path), world.objects[entry["object"]]), True))
+    return urls
+
+
 def _views(world, persona: str) -> dict[str, tuple[int, str]]:
     views = {}
+    for url, api in _shared_object_urls(world, persona):
+        response = world.client(persona, api=api).get(url)
+        binary = not re.search(r"text|json|csv", response.get("Content-Type", ""))
+        # A PDF or a ZIP carries its own creation time: only its status and type are compared.
+        views[url] = (response.status_code, response["Content-Type"] if binary else _normalised(response))
     for url, api in listing_urls(persona):
         if url in FRESH_SECRETS:
             continue
