@@ -1,4 +1,4 @@
-"""The stored-XSS corpus: REAL scanner outputs (see /work/shared/scans/SOURCES.md) and a real ML-BOM with
+"""The stored-XSS corpus: REAL scanner outputs (see ../shared/scans/SOURCES.md) and a real ML-BOM with
 payloads injected into every field a page shows (titles, descriptions, rule ids, paths, package names,
 URLs as ``javascript:`` links), plus the form inputs people type (asset names, tags, incident titles and
 notes, control titles, exception reasons, evidence file names, engagement names).
@@ -10,10 +10,12 @@ bypasses the CSP so a missing escape is seen, not hidden by the policy) and leav
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-SCANS = Path("/work/shared/scans")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCANS = Path(os.environ.get("HYGIENE_SHARED_DIR", REPO_ROOT.parent / "shared")) / "scans"
 
 PAYLOAD = "\"'><img src=x onerror=alert(1)><svg onload=alert(2)><script>alert(3)</script>"
 JS_URL = "javascript:alert(4)"
