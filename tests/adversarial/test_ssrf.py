@@ -59,7 +59,7 @@ SPELLINGS = [
     Spelling("nat64-loopback", "[64:ff9b::7f00:1]"),
     Spelling("nat64-metadata", "[64:ff9b::a9fe:a9fe]"),
     Spelling("6to4-loopback", "[2002:7f00:1::]"),
-    Spelling("unspecified", "0.0.0.0"),
+    Spelling("unspecified", "0.0.0.0"),  # noqa: S104 - a URL the fetcher must refuse
     Spelling("unspecified-short", "0"),
     Spelling("ipv6-unspecified", "[::]"),
     Spelling("localhost", "localhost"),
@@ -116,9 +116,8 @@ def _pull_feed(kind: str) -> Callable[[str, object], str]:
     def pull(url: str, team) -> str:
         from django.conf import settings
 
-        from findings.services.enrichment import enrichment_pull
-
         from findings.errors import EnrichmentFileInvalid
+        from findings.services.enrichment import enrichment_pull
 
         setattr(settings, "HYGIENE_KEV_URL" if kind == "kev" else "HYGIENE_EPSS_URL", url)
         try:
