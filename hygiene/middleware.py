@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from hygiene.permissions import access_expired
 from hygiene.services.audit import actor_context
@@ -36,7 +37,7 @@ class SessionTimeoutMiddleware:
             if idle or too_old:
                 logout(request)
                 messages.info(request, "Your session ended; please sign in again.")
-                return redirect(f"{reverse('login')}?next={request.path}")
+                return redirect(_login_then(request))
             # Writing the session on every request costs a query; a minute's precision is enough.
             if now - last > LAST_SEEN_RESOLUTION_S or "hygiene_last_seen" not in request.session:
                 request.session["hygiene_last_seen"] = now
@@ -76,9 +77,14 @@ class MfaRequiredMiddleware:
             # A session opened before the app was enrolled (elsewhere): sign in again with a code.
             logout(request)
             messages.info(request, "Your account now has a second factor; please sign in again with a code.")
-            return redirect(f"{reverse('login')}?next={request.path}")
+            return redirect(_login_then(request))
         messages.warning(request, "Your role requires a second factor. Set up an authenticator app to go on.")
         return redirect("accounts:mfa")
+
+
+def _login_then(request: HttpRequest) -> str:
+    """The sign-in page, then back here: the path is encoded, so it cannot add a ``next`` of its own."""
+    return f"{reverse('login')}?{urlencode({'next': request.path})}"
 
 
 def client_ip(request: HttpRequest) -> str:
