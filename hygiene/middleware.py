@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import urlencode
 
 from hygiene.permissions import access_expired
@@ -80,6 +81,28 @@ class MfaRequiredMiddleware:
             return redirect(_login_then(request))
         messages.warning(request, "Your role requires a second factor. Set up an authenticator app to go on.")
         return redirect("accounts:mfa")
+
+
+class PrivateResponseMiddleware:
+    """Keep what one viewer was shown out of shared caches (a proxy, a CDN) and the browser's disk.
+
+    Every page and API answer depends on who asks; without this, a cache in front of the server could
+    hand one person's counts to the next. Static files never get here (WhiteNoise answers them first).
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith(settings.STATIC_URL or "/static/"):
+            return response  # the same for everyone, and named by content hash
+        if response.has_header("Cache-Control"):
+            patch_cache_control(response, private=True)
+        else:
+            patch_cache_control(response, private=True, no_store=True)
+        patch_vary_headers(response, ("Cookie", "Authorization"))
+        return response
 
 
 def _login_then(request: HttpRequest) -> str:
