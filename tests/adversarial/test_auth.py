@@ -89,6 +89,28 @@ SIGN_IN_PATHS: dict[str, Callable[[str, str], tuple[int, bool]]] = {
 }
 
 
+# Every route through which a password or a code is checked, and where the lockout table tries it.
+SIGN_IN_ROUTES = {
+    "accounts/login/": "sign-in page",
+    "admin/": "admin login",
+    "api/v1/auth/token/": "API token endpoint",
+    "accounts/verify/": "second factor (test_wrong_second_factor_codes_lock_the_account_out)",
+    "accounts/mfa/remove/": "removal (password through authenticate, code checked)",
+    "accounts/mfa/": "enrolment (a signed-in session's first code for a new key)",
+}
+_SIGN_IN_LIKE = re.compile(r"login|logon|sign-?in|auth/|accounts/verify|password|sso|oidc|saml|mfa/|otp")
+
+
+def test_every_way_of_signing_in_is_in_the_lockout_table(db):
+    """A new sign-in route (single sign-on, a password reset, a second login page) fails here until it
+    is added above and to the lockout tests."""
+    from tests.adversarial.routes import url_conf_routes
+
+    found = {route for route in url_conf_routes() if _SIGN_IN_LIKE.search(route)} | {"admin/"}
+
+    assert found == set(SIGN_IN_ROUTES)
+
+
 @pytest.fixture
 def staff(db):
     """Someone the admin site would let in (so its login is a real way in)."""
