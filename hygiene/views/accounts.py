@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from hygiene.forms import MfaEnrolForm, MfaRemoveForm, OtpTokenForm
 from hygiene.lib.forms import add_validation_errors
 from hygiene.lockout import lockout_response, second_factor_failed, sign_in_locked
+from hygiene.permissions import access_expired
 from hygiene.services import mfa
 
 PENDING_USER = "hygiene_pending_user"
@@ -61,7 +62,11 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     user_id = request.session.get(PENDING_USER)
     if user_id is None:
         return redirect("login")
-    user = get_user_model().objects.get(pk=user_id)
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None or access_expired(user):
+        # Deactivated, deleted or out of time since the password step: that sign-in is over.
+        _forget_pending(request)
+        return redirect("login")
     device = _confirmed_device(user)
     form = OtpTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and device is not None:
@@ -83,9 +88,13 @@ def verify_view(request: HttpRequest) -> HttpResponse:
 
 def _locked_out(request: HttpRequest) -> HttpResponse:
     """Forget the half-done sign-in: after the cool-off, the password is asked for again."""
+    _forget_pending(request)
+    return lockout_response(request)
+
+
+def _forget_pending(request: HttpRequest) -> None:
     for key in (PENDING_USER, PENDING_BACKEND, PENDING_NEXT):
         request.session.pop(key, None)
-    return lockout_response(request)
 
 
 @require_POST

@@ -175,6 +175,27 @@ def test_a_locked_out_account_cannot_finish_a_sign_in_it_started_before(client, 
     assert "_auth_user_id" not in client.session
 
 
+@pytest.mark.parametrize("change", ["deactivated", "deleted", "access ended"])
+def test_a_sign_in_half_done_before_the_account_changed_cannot_be_finished(client, auditor, change):
+    from hygiene.models import Profile
+
+    device = _enrol(auditor)
+    _password_step(client, auditor)
+    code = _code(_fresh(device))
+    if change == "deactivated":
+        type(auditor).objects.filter(pk=auditor.pk).update(is_active=False)
+    elif change == "deleted":
+        auditor.delete()
+    else:
+        ended = timezone.now() - dt.timedelta(minutes=1)
+        Profile.objects.filter(user=auditor).update(access_expires_at=ended)
+
+    response = client.post("/accounts/verify/", {"otp_token": code})
+
+    assert response.status_code == 302 and response.url == "/accounts/login/"
+    assert "_auth_user_id" not in client.session
+
+
 def test_wrong_codes_at_the_token_endpoint_lock_the_account_out(api_client, teammate, settings):
     device = _enrol(teammate)
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
