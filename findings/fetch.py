@@ -32,6 +32,7 @@ from findings.errors import FetchRefused
 CHUNK = 64 * 1024
 USER_AGENT = "hygiene-scan-puller/1"
 REDIRECTS = {301, 302, 303, 307, 308}
+_HOST_NAME = re.compile(r"[a-z0-9_.-]+")
 _FILENAME = re.compile(r"filename\*?=(?:UTF-8'')?\"?([^\";]+)\"?", re.IGNORECASE)
 
 
@@ -87,8 +88,32 @@ def host_allowed(host: str, allowed_hosts: frozenset[str]) -> bool:
 
 
 def check_url(url: str, policy: FetchPolicy) -> None:
-    """Refuse a URL that could never be fetched (for validating a form before any request)."""
-    _split(url, policy)
+    """Refuse a URL that could never be fetched (for validating a form before any request).
+
+    A host written as an address, in any spelling the resolver reads (``2130706433``, ``0x7f.1``), is
+    judged now; a name is resolved only when fetched, since its address may change.
+    """
+    _, host, _, _ = _split(url, policy)
+    if host == "localhost" or host.endswith(".localhost"):
+        address = "127.0.0.1"  # always loopback (RFC 6761), whatever the resolver says
+    else:
+        try:
+            address = str(socket.getaddrinfo(host, None, flags=socket.AI_NUMERICHOST)[0][4][0])
+        except (socket.gaierror, UnicodeError):
+            return
+    if not _address_allowed(address) and host not in policy.allow_private:
+        raise FetchRefused(
+            f"{host} is a private, loopback or link-local address ({address}); such hosts are refused "
+            "unless named in HYGIENE_SCAN_URL_ALLOW_PRIVATE."
+        )
+
+
+def _is_ipv6_literal(host: str) -> bool:
+    try:
+        ipaddress.IPv6Address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
 
 
 def _split(url: str, policy: FetchPolicy) -> tuple[str, str, int, str]:
@@ -104,6 +129,13 @@ def _split(url: str, policy: FetchPolicy) -> tuple[str, str, int, str]:
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
         raise FetchRefused("The URL names no host.")
+    if not (_HOST_NAME.fullmatch(host) or _is_ipv6_literal(host)):
+        # The resolver stops at a NUL ("evil.net\x00.example.org" would pass "*.example.org" and
+        # resolve evil.net) and reads Unicode and percent-escapes its own way: plain names only.
+        raise FetchRefused(
+            "The host name may hold only letters, digits, dots and hyphens (write an international "
+            "name in its xn-- form)."
+        )
     if not host_allowed(host, policy.allowed_hosts):
         raise FetchRefused(
             f"The host {host} is not on the allow-list (HYGIENE_SCAN_URL_ALLOWED_HOSTS); "
@@ -115,10 +147,26 @@ def _split(url: str, policy: FetchPolicy) -> tuple[str, str, int, str]:
     return parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path
 
 
+# IPv6 forms Python counts as global although they lead back to IPv4 or to the local network:
+# IPv4-compatible (::a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), local-use NAT64 and the deprecated
+# site-local range are refused outright; NAT64 (64:ff9b::a.b.c.d), 6to4 and Teredo addresses are judged
+# by the IPv4 address they carry, so ``[64:ff9b::a9fe:a9fe]`` does not reach the metadata service.
+_REFUSED_V6 = tuple(
+    ipaddress.IPv6Network(net) for net in ("::/96", "::ffff:0:0:0/96", "64:ff9b:1::/48", "fec0::/10")
+)
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 def _address_allowed(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in _REFUSED_V6):
+            return False
+        carried = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if carried is None and ip in _NAT64:
+            carried = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if carried is not None:
+            return _address_allowed(str(carried))
     return ip.is_global and not ip.is_multicast
 
 

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import urlencode
 
 from hygiene.permissions import access_expired
 from hygiene.services.audit import actor_context
@@ -36,7 +38,7 @@ class SessionTimeoutMiddleware:
             if idle or too_old:
                 logout(request)
                 messages.info(request, "Your session ended; please sign in again.")
-                return redirect(f"{reverse('login')}?next={request.path}")
+                return redirect(_login_then(request))
             # Writing the session on every request costs a query; a minute's precision is enough.
             if now - last > LAST_SEEN_RESOLUTION_S or "hygiene_last_seen" not in request.session:
                 request.session["hygiene_last_seen"] = now
@@ -76,9 +78,36 @@ class MfaRequiredMiddleware:
             # A session opened before the app was enrolled (elsewhere): sign in again with a code.
             logout(request)
             messages.info(request, "Your account now has a second factor; please sign in again with a code.")
-            return redirect(f"{reverse('login')}?next={request.path}")
+            return redirect(_login_then(request))
         messages.warning(request, "Your role requires a second factor. Set up an authenticator app to go on.")
         return redirect("accounts:mfa")
+
+
+class PrivateResponseMiddleware:
+    """Keep what one viewer was shown out of shared caches (a proxy, a CDN) and the browser's disk.
+
+    Every page and API answer depends on who asks; without this, a cache in front of the server could
+    hand one person's counts to the next. Static files never get here (WhiteNoise answers them first).
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith(settings.STATIC_URL or "/static/"):
+            return response  # the same for everyone, and named by content hash
+        if response.has_header("Cache-Control"):
+            patch_cache_control(response, private=True)
+        else:
+            patch_cache_control(response, private=True, no_store=True)
+        patch_vary_headers(response, ("Cookie", "Authorization"))
+        return response
+
+
+def _login_then(request: HttpRequest) -> str:
+    """The sign-in page, then back here: the path is encoded, so it cannot add a ``next`` of its own."""
+    return f"{reverse('login')}?{urlencode({'next': request.path})}"
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -239,12 +239,37 @@ def assessment_run(
                 detail={"controls": len(selected), "results_written": rows},
             )
         else:
-            _counts_adjust(before, _subject_tallies(asset_ids or [], team_ids or []))
+            after = _subject_tallies(asset_ids or [], team_ids or [])
+            _counts_adjust(before, after)
+            # Assessments are machine-written in bulk and not audited by trigger: the run is the entry,
+            # whether it covered everything or a few subjects (after an import, evidence, an exception).
+            audit_event(
+                action="assessment_run",
+                object_type="controls_assessment",
+                actor_label="assessment worker",
+                detail={
+                    "controls": len(selected),
+                    "results_written": rows,
+                    "assets": sorted(asset_ids or [])[:100],
+                    "teams": sorted(team_ids or [])[:100],
+                    "changed": _changed_statuses(before, after),
+                },
+            )
     seconds = (timezone.now() - started).total_seconds()
     return RunResult(controls=len(selected), rows=rows, seconds=seconds, timings=timings)
 
 
 Tallies = Counter[tuple[int, int, bool, str]]
+
+
+def _changed_statuses(before: Tallies, after: Tallies) -> dict[str, int]:
+    """How many results each status gained (+) or lost (-) in a run, for its audit entry."""
+    net: Counter[str] = Counter()
+    for (_team, _control, _restricted, status), count in after.items():
+        net[status] += count
+    for (_team, _control, _restricted, status), count in before.items():
+        net[status] -= count
+    return {status: change for status, change in sorted(net.items()) if change}
 
 
 def _subject_tallies(asset_ids: list[int], team_ids: list[int]) -> Tallies:

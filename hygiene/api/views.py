@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 
 from hygiene import selectors
 from hygiene.api import serializers as s
+from hygiene.lockout import LOCKED_MESSAGE, second_factor_failed, sign_in_locked
 from hygiene.models import Team
 from hygiene.permissions import is_auditor, is_security_lead, sees_all_teams
 from hygiene.selectors import CHECKPOINT_HEADER, signed_checkpoint
@@ -137,7 +139,14 @@ class ObtainTokenView(APIView):
         user = authenticate(request._request, username=values["username"], password=values["password"])
         if user is None:
             return Response({"detail": "Wrong username or password, or the account is locked."}, status=401)
-        mfa_services.token_issuance_check(user=user, code=values["otp_token"])
+        if values["otp_token"] and sign_in_locked(request._request, user):
+            return Response({"detail": LOCKED_MESSAGE}, status=429)
+        try:
+            mfa_services.token_issuance_check(user=user, code=values["otp_token"])
+        except ValidationError:
+            if values["otp_token"] and second_factor_failed(request._request, user):
+                return Response({"detail": LOCKED_MESSAGE}, status=429)
+            raise
         token, clear = token_services.token_create(
             actor=user,
             name=values["name"],

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from hygiene.models import Notification
 
@@ -79,6 +80,12 @@ def _queue_emails(ids: list[int]) -> None:
     send_notification_emails.delay(ids)
 
 
+def is_site_path(url: str) -> bool:
+    """Whether ``url`` is a path on this site: appended to SITE_URL, ``@evil.example/x`` or ``//evil``
+    would make an e-mail link to another host."""
+    return url.startswith("/") and url_has_allowed_host_and_scheme(url, allowed_hosts=None)
+
+
 def notification_send_emails(*, ids: list[int]) -> int:
     """E-mail the notifications not e-mailed yet; return how many went out (idempotent)."""
     sent = 0
@@ -86,7 +93,7 @@ def notification_send_emails(*, ids: list[int]) -> int:
     for note in pending:
         address = note.recipient.email
         if address:
-            link = f"\n\n{settings.SITE_URL.rstrip('/')}{note.url}" if note.url else ""
+            link = f"\n\n{settings.SITE_URL.rstrip('/')}{note.url}" if is_site_path(note.url) else ""
             send_mail(
                 subject=f"[hygiene] {note.title}",
                 message=f"{note.body}{link}".strip() or note.title,

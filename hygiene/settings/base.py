@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "hygiene.middleware.PrivateResponseMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "hygiene.middleware.SessionTimeoutMiddleware",
     "hygiene.middleware.AccessExpiryMiddleware",

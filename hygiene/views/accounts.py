@@ -18,6 +18,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hygiene.forms import MfaEnrolForm, MfaRemoveForm, OtpTokenForm
 from hygiene.lib.forms import add_validation_errors
+from hygiene.lockout import lockout_response, second_factor_failed, sign_in_locked
+from hygiene.permissions import access_expired
 from hygiene.services import mfa
 
 PENDING_USER = "hygiene_pending_user"
@@ -60,10 +62,16 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     user_id = request.session.get(PENDING_USER)
     if user_id is None:
         return redirect("login")
-    user = get_user_model().objects.get(pk=user_id)
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None or access_expired(user):
+        # Deactivated, deleted or out of time since the password step: that sign-in is over.
+        _forget_pending(request)
+        return redirect("login")
     device = _confirmed_device(user)
     form = OtpTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and device is not None:
+        if sign_in_locked(request, user):
+            return _locked_out(request)
         if device.verify_token(form.cleaned_data["otp_token"]):
             next_url = request.session.pop(PENDING_NEXT, "/")
             backend = request.session.pop(PENDING_BACKEND)
@@ -72,8 +80,21 @@ def verify_view(request: HttpRequest) -> HttpResponse:
             otp_login(request, device)
             messages.success(request, f"Welcome, {user.get_username()}.")
             return redirect(next_url)
+        if second_factor_failed(request, user):
+            return _locked_out(request)
         form.add_error("otp_token", "That code is not right. Codes change every 30 seconds.")
     return render(request, "registration/verify.html", {"form": form})
+
+
+def _locked_out(request: HttpRequest) -> HttpResponse:
+    """Forget the half-done sign-in: after the cool-off, the password is asked for again."""
+    _forget_pending(request)
+    return lockout_response(request)
+
+
+def _forget_pending(request: HttpRequest) -> None:
+    for key in (PENDING_USER, PENDING_BACKEND, PENDING_NEXT):
+        request.session.pop(key, None)
 
 
 @require_POST
