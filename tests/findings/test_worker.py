@@ -152,7 +152,8 @@ def _copy_backend():
         cursor.execute(
             "SELECT a.pid, p.tuples_processed, a.wait_event_type = 'Lock' FROM pg_stat_activity a"
             " JOIN pg_stat_progress_copy p ON p.pid = a.pid"
-            " WHERE p.relid = 'findings_finding'::regclass AND a.query LIKE 'COPY findings_finding%%'"
+            " WHERE a.datname = current_database() AND p.relid = 'findings_finding'::regclass"
+            " AND a.query LIKE 'COPY findings_finding%%'"
         )
         return cursor.fetchone()
 
