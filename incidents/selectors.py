@@ -103,7 +103,22 @@ def _as_list(value: Any) -> list[str]:
     return [str(item) for item in value if item]
 
 
+def _without_nul(filters: Mapping[str, Any]) -> dict[str, Any]:
+    """The filters with NUL characters dropped: psycopg2 refuses a query parameter holding one (a 500),
+    and PostgreSQL text cannot store one, so no row could have matched it anyway."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace("\x00", "")
+        if isinstance(value, list | tuple):
+            return [clean(item) for item in value]
+        return value
+
+    return {key: clean(value) for key, value in filters.items()}
+
+
 def _apply_filters(incidents: QuerySet[Incident], filters: Mapping[str, Any]) -> QuerySet[Incident]:
+    filters = _without_nul(filters)
     for field in ("status", "severity", "category"):
         values = _as_list(filters.get(field))
         if values:
@@ -343,7 +358,7 @@ def playbook_for_category(*, category: str) -> Playbook | None:
 
 
 def exercise_list_for_user(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Exercise]:
-    filters = filters or {}
+    filters = _without_nul(filters or {})
     exercises = scope_queryset(Exercise.objects.all(), user, team_field="team")
     if filters.get("team"):
         exercises = exercises.filter(team__slug=filters["team"])

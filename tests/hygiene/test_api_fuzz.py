@@ -31,7 +31,9 @@ CHECKS = [
 
 
 def _failures_of(operation, mode, headers):
+    """(failures, examples run) of one operation in one generation mode."""
     failures = set()
+    examples = 0
 
     @settings(
         max_examples=EXAMPLES,
@@ -43,6 +45,8 @@ def _failures_of(operation, mode, headers):
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case):
+        nonlocal examples
+        examples += 1
         try:
             response = case.call(headers=headers)
             case.validate_response(response, checks=CHECKS, headers=headers)
@@ -56,7 +60,7 @@ def _failures_of(operation, mode, headers):
         run()
     except Unsatisfiable:  # nothing of this operation can be made invalid (no parameters, no body)
         assert mode == GenerationMode.NEGATIVE
-    return failures
+    return failures, examples
 
 
 @pytest.fixture
@@ -71,7 +75,7 @@ def wsgi_app():
 
 @pytest.mark.parametrize("persona", ["owner", "outsider"])
 def test_the_api_answers_generated_input_as_its_schema_says(
-    persona, owner, outsider, team_a, team_b, wsgi_app
+    persona, owner, outsider, team_a, team_b, wsgi_app, record_property
 ):
     """As two users (issue 13): team A's champion, and a member of team B whose requests name team A's
     objects (generated ids and slugs hit both teams' rows), so refusals are checked against the schema too."""
@@ -88,7 +92,16 @@ def test_the_api_answers_generated_input_as_its_schema_says(
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", wsgi_app)
     headers = {"Authorization": f"Token {secret}"}
     failures = []
+    operations = examples = 0
     for result in schema.get_all_operations():
+        operations += 1
         for mode in GenerationMode:
-            failures.extend(sorted(_failures_of(result.ok(), mode, headers)))
+            found, ran = _failures_of(result.ok(), mode, headers)
+            failures.extend(sorted(found))
+            examples += ran
+    # How much was tried, in the JUnit report and the output (-rA): the fixed seed makes it the same each run.
+    record_property("operations", operations)
+    record_property("examples", examples)
+    print(f"schemathesis as {persona}: {examples} examples over {operations} operations")
+    assert examples >= operations  # every operation was called at least once
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)

@@ -1,6 +1,9 @@
 """Refusals and failures are pages of the site that say why; the API answers them in JSON."""
 
+import json
+
 import pytest
+from django.db import OperationalError
 from django.test import RequestFactory
 
 from hygiene.views import errors
@@ -52,3 +55,34 @@ def test_a_csrf_failure_is_a_styled_refusal_that_says_what_to_do(client, teammat
 
     assert response.status_code == 403
     assert "reload the page and try again" in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/assets/", "/api/v1/assets/"])
+def test_a_database_that_does_not_answer_is_a_503_to_retry_later(path, teammate):
+    """As Django calls the handler: inside the ``except`` of the error (PostgreSQL restarting, see
+    tests/adversarial/test_crash_safety.py for the real restart)."""
+    request = RequestFactory().get(path)
+    request.user = teammate
+
+    try:
+        raise OperationalError("server closed the connection unexpectedly")
+    except OperationalError:
+        response = errors.server_error(request)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == errors.RETRY_AFTER
+    if path.startswith("/api/"):
+        assert json.loads(response.content) == {"detail": errors.DATABASE_UNAVAILABLE}
+    else:
+        assert "The database is not answering" in response.content.decode()
+
+
+def test_other_server_errors_stay_500(teammate):
+    request = RequestFactory().get("/api/v1/assets/")
+
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        response = errors.server_error(request)
+
+    assert response.status_code == 500

@@ -227,3 +227,27 @@ def test_exercise_follow_ups_through_the_api(api_client, owner, teammate, team_a
     api_client.force_authenticate(owner)
     response = api_client.post(f"/api/v1/exercises/{exercise.pk}/followups/", body, format="json")
     assert response.status_code == 201 and response.json()["owner"] == "teammate"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/incidents/?q=bot%00",
+        "/api/v1/incidents/?team=research%00&status=open%00",
+        "/api/v1/exercises/?team=%00",
+        "/incidents/?q=bot%00",
+        "/incidents/exercises/?team=%00",
+    ],
+)
+def test_a_nul_character_in_a_list_filter_is_ignored_not_a_server_error(
+    url, client, api_client, lead, team_a
+):
+    """Found by the schemathesis run (issue 13): psycopg2 refuses a NUL in a query parameter."""
+    IncidentFactory(team=team_a, title="Prompt injection in the support bot")
+    ExerciseFactory(team=team_a)
+    api_client.force_authenticate(lead)
+    client.force_login(lead)
+
+    response = (api_client if url.startswith("/api/") else client).get(url)
+
+    assert response.status_code == 200
