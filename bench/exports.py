@@ -122,16 +122,8 @@ def bench_export(n_findings: int, rng: random.Random, *, sort: bool = False) -> 
     # Warm-up, as a running server is: the first request imports every view and loads the URL conf
     # (seconds on this machine), which is no part of an export's speed.
     assert client.get("/exports/", HTTP_HOST="localhost").status_code == 200
-    rows = size = 0
-    with PeakRss() as rss:
-        started = time.perf_counter()
-        url = "/exports/findings.csv" + ("?sort=severity" if sort else "")
-        response = client.get(url, HTTP_HOST="localhost")
-        assert response.status_code == 200 and response.streaming
-        for chunk in response.streaming_content:
-            size += len(chunk)
-            rows += chunk.count(b"\n")
-        seconds = time.perf_counter() - started
+    query = "?sort=severity" if sort else ""
+    rows, size, seconds, rss = _stream(client, "/exports/findings.csv" + query)
     rows -= 1  # the header
     assert rows == n_findings, (rows, n_findings)
     rate = round(rows / seconds)
@@ -141,9 +133,30 @@ def bench_export(n_findings: int, rng: random.Random, *, sort: bool = False) -> 
     print(
         f"raw COPY of the same query to /dev/null: {copy_rate:,} rows/s; export/COPY = {rate / copy_rate:.2f}"
     )
+    json_rows, json_size, json_seconds, json_rss = _stream(client, "/exports/findings.json" + query)
+    json_rows -= 2  # "[" and "]" stand on lines of their own
+    assert json_rows == n_findings, (json_rows, n_findings)
+    json_rate = round(json_rows / json_seconds)
+    print(f"findings JSON export: {json_rows:,} objects, {json_size / 1024 / 1024:.0f} MiB in "
+          f"{json_seconds:.1f} s = {json_rate:,} rows/s; peak RSS {json_rss.peak_mb} MB")  # fmt: skip
     return {"findings_csv_rows": rows, "findings_csv_rows_per_s": rate, "export_peak_rss_mb": rss.peak_mb,
             "export_s": round(seconds, 2), "export_sorted": sort, "raw_copy_rows_per_s": copy_rate,
-            "export_to_raw_copy_ratio": round(rate / copy_rate, 3)}  # fmt: skip
+            "export_to_raw_copy_ratio": round(rate / copy_rate, 3), "findings_json_rows_per_s": json_rate,
+            "json_export_peak_rss_mb": json_rss.peak_mb}  # fmt: skip
+
+
+def _stream(client: Any, url: str) -> tuple[int, int, float, PeakRss]:
+    """(lines, bytes, seconds, peak memory) of downloading ``url`` as a browser would, chunk by chunk."""
+    lines = size = 0
+    with PeakRss() as rss:
+        started = time.perf_counter()
+        response = client.get(url, HTTP_HOST="localhost")
+        assert response.status_code == 200 and response.streaming
+        for chunk in response.streaming_content:
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+        seconds = time.perf_counter() - started
+    return lines, size, seconds, rss
 
 
 def _raw_copy_rate(member: Any, n_findings: int, *, sort: bool) -> int:

@@ -195,3 +195,79 @@ def test_an_abandoned_findings_export_stops_its_copy_and_leaves_the_connection_u
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM findings_finding")
         assert cursor.fetchone()[0] == 20_000
+
+
+def test_json_export_keeps_every_character_of_awkward_text(client, owner, estate):
+    """PostgreSQL writes the JSON through COPY: line breaks, quotes, backslashes, control characters
+    (the ones COPY is told to use as delimiter and quote among them) and non-Latin text come back exact."""
+    awkward = 'line one\nline two\r\n"quoted" \\path\\ \x01\x02\t tab, comma; café 漢字 \U0001f512'
+    FindingFactory(asset=estate["model"], title=awkward, package="", fixed_version="")
+    client_for(client, owner)
+    response = client.get("/exports/findings.json")
+    rows = json.loads(_body(response))
+    mine = [row for row in rows if row["title"] == awkward]
+    assert len(mine) == 1
+    assert mine[0]["package"] == "" and mine[0]["cvss"] is None and mine[0]["kev"] is False
+
+
+def test_json_export_of_nothing_is_an_empty_array(client, teammate):
+    client_for(client, teammate)
+    assert json.loads(_body(client.get("/exports/findings.json"))) == []
+
+
+def test_audit_log_json_export_nests_before_and_after(client, lead, estate):
+    client_for(client, lead)
+    rows = json.loads(_body(client.get("/exports/audit-log.json?object_type=assets_asset")))
+    assert rows and isinstance(rows[0]["after"], dict) and "name" in rows[0]["after"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_abandoned_json_export_stops_its_copy_too(owner, team_a):
+    import threading
+
+    from django.db import connection
+
+    from findings.models import Finding
+    from hygiene.lib.exports import queryset_json
+    from tests.factories.assets import AssetFactory
+
+    _add_findings(AssetFactory(team=team_a), 0, 20_000)
+    stream = queryset_json(Finding.objects.order_by("id"), [("id", "id"), ("title", "title")])
+    assert next(stream) == b"[\n"
+    first = next(stream)
+    assert first.startswith(b'{"id"') and b"Streaming row" in first
+    stream.close()
+
+    assert not any(thread.name == "export-copy" for thread in threading.enumerate())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM findings_finding")
+        assert cursor.fetchone()[0] == 20_000
+
+
+def test_json_keys_are_the_column_names_whatever_their_characters(owner, estate):
+    from findings.models import Finding
+    from hygiene.lib.exports import queryset_json
+
+    columns = [('title "as shown"', "title"), ("100% done", "kev"), ("asset", "asset__name")]
+    chunks = queryset_json(Finding.objects.filter(asset=estate["model"]), columns)
+    rows = json.loads(b"".join(chunks))
+    assert rows == [{'title "as shown"': "Issue on churn-model", "100% done": False, "asset": "churn-model"}]
+
+
+def test_every_registered_list_exports_as_json_with_its_own_keys(lead, estate):
+    from hygiene.services.exports import EXPORTS, export_stream
+
+    for key, spec in EXPORTS.items():
+        export = export_stream(user=lead, key=key, export_format="json", params={})
+        rows = json.loads(b"".join(c if isinstance(c, bytes) else c.encode() for c in export.chunks))
+        assert isinstance(rows, list), key
+        for row in rows:
+            assert list(row) == [name for name, _ in spec.columns], key
+
+
+def test_a_list_whose_scope_matches_nothing_exports_its_header_or_an_empty_array(client, lead):
+    # With no control assessed, the assessments' scope compiles to "nothing" (Django writes no SQL for it).
+    client_for(client, lead)
+    text = _body(client.get("/exports/assessments.csv"))
+    assert text.splitlines() == [text.splitlines()[0]] and text.startswith("id,control,")
+    assert json.loads(_body(client.get("/exports/assessments.json"))) == []
