@@ -18,7 +18,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
@@ -160,7 +160,7 @@ PIPE_READ = 256 * 1024
 PIPE_SIZE = 1024 * 1024  # what Linux lets anyone ask for (pipe-max-size)
 
 
-def _copy_out(queryset: Any, copy_sql: str, params: list[Any]) -> Iterator[bytes]:
+def _copy_out(queryset: Any, copy_sql: str, params: list[Any]) -> Generator[bytes]:
     """Run ``COPY (...) TO STDOUT`` on the queryset's connection and yield what it writes, block by block.
 
     COPY is PostgreSQL's fastest way out; it runs in a helper thread on the same connection (psycopg2

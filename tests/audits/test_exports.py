@@ -144,11 +144,11 @@ def _add_findings(asset, start, count):
     )
 
 
-def _export_peak(client) -> tuple[int, int, int]:
-    """(rows, bytes, peak Python memory) of consuming the findings CSV export."""
+def _export_peak(client, url="/exports/findings.csv") -> tuple[int, int, int]:
+    """(lines, bytes, peak Python memory) of consuming the findings CSV (or ``url``'s) export."""
     import tracemalloc
 
-    response = client.get("/exports/findings.csv")
+    response = client.get(url)
     tracemalloc.start()
     total = rows = 0
     for chunk in response.streaming_content:
@@ -168,6 +168,17 @@ def test_findings_export_streams_in_constant_memory_whatever_the_row_count(clien
     assert (small_rows, rows) == (10_003, 50_003)  # + the header and team A's two findings of the estate
     assert total > 4.5 * small_bytes
     # Five times the rows, about the same peak: one chunk of rows at a time, never the whole export.
+    assert peak < 1.5 * small_peak, f"peak {peak} bytes for {total} bytes, {small_peak} for {small_bytes}"
+
+
+def test_findings_json_export_streams_in_constant_memory_too(client, owner, estate):
+    client_for(client, owner)
+    _add_findings(estate["model"], 0, 10_000)
+    small_lines, small_bytes, small_peak = _export_peak(client, "/exports/findings.json")
+    _add_findings(estate["model"], 10_000, 40_000)
+    lines, total, peak = _export_peak(client, "/exports/findings.json")
+    assert (small_lines, lines) == (10_004, 50_004)  # one object a line, "[" and "]" on their own
+    assert total > 4.5 * small_bytes
     assert peak < 1.5 * small_peak, f"peak {peak} bytes for {total} bytes, {small_peak} for {small_bytes}"
 
 
