@@ -282,3 +282,16 @@ def test_a_list_whose_scope_matches_nothing_exports_its_header_or_an_empty_array
     text = _body(client.get("/exports/assessments.csv"))
     assert text.splitlines() == [text.splitlines()[0]] and text.startswith("id,control,")
     assert json.loads(_body(client.get("/exports/assessments.json"))) == []
+
+
+def test_the_sql_neutralisation_agrees_with_the_python_one_on_every_first_character():
+    from django.db import connection
+
+    from hygiene.lib.exports import _neutralised, safe_cell
+
+    cells = ["=1+1", "+1", "-1", "@SUM(1)", "\t=1", "\r=1", "", "plain", "é=1", "漢=1", " =1", "'=1", None]
+    cells += [chr(code) + "x" for code in range(1, 128)]
+    with connection.cursor() as cursor:
+        for cell in cells:
+            cursor.execute(f"SELECT {_neutralised('v')} FROM (SELECT %s::text AS v) AS cell", [cell])
+            assert cursor.fetchone()[0] == safe_cell(cell), repr(cell)
