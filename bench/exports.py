@@ -5,10 +5,11 @@ database (``hygiene_bench_exports``) on the configured server and drops it at th
 
 - COPYs 1,000,000 open findings of one team, then streams ``/exports/findings.csv`` through Django's
   test client as a member of that team (the permission path and the filters of the list run), counting
-  rows per second and sampling the process's resident memory while it streams;
+  rows per second and sampling the process's resident memory while it streams; the same list as JSON;
 - builds an engagement of another team with 500 raw scan files of 100 KB (the evidence files), 2,000
   findings and 100,000 sealed audit-log entries in its period, times ``bundle_write`` (records, evidence,
-  audit-log extract, manifest, Ed25519 signature) with its peak memory, then times ``bundle_verify`` of it.
+  audit-log extract, manifest, Ed25519 signature) with its peak memory, then times ``bundle_verify`` of it;
+- streams the whole audit log (those 100,000 entries) as CSV to a security lead.
 
 Control assessments (issue 9) are not in this branch: the bundle has no assessments section yet, so the
 2,000 records of the bundle are findings. The last line is one JSON object with the figures.
@@ -122,16 +123,8 @@ def bench_export(n_findings: int, rng: random.Random, *, sort: bool = False) -> 
     # Warm-up, as a running server is: the first request imports every view and loads the URL conf
     # (seconds on this machine), which is no part of an export's speed.
     assert client.get("/exports/", HTTP_HOST="localhost").status_code == 200
-    rows = size = 0
-    with PeakRss() as rss:
-        started = time.perf_counter()
-        url = "/exports/findings.csv" + ("?sort=severity" if sort else "")
-        response = client.get(url, HTTP_HOST="localhost")
-        assert response.status_code == 200 and response.streaming
-        for chunk in response.streaming_content:
-            size += len(chunk)
-            rows += chunk.count(b"\n")
-        seconds = time.perf_counter() - started
+    query = "?sort=severity" if sort else ""
+    rows, size, seconds, rss = _stream(client, "/exports/findings.csv" + query)
     rows -= 1  # the header
     assert rows == n_findings, (rows, n_findings)
     rate = round(rows / seconds)
@@ -141,9 +134,30 @@ def bench_export(n_findings: int, rng: random.Random, *, sort: bool = False) -> 
     print(
         f"raw COPY of the same query to /dev/null: {copy_rate:,} rows/s; export/COPY = {rate / copy_rate:.2f}"
     )
+    json_rows, json_size, json_seconds, json_rss = _stream(client, "/exports/findings.json" + query)
+    json_rows -= 2  # "[" and "]" stand on lines of their own
+    assert json_rows == n_findings, (json_rows, n_findings)
+    json_rate = round(json_rows / json_seconds)
+    print(f"findings JSON export: {json_rows:,} objects, {json_size / 1024 / 1024:.0f} MiB in "
+          f"{json_seconds:.1f} s = {json_rate:,} rows/s; peak RSS {json_rss.peak_mb} MB")  # fmt: skip
     return {"findings_csv_rows": rows, "findings_csv_rows_per_s": rate, "export_peak_rss_mb": rss.peak_mb,
             "export_s": round(seconds, 2), "export_sorted": sort, "raw_copy_rows_per_s": copy_rate,
-            "export_to_raw_copy_ratio": round(rate / copy_rate, 3)}  # fmt: skip
+            "export_to_raw_copy_ratio": round(rate / copy_rate, 3), "findings_json_rows_per_s": json_rate,
+            "json_export_peak_rss_mb": json_rss.peak_mb}  # fmt: skip
+
+
+def _stream(client: Any, url: str) -> tuple[int, int, float, PeakRss]:
+    """(lines, bytes, seconds, peak memory) of downloading ``url`` as a browser would, chunk by chunk."""
+    lines = size = 0
+    with PeakRss() as rss:
+        started = time.perf_counter()
+        response = client.get(url, HTTP_HOST="localhost")
+        assert response.status_code == 200 and response.streaming
+        for chunk in response.streaming_content:
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+        seconds = time.perf_counter() - started
+    return lines, size, seconds, rss
 
 
 def _raw_copy_rate(member: Any, n_findings: int, *, sort: bool) -> int:
@@ -274,6 +288,7 @@ def bench_bundle(rng: random.Random) -> dict[str, Any]:
         report = bundle_verify(source=out.name, check_live_log=True)
         verify_s = time.perf_counter() - started
     assert report.ok, report.problems()
+    audit_rows, audit_seconds = _audit_log_export()
     print(
         f"bundle: {summary['file_count']} files, {size / 1024 / 1024:.0f} MiB in {bundle_s:.1f} s, "
         f"peak RSS {rss.peak_mb} MB; audit extract {report.chain_entries:,} entries; "
@@ -287,7 +302,27 @@ def bench_bundle(rng: random.Random) -> dict[str, Any]:
         "bundle_audit_entries": report.chain_entries,
         "verify_bundle_s": round(verify_s, 2),
         "bundle_assessments": 0,
+        "audit_log_csv_rows": audit_rows,
+        "audit_log_csv_rows_per_s": round(audit_rows / audit_seconds),
     }
+
+
+def _audit_log_export() -> tuple[int, float]:
+    """The whole audit log as CSV, as a security lead reads it: the other large export of the registry."""
+    from django.test import Client
+
+    from hygiene.roles import SECURITY_LEAD
+    from hygiene.services.teams import user_create
+
+    lead = user_create(username="bench-lead", email="l@example.org", password="bench-password-123",
+                       role=SECURITY_LEAD)  # fmt: skip
+    client = Client()
+    client.force_login(lead)
+    lines, size, seconds, rss = _stream(client, "/exports/audit-log.csv")
+    rows = lines - 1
+    print(f"audit log CSV export: {rows:,} rows, {size / 1024 / 1024:.0f} MiB in {seconds:.1f} s = "
+          f"{round(rows / seconds):,} rows/s; peak RSS {rss.peak_mb} MB")  # fmt: skip
+    return rows, seconds
 
 
 def main() -> None:

@@ -144,11 +144,11 @@ def _add_findings(asset, start, count):
     )
 
 
-def _export_peak(client) -> tuple[int, int, int]:
-    """(rows, bytes, peak Python memory) of consuming the findings CSV export."""
+def _export_peak(client, url="/exports/findings.csv") -> tuple[int, int, int]:
+    """(lines, bytes, peak Python memory) of consuming the findings CSV (or ``url``'s) export."""
     import tracemalloc
 
-    response = client.get("/exports/findings.csv")
+    response = client.get(url)
     tracemalloc.start()
     total = rows = 0
     for chunk in response.streaming_content:
@@ -168,6 +168,17 @@ def test_findings_export_streams_in_constant_memory_whatever_the_row_count(clien
     assert (small_rows, rows) == (10_003, 50_003)  # + the header and team A's two findings of the estate
     assert total > 4.5 * small_bytes
     # Five times the rows, about the same peak: one chunk of rows at a time, never the whole export.
+    assert peak < 1.5 * small_peak, f"peak {peak} bytes for {total} bytes, {small_peak} for {small_bytes}"
+
+
+def test_findings_json_export_streams_in_constant_memory_too(client, owner, estate):
+    client_for(client, owner)
+    _add_findings(estate["model"], 0, 10_000)
+    small_lines, small_bytes, small_peak = _export_peak(client, "/exports/findings.json")
+    _add_findings(estate["model"], 10_000, 40_000)
+    lines, total, peak = _export_peak(client, "/exports/findings.json")
+    assert (small_lines, lines) == (10_004, 50_004)  # one object a line, "[" and "]" on their own
+    assert total > 4.5 * small_bytes
     assert peak < 1.5 * small_peak, f"peak {peak} bytes for {total} bytes, {small_peak} for {small_bytes}"
 
 
@@ -195,3 +206,92 @@ def test_an_abandoned_findings_export_stops_its_copy_and_leaves_the_connection_u
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM findings_finding")
         assert cursor.fetchone()[0] == 20_000
+
+
+def test_json_export_keeps_every_character_of_awkward_text(client, owner, estate):
+    """PostgreSQL writes the JSON through COPY: line breaks, quotes, backslashes, control characters
+    (the ones COPY is told to use as delimiter and quote among them) and non-Latin text come back exact."""
+    awkward = 'line one\nline two\r\n"quoted" \\path\\ \x01\x02\t tab, comma; café 漢字 \U0001f512'
+    FindingFactory(asset=estate["model"], title=awkward, package="", fixed_version="")
+    client_for(client, owner)
+    response = client.get("/exports/findings.json")
+    rows = json.loads(_body(response))
+    mine = [row for row in rows if row["title"] == awkward]
+    assert len(mine) == 1
+    assert mine[0]["package"] == "" and mine[0]["cvss"] is None and mine[0]["kev"] is False
+
+
+def test_json_export_of_nothing_is_an_empty_array(client, teammate):
+    client_for(client, teammate)
+    assert json.loads(_body(client.get("/exports/findings.json"))) == []
+
+
+def test_audit_log_json_export_nests_before_and_after(client, lead, estate):
+    client_for(client, lead)
+    rows = json.loads(_body(client.get("/exports/audit-log.json?object_type=assets_asset")))
+    assert rows and isinstance(rows[0]["after"], dict) and "name" in rows[0]["after"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_abandoned_json_export_stops_its_copy_too(owner, team_a):
+    import threading
+
+    from django.db import connection
+
+    from findings.models import Finding
+    from hygiene.lib.exports import queryset_json
+    from tests.factories.assets import AssetFactory
+
+    _add_findings(AssetFactory(team=team_a), 0, 20_000)
+    stream = queryset_json(Finding.objects.order_by("id"), [("id", "id"), ("title", "title")])
+    assert next(stream) == b"[\n"
+    first = next(stream)
+    assert first.startswith(b'{"id"') and b"Streaming row" in first
+    stream.close()
+
+    assert not any(thread.name == "export-copy" for thread in threading.enumerate())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM findings_finding")
+        assert cursor.fetchone()[0] == 20_000
+
+
+def test_json_keys_are_the_column_names_whatever_their_characters(owner, estate):
+    from findings.models import Finding
+    from hygiene.lib.exports import queryset_json
+
+    columns = [('title "as shown"', "title"), ("100% done", "kev"), ("asset", "asset__name")]
+    chunks = queryset_json(Finding.objects.filter(asset=estate["model"]), columns)
+    rows = json.loads(b"".join(chunks))
+    assert rows == [{'title "as shown"': "Issue on churn-model", "100% done": False, "asset": "churn-model"}]
+
+
+def test_every_registered_list_exports_as_json_with_its_own_keys(lead, estate):
+    from hygiene.services.exports import EXPORTS, export_stream
+
+    for key, spec in EXPORTS.items():
+        export = export_stream(user=lead, key=key, export_format="json", params={})
+        rows = json.loads(b"".join(c if isinstance(c, bytes) else c.encode() for c in export.chunks))
+        assert isinstance(rows, list), key
+        for row in rows:
+            assert list(row) == [name for name, _ in spec.columns], key
+
+
+def test_a_list_whose_scope_matches_nothing_exports_its_header_or_an_empty_array(client, lead):
+    # With no control assessed, the assessments' scope compiles to "nothing" (Django writes no SQL for it).
+    client_for(client, lead)
+    text = _body(client.get("/exports/assessments.csv"))
+    assert text.splitlines() == [text.splitlines()[0]] and text.startswith("id,control,")
+    assert json.loads(_body(client.get("/exports/assessments.json"))) == []
+
+
+def test_the_sql_neutralisation_agrees_with_the_python_one_on_every_first_character():
+    from django.db import connection
+
+    from hygiene.lib.exports import _neutralised, safe_cell
+
+    cells = ["=1+1", "+1", "-1", "@SUM(1)", "\t=1", "\r=1", "", "plain", "é=1", "漢=1", " =1", "'=1", None]
+    cells += [chr(code) + "x" for code in range(1, 128)]
+    with connection.cursor() as cursor:
+        for cell in cells:
+            cursor.execute(f"SELECT {_neutralised('v')} FROM (SELECT %s::text AS v) AS cell", [cell])
+            assert cursor.fetchone()[0] == safe_cell(cell), repr(cell)
