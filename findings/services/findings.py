@@ -12,8 +12,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
-from findings.models import Finding, FindingStatus
+from findings.models import Finding, FindingSighting, FindingStatus, Outcome
 from findings.selectors import FINDING_OBJECT_TYPE, finding_list_for_user
 from hygiene.permissions import can_change, is_auditor, token_allows
 from hygiene.services.audit import audit_event
@@ -90,11 +92,28 @@ def _check_can_change(actor: Any, findings: list[Finding]) -> None:
         )
 
 
+def _due_dates(findings: list[Finding]) -> list[Any]:
+    dues = dict(Finding.objects.filter(pk__in=[f.pk for f in findings]).values_list("pk", "sla_due"))
+    return [dues.get(f.pk) for f in findings]
+
+
 def _apply(actor: Any, findings: list[Finding], status: str, reason: str) -> None:
     fields: dict[str, Any] = {"status": status}
     if status == FindingStatus.OPEN:
         fields["mitigated_at"] = None
+        fields["sla_due_at_close"] = None
+    else:
+        # The due date in force when it closes is frozen (the metrics' SLA compliance reads it).
+        fields["sla_due_at_close"] = F("sla_due")
     Finding.objects.filter(pk__in=[f.pk for f in findings]).update(**fields)
+    now = timezone.now()
+    # Each change is an episode boundary for the metrics: it ends or starts a stretch of being open.
+    FindingSighting.objects.bulk_create(
+        FindingSighting(
+            finding_id=finding.pk, outcome=Outcome.TRIAGED, occurred_at=now, status=status, sla_due=due
+        )
+        for finding, due in zip(findings, _due_dates(findings), strict=True)
+    )
     actor_id = None if actor is None else actor.pk
     actor_label = "operator" if actor is None else actor.get_username()
     for finding in findings:
