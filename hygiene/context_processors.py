@@ -12,7 +12,6 @@ NAVIGATION = [
     ("findings:list", "Findings", "all"),
     ("coming-soon:controls", "Controls", "all"),
     ("coming-soon:incidents", "Incidents", "all"),
-    ("coming-soon:metrics", "Metrics", "all"),
     ("coming-soon:exports", "Exports", "privileged"),
     ("audit:log", "Audit log", "privileged"),
     ("teams:list", "Teams", "all"),

@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from hygiene.api import views as api
 from hygiene.views import accounts, audit, pages, people, teams, tokens
+from metrics import views as metrics_views
 
 router = DefaultRouter()
 router.register("teams", api.TeamViewSet, basename="team")
@@ -58,11 +59,12 @@ api_urls = [
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("", include("assets.api.urls")),
     path("", include("findings.api.urls")),
+    path("", include("metrics.api.urls")),
     path("", include(router.urls)),
 ]
 
 urlpatterns = [
-    path("", pages.home, name="home"),
+    path("", metrics_views.overview, name="home"),
     path("health/", pages.health, name="health"),
     path("accounts/login/", accounts.login_view, name="login"),
     path("accounts/logout/", accounts.logout_view, name="logout"),
@@ -73,6 +75,7 @@ urlpatterns = [
     path("audit-log/", include(audit_urls)),
     path("assets/", include("assets.urls")),
     path("findings/", include("findings.urls")),
+    path("metrics/", include("metrics.urls")),
     path("", include(coming_soon_urls)),
     path("api/v1/", include(api_urls)),
     path("admin/", admin.site.urls),
