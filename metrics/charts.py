@@ -70,15 +70,15 @@ def figure(
     traces: list[go.BaseTraceType], *, x_title: str = "", y_title: str = "", **layout: Any
 ) -> dict[str, Any]:
     fig = go.Figure(data=traces)
-    fig.update_layout(
-        margin={"l": 50, "r": 20, "t": 10, "b": 40},
-        height=300,
-        legend={"orientation": "h", "y": -0.2},
-        xaxis_title=x_title,
-        yaxis_title=y_title,
-        hovermode="closest",
-        **layout,
-    )
+    settings: dict[str, Any] = {
+        "margin": {"l": 50, "r": 20, "t": 10, "b": 40},
+        "height": 300,
+        "legend": {"orientation": "h", "y": -0.2},
+        "xaxis_title": x_title,
+        "yaxis_title": y_title,
+        "hovermode": "closest",
+    }
+    fig.update_layout(**{**settings, **layout})
     data: dict[str, Any] = json.loads(fig.to_json())
     data["layout"].pop("template", None)  # plotly.js's defaults do; keeps the page small
     return data

@@ -493,7 +493,8 @@ def coverage_chart(scope: Scope, period: Period, context: Context) -> Chart:
                 [str(c.label) for c in checks], [label(str(k.label)) for k in kinds], z, urls=urls, text=text
             )
         ],
-        height=80 + 40 * len(kinds),
+        height=120 + 40 * len(kinds),
+        margin={"l": 160, "r": 20, "t": 10, "b": 60},
     )
     chart.note = (
         "A click on a cell lists the active assets of that kind not scanned for that check in 30 days."
