@@ -79,13 +79,20 @@ def build_history(team_a, team_b, *, until: int | None = None, on_day=None) -> H
         if until is not None and n > until:
             break
         job_import_records(
-            team=asset.team, asset=asset, records=_records(day0, *names), scanner="trivy", started_at=at(history.day(n))
+            team=asset.team,
+            asset=asset,
+            records=_records(day0, *names),
+            scanner="trivy",
+            started_at=at(history.day(n)),
         )
         if on_day is not None:
             on_day(n)
     if until is None:
         finding_bulk_set_status(
-            actor=None, finding_ids=[history.finding("f4").pk], status="false_positive", reason="Not reachable"
+            actor=None,
+            finding_ids=[history.finding("f4").pk],
+            status="false_positive",
+            reason="Not reachable",
         )
     return history
 

@@ -86,7 +86,11 @@ def test_every_findings_drilldown_returns_exactly_the_rows_counted(client, lead,
         for chart in dashboard.charts:
             for row in chart.rows:
                 for cell in row:
-                    if isinstance(cell, tuple) and cell[1].startswith("/findings/") and isinstance(cell[0], int):
+                    if (
+                        isinstance(cell, tuple)
+                        and cell[1].startswith("/findings/")
+                        and isinstance(cell[0], int)
+                    ):
                         assert _list_count(client, cell[1]) == cell[0], (chart.key, row, cell[1])
                         checked += 1
         assert checked > 20

@@ -53,7 +53,9 @@ def test_computing_a_day_twice_changes_nothing(history):
 
 def test_a_day_with_a_reopened_finding_counts_the_new_episode(history):
     snapshot_compute_day(day=history.day(40))
-    critical = FindingSnapshot.objects.get(day=history.day(40), team=history.trainer.team, severity="critical")
+    critical = FindingSnapshot.objects.get(
+        day=history.day(40), team=history.trainer.team, severity="critical"
+    )
     assert (critical.new, critical.reopened, critical.open) == (0, 1, 1)
     high = FindingSnapshot.objects.get(day=history.day(40), team=history.trainer.team, severity="high")
     assert (high.patched, high.patched_late, high.open, high.open_past_sla) == (1, 1, 1, 1)
