@@ -66,7 +66,7 @@ def check_types_for(*, format_name: str, categories: Iterable[str], container_im
     base = format_name.split(":", 1)[0]
     if base in _ONLY_KIND:
         return list(FORMAT_CHECKS[base])
-    kinds = {_BY_CATEGORY[c] for c in categories if c in _BY_CATEGORY}
+    kinds: set[str] = {_BY_CATEGORY[c] for c in categories if c in _BY_CATEGORY}
     if not kinds:
         kinds = set(FORMAT_CHECKS.get(base, ()))
     if container_image and CheckType.DEPENDENCY in kinds:

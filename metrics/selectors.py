@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -54,6 +54,11 @@ def _rows(model: type[S], scope: Scope) -> QuerySet[S]:
     if scope.exclude_restricted:
         rows = rows.filter(restricted=False)
     return rows
+
+
+def _dicts(rows: Any) -> Iterator[dict[str, Any]]:
+    """Rows of ``values().annotate(**computed)``, whose keys the type checker cannot know."""
+    return iter(rows)
 
 
 def finding_rows(scope: Scope) -> QuerySet[FindingSnapshot]:
@@ -105,12 +110,12 @@ def finding_summary(scope: Scope, *, start: dt.date, end: dt.date) -> FindingSum
     summary = FindingSummary(start=start, end=end, state_day=state_day)
     in_period = rows.filter(day__gte=start, day__lte=end)
     sums = {name: Sum(name) for name in FLOW_FIELDS}
-    for row in in_period.order_by().values("severity").annotate(**sums):
+    for row in _dicts(in_period.order_by().values("severity").annotate(**sums)):
         for name in FLOW_FIELDS:
             summary.flows.setdefault(name, Counter())[row["severity"]] += row[name] or 0
     if state_day is not None:
         state_sums = {name: Sum(name) for name in STATE_FIELDS}
-        for row in rows.filter(day=state_day).order_by().values("severity").annotate(**state_sums):
+        for row in _dicts(rows.filter(day=state_day).order_by().values("severity").annotate(**state_sums)):
             for name in STATE_FIELDS:
                 summary.state.setdefault(name, Counter())[row["severity"]] += row[name] or 0
     summary.histograms = _histograms(in_period, FLOW_HISTOGRAMS)
@@ -149,7 +154,7 @@ def finding_daily_series(
     series: dict[dt.date, dict[str, Counter[str]]] = {}
     sums = {name: Sum(name) for name in fields}
     rows = finding_rows(scope).filter(day__gte=start, day__lte=end).order_by()
-    for row in rows.values("day", "severity").annotate(**sums):
+    for row in _dicts(rows.values("day", "severity").annotate(**sums)):
         day = series.setdefault(row["day"], {})
         for name in fields:
             day.setdefault(name, Counter())[row["severity"]] += row[name] or 0
@@ -165,7 +170,7 @@ def finding_monthly_series(
     rows = finding_rows(scope).filter(day__gte=months[0][0], day__lte=months[-1][1]).order_by()
     totals: dict[dt.date, dict[str, int]] = {}
     sums = {name: Sum(name) for name in fields}
-    for row in rows.values("day").annotate(**sums):
+    for row in _dicts(rows.values("day").annotate(**sums)):
         totals[row["day"]] = {name: row[name] or 0 for name in fields}
     result = []
     for first, last in months:
@@ -178,22 +183,23 @@ def finding_monthly_series(
     return result
 
 
-def finding_team_summary(scope: Scope, *, start: dt.date, end: dt.date) -> dict[str, dict[str, int]]:
+def finding_team_summary(scope: Scope, *, start: dt.date, end: dt.date) -> dict[str, dict[str, Any]]:
     """Per team slug: flows over the period and the state at its end (for the ranking)."""
     rows = finding_rows(scope)
     state_day = latest_day(scope, on_or_before=end)
-    teams: dict[str, dict[str, int]] = {}
+    teams: dict[str, dict[str, Any]] = {}
     flows = {name: Sum(name) for name in ("new", "patched", "patched_in_sla", "patched_late")}
     period = rows.filter(day__gte=start, day__lte=end).order_by()
-    for row in period.values("team__slug", "team__name").annotate(**flows):
-        entry = teams.setdefault(row["team__slug"], {"name": row["team__name"]})  # type: ignore[dict-item]
+    for row in _dicts(period.values("team__slug", "team__name").annotate(**flows)):
+        entry = teams.setdefault(row["team__slug"], {"name": row["team__name"]})
         entry.update({name: row[name] or 0 for name in flows})
     if state_day is not None:
         state = rows.filter(day=state_day).order_by()
-        for row in state.values("team__slug", "team__name").annotate(
+        totals = state.values("team__slug", "team__name").annotate(
             open=Sum("open"), past=Sum("open_past_sla")
-        ):
-            entry = teams.setdefault(row["team__slug"], {"name": row["team__name"]})  # type: ignore[dict-item]
+        )
+        for row in _dicts(totals):
+            entry = teams.setdefault(row["team__slug"], {"name": row["team__name"]})
             entry.update({"open": row["open"] or 0, "open_past_sla": row["past"] or 0})
     return teams
 
@@ -232,7 +238,7 @@ def coverage_daily_series(scope: Scope, *, start: dt.date, end: dt.date) -> dict
     sums = {name: Sum(name) for name in COVERAGE_FIELDS}
     return {
         row["day"]: {name: row[name] or 0 for name in COVERAGE_FIELDS}
-        for row in rows.values("day").annotate(**sums)
+        for row in _dicts(rows.values("day").annotate(**sums))
     }
 
 

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from hygiene.lib.survival import bucket, kaplan_meier
-from metrics.dashboards import period_context, Period
+from metrics.dashboards import Period, period_context
 from metrics.definitions import METRICS, value_of
 from metrics.selectors import Scope, finding_summary
 from metrics.services.snapshots import snapshot_backfill, snapshot_compute_day
