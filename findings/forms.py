@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from assets.models import Environment
+from assets.models import AssetKind, Environment
 from findings.importers import FORMATS
 from findings.models import Category, FindingStatus, Severity, SourceKind
 from findings.selectors import AGE_BANDS, DEFAULT_SORT
@@ -53,6 +53,7 @@ class FindingFilterForm(forms.Form):
         label="Age (days)", choices=ANY + [(band, band) for band in AGE_BANDS], required=False
     )
     environment = forms.ChoiceField(choices=ANY + Environment.choices, required=False)
+    kind = forms.ChoiceField(label="Asset kind", choices=ANY + AssetKind.choices, required=False)
     scanner = forms.CharField(
         required=False,
         max_length=32,

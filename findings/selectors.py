@@ -118,6 +118,9 @@ def _apply_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -> Fin
     environment = filters.get("environment")
     if environment:
         findings = findings.filter(asset__environment=environment)
+    kind = filters.get("kind")
+    if kind:
+        findings = findings.filter(asset__kind=kind)
     scanner = str(filters.get("scanner") or "").strip()
     if scanner:
         # "sarif" means every SARIF tool; "sarif:codeql" one of them.

@@ -556,3 +556,131 @@ def _worst_assets(scope: Scope) -> list[dict[str, Any]]:
 
 
 ENVIRONMENTS = Environment.choices
+
+
+@dataclass
+class Comparison:
+    """This month against the month before and the same month a year earlier, per team and asset kind."""
+
+    scope: Scope
+    periods: list[Period]
+    teams: list[dict[str, Any]]
+    kinds: list[dict[str, Any]]
+    charts: list[Chart]
+
+
+def build_comparison(scope: Scope, period: Period) -> Comparison:
+    periods = [period, period.previous(), period.year_before()]
+    team_rows = _compare_teams(scope, periods)
+    kind_rows = _compare_kinds(scope, periods)
+    return Comparison(
+        scope=scope,
+        periods=periods,
+        teams=team_rows,
+        kinds=kind_rows,
+        charts=[_compare_chart(scope, periods, team_rows)],
+    )
+
+
+def _compare_teams(scope: Scope, periods: list[Period]) -> list[dict[str, Any]]:
+    summaries = [selectors.finding_team_summary(scope, start=p.start, end=p.end) for p in periods]
+    survivals = [selectors.team_survival_histograms(scope, start=p.start, end=p.end) for p in periods]
+    slugs = sorted({slug for summary in summaries for slug in summary})
+    rows = []
+    for slug in slugs:
+        cells = []
+        for period, summary, survival in zip(periods, summaries, survivals, strict=True):
+            values = summary.get(slug, {})
+            histograms = survival.get(slug, {})
+            estimate = kaplan_meier(
+                histograms.get("patch_days", Counter()),
+                histograms.get("censored_days", Counter()) + histograms.get("open_days", Counter()),
+            )
+            team_scope = Scope(user=scope.user, team=slug, environment=scope.environment)
+            done = values.get("patched_in_sla", 0) + values.get("patched_late", 0)
+            cells.append(
+                {
+                    "new": values.get("new", 0),
+                    "new_url": findings_url(team_scope, found_from=period.start, found_to=period.end),
+                    "patched": values.get("patched", 0),
+                    "patched_url": findings_url(team_scope, patched_from=period.start, patched_to=period.end),
+                    "ttp_p50": estimate.p50,
+                    "compliance": round(100 * values.get("patched_in_sla", 0) / done, 1) if done else None,
+                }
+            )
+        name = next(summary[slug]["name"] for summary in summaries if slug in summary)
+        now, before = cells[0]["ttp_p50"], cells[1]["ttp_p50"]
+        movement = (
+            ""
+            if now is None or before is None
+            else "better"
+            if now < before
+            else "worse"
+            if now > before
+            else "same"
+        )
+        rows.append({"slug": slug, "name": name, "cells": cells, "movement": movement})
+    return rows
+
+
+def _compare_kinds(scope: Scope, periods: list[Period]) -> list[dict[str, Any]]:
+    """Discovered and patched per asset kind, counted live by the list's own filters."""
+    counts: dict[str, list[dict[str, Any]]] = {kind.value: [] for kind in AssetKind}
+    for period in periods:
+        found = dict(
+            _visible_findings(scope, found_from=period.start, found_to=period.end)
+            .values_list("asset__kind")
+            .annotate(n=Count("id"))
+            .values_list("asset__kind", "n")
+        )
+        patched = dict(
+            _visible_findings(scope, patched_from=period.start, patched_to=period.end)
+            .values_list("asset__kind")
+            .annotate(n=Count("id"))
+            .values_list("asset__kind", "n")
+        )
+        for kind in counts:
+            counts[kind].append(
+                {
+                    "new": found.get(kind, 0),
+                    "new_url": findings_url(scope, kind=kind, found_from=period.start, found_to=period.end),
+                    "patched": patched.get(kind, 0),
+                    "patched_url": findings_url(
+                        scope, kind=kind, patched_from=period.start, patched_to=period.end
+                    ),
+                }
+            )
+    labels = dict(AssetKind.choices)
+    return [
+        {"kind": kind, "label": labels[kind], "cells": cells}
+        for kind, cells in counts.items()
+        if any(cell["new"] or cell["patched"] for cell in cells)
+    ]
+
+
+def _compare_chart(scope: Scope, periods: list[Period], teams: list[dict[str, Any]]) -> Chart:
+    chart = Chart(
+        key="compare-teams",
+        title="Patched per team: this month, the month before, a year before",
+        formula=METRICS["patched"].formula,
+        headers=["Team", *[p.label for p in periods]],
+    )
+    for row in teams:
+        chart.rows.append([row["name"], *[(cell["patched"], cell["patched_url"]) for cell in row["cells"]]])
+    if not any(cell["patched"] for row in teams for cell in row["cells"]):
+        chart.empty = "No team patched anything in these three months (or no snapshot covers them)."
+        return chart
+    names = [label(row["name"]) for row in teams]
+    colours = ["#1e40af", "#94a3b8", "#cbd5e1"]
+    traces = [
+        bar(
+            names,
+            [row["cells"][index]["patched"] for row in teams],
+            name=period.label,
+            urls=[row["cells"][index]["patched_url"] for row in teams],
+            colour=colours[index],
+        )
+        for index, period in enumerate(periods)
+    ]
+    chart.figure = figure(traces, barmode="group")
+    return chart

@@ -261,3 +261,31 @@ def as_mapping(counter: Mapping[str, int]) -> dict[str, int]:
 
 def today() -> dt.date:
     return timezone.localdate()
+
+
+def team_survival_histograms(
+    scope: Scope, *, start: dt.date, end: dt.date
+) -> dict[str, dict[str, Counter[int]]]:
+    """Per team slug: time-to-patch events and censored items of the period (all severities)."""
+    rows = finding_rows(scope)
+    state_day = latest_day(scope, on_or_before=end)
+    result: dict[str, dict[str, Counter[int]]] = {}
+    picks = [(rows.filter(day__gte=start, day__lte=end), ("patch_days", "censored_days"))]
+    if state_day is not None:
+        picks.append((rows.filter(day=state_day), ("open_days",)))
+    for picked, names in picks:
+        ids_sql, params = picked.order_by().values("id").query.sql_with_params()
+        unions = " UNION ALL ".join(
+            f"SELECT '{name}' AS name, s.team_id, h.key, h.value FROM metrics_findingsnapshot s,"  # noqa: S608
+            f" jsonb_each_text(s.{name}) h WHERE s.id IN (SELECT id FROM picked)"
+            for name in names
+        )
+        sql = (
+            f"WITH picked AS ({ids_sql}) SELECT u.name, t.slug, u.key::int, sum(u.value::int)"  # noqa: S608
+            f" FROM ({unions}) u JOIN hygiene_team t ON t.id = u.team_id GROUP BY 1, 2, 3"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for name, slug, key, total in cursor.fetchall():
+                result.setdefault(slug, {}).setdefault(name, Counter())[int(key)] += int(total)
+    return result

@@ -14,7 +14,7 @@ from assets.models import Environment
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.exports import Echo, csv_rows
 from hygiene.permissions import is_auditor, is_security_lead
-from metrics.dashboards import Period, build_dashboard, parse_month
+from metrics.dashboards import Period, build_comparison, build_dashboard, parse_month
 from metrics.selectors import Scope
 
 
@@ -103,3 +103,17 @@ def chart_csv(request: HttpRequest, key: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(csv_rows(csv.writer(Echo()), rows[0], rows[1:]), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{key}-{period.start:%Y-%m}.csv"'
     return response
+
+
+@login_required
+def compare(request: HttpRequest) -> HttpResponse:
+    """Periods side by side per team and per asset kind: who improves and who slips."""
+    scope, period = _scope(request, exclude_restricted=is_auditor(request.user))
+    context = {
+        "comparison": build_comparison(scope, period),
+        "dashboard": {"scope": scope, "period": period},
+        "teams": hygiene_selectors.team_list_for_user(user=request.user).order_by("name"),
+        "environments": Environment.choices,
+        "month_value": period.start.strftime("%Y-%m"),
+    }
+    return render(request, "metrics/compare.html", context)

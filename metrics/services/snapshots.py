@@ -49,6 +49,7 @@ WITH ev AS (
 )
 SELECT f.team_id, a.environment, a.is_restricted AS restricted, f.severity,
        e.at AS started_at, e.next_at AS ended_at, e.next_st AS end_status,
+       tstzrange(e.at, e.next_at, '[]') AS span,
        CASE WHEN e.next_at IS NULL THEN f.sla_due
             ELSE COALESCE(e.next_due, f.sla_due_at_close, f.sla_due) END AS sla_due,
        f.first_seen, e.at = f.first_seen AS is_first,
@@ -61,6 +62,9 @@ SELECT f.team_id, a.environment, a.is_restricted AS restricted, f.severity,
  WHERE e.is_open
 """
 
+# The episodes a day can count (open at some point of it, started or ended in it): the GiST index on
+# ``span`` finds them without reading the other episodes; the FILTER clauses then count exactly.
+_OVERLAP = "e.span && tstzrange(%(start)s, %(end)s, '[]')"
 _OPEN = "e.started_at < %(end)s AND (e.ended_at IS NULL OR e.ended_at >= %(end)s)"
 _TODAY_START = "e.started_at >= %(start)s AND e.started_at < %(end)s"
 _TODAY_END = "e.ended_at >= %(start)s AND e.ended_at < %(end)s"
@@ -99,7 +103,7 @@ SELECT e.team_id, e.environment, e.restricted, e.severity,
        count(*) FILTER (WHERE e.is_first AND {_TODAY_START} AND e.published_at IS NULL
                         AND e.kev_added IS NULL) AS detect_unknown
   FROM metrics_episode e
- WHERE e.started_at < %(end)s AND (e.ended_at IS NULL OR e.ended_at >= %(start)s)
+ WHERE {_OVERLAP}
  GROUP BY 1, 2, 3, 4
 """  # noqa: S608 - constants and our own field names only
 
@@ -107,22 +111,22 @@ _DAYS = "floor(extract(epoch FROM ({} - {})) / 86400)::int"
 _HISTOGRAMS = f"""
 SELECT team_id, environment, restricted, severity, kind, days, count(*) FROM (
     SELECT e.*, 'patch_days' AS kind, {_DAYS.format("e.ended_at", "e.started_at")} AS days
-      FROM metrics_episode e WHERE {_PATCHED}
+      FROM metrics_episode e WHERE {_OVERLAP} AND {_PATCHED}
     UNION ALL
     SELECT e.*, 'censored_days', {_DAYS.format("e.ended_at", "e.started_at")}
-      FROM metrics_episode e WHERE e.end_status <> 'mitigated' AND {_TODAY_END}
+      FROM metrics_episode e WHERE {_OVERLAP} AND e.end_status <> 'mitigated' AND {_TODAY_END}
     UNION ALL
     SELECT e.*, 'open_days', {_DAYS.format("%(end)s", "e.started_at")}
-      FROM metrics_episode e WHERE {_OPEN}
+      FROM metrics_episode e WHERE {_OVERLAP} AND {_OPEN}
     UNION ALL
     SELECT e.*, 'detect_days', {_DAYS.format("e.detected_at", "e.published_at")}
-      FROM metrics_episode e WHERE e.is_first AND {_TODAY_START} AND e.published_at IS NOT NULL
+      FROM metrics_episode e WHERE {_OVERLAP} AND e.is_first AND {_TODAY_START} AND e.published_at IS NOT NULL
     UNION ALL
     SELECT e.*, 'kev_detect_days', (e.detected_at AT TIME ZONE %(tz)s)::date - e.kev_added
-      FROM metrics_episode e WHERE e.is_first AND {_TODAY_START} AND e.kev_added IS NOT NULL
+      FROM metrics_episode e WHERE {_OVERLAP} AND e.is_first AND {_TODAY_START} AND e.kev_added IS NOT NULL
     UNION ALL
     SELECT e.*, 'exposure_days', {_DAYS.format("e.ended_at", "e.published_at")}
-      FROM metrics_episode e WHERE {_PATCHED} AND e.published_at IS NOT NULL
+      FROM metrics_episode e WHERE {_OVERLAP} AND {_PATCHED} AND e.published_at IS NOT NULL
 ) h
 GROUP BY 1, 2, 3, 4, 5, 6
 """  # noqa: S608 - constants and our own field names only
@@ -139,14 +143,18 @@ SELECT j.asset_id, unnest(j.check_types) AS check_type, max(j.scanned_at) AS las
 """
 _COVERAGE = f"""
 WITH scans AS ({_SCANS}),
+violations AS (
+    SELECT v.asset_id, count(*) AS n FROM assets_policyviolation v
+     WHERE v.detected_at < %(end)s AND (v.resolved_at IS NULL OR v.resolved_at >= %(end)s)
+     GROUP BY 1
+),
 per_asset AS (
     SELECT a.id, a.team_id, a.environment, a.is_restricted AS restricted, a.kind,
            a.classification_id IS NOT NULL AS classified,
-           max(s.last_scan) AS last_scan,
-           (SELECT count(*) FROM assets_policyviolation v
-             WHERE v.asset_id = a.id AND v.detected_at < %(end)s
-               AND (v.resolved_at IS NULL OR v.resolved_at >= %(end)s)) AS violations
-      FROM assets_asset a LEFT JOIN scans s ON s.asset_id = a.id
+           max(s.last_scan) AS last_scan, COALESCE(max(v.n), 0) AS violations
+      FROM assets_asset a
+      LEFT JOIN scans s ON s.asset_id = a.id
+      LEFT JOIN violations v ON v.asset_id = a.id
      WHERE {_ACTIVE}
      GROUP BY a.id
 )
@@ -181,6 +189,7 @@ def _episodes() -> Iterator[None]:
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS metrics_episode")
         cursor.execute(_EPISODES)
+        cursor.execute("CREATE INDEX metrics_episode_span ON metrics_episode USING gist (span)")
         cursor.execute("ANALYZE metrics_episode")
     try:
         yield

@@ -153,3 +153,18 @@ def test_coverage_cells_lead_to_the_assets_not_scanned(client, lead, computed):
     assert [a.name for a in client.get(model_row[2][1]).context["page"].object_list] == []
     assert model_row[3][0] == "0 (0)"
     assert [a.name for a in client.get(model_row[3][1]).context["page"].object_list] == ["vault"]
+
+
+def test_comparisons_show_teams_and_asset_kinds_with_lists_behind_each_number(client, lead, computed):
+    client_for(client, lead)
+    response = client.get("/metrics/compare/", {"month": computed.day(45).strftime("%Y-%m")})
+    comparison = response.context["comparison"]
+    research = next(row for row in comparison.teams if row["slug"] == "research")
+    this_month = research["cells"][0]
+    assert this_month["patched"] == 2  # f2 on day 40, f1 on day 45
+    assert _list_count(client, this_month["patched_url"]) == 2
+    images = next(row for row in comparison.kinds if row["kind"] == "container_image")
+    assert images["cells"][0]["patched"] == _list_count(client, images["cells"][0]["patched_url"]) == 2
+    last_month = images["cells"][1]
+    assert last_month["new"] == _list_count(client, last_month["new_url"])
+    assert "Which teams improve, which slip" in response.content.decode()
