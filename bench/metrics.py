@@ -55,6 +55,7 @@ SEVERITIES = [
     ("low", 0.3, 180),
     ("info", 0.05, None),
 ]
+SIGHTING_COLUMNS = ["finding_id", "job_id", "outcome", "occurred_at", "status", "sla_due"]
 CHECKS = ["dependency", "secret", "static_analysis", "iac", "container"]
 
 
@@ -106,11 +107,13 @@ def load(rng: random.Random) -> dict[str, Any]:
             assets.append([
                 first_asset + n, team.pk, f"asset-{n:05}", KINDS[n % len(KINDS)], rng.choice(ENVIRONMENTS),
                 "medium", "retired" if retired else "active", "{}", "{}", "", created.isoformat(),
-                created.isoformat(), "t" if rng.random() < 0.05 else "f", retired.isoformat() if retired else None,
+                created.isoformat(), "t" if rng.random() < 0.05 else "f",
+                retired.isoformat() if retired else None,
             ])  # fmt: skip
         _copy(cursor, "assets_asset",
-              ["id", "team_id", "name", "kind", "environment", "criticality", "lifecycle", "identifiers", "tags",
-               "description", "created_at", "updated_at", "is_restricted", "retired_at"], assets)  # fmt: skip
+              ["id", "team_id", "name", "kind", "environment", "criticality", "lifecycle", "identifiers",
+               "tags", "description", "created_at", "updated_at", "is_restricted", "retired_at"],
+              assets)  # fmt: skip
         _set_sequence(cursor, "assets_asset", first_asset + ASSETS)
         asset_team = {row[0]: row[1] for row in assets}
         # Import jobs: scans spread over two years, each with the checks it held.
@@ -136,7 +139,8 @@ def load(rng: random.Random) -> dict[str, Any]:
         cursor.execute("ANALYZE")
     load_s = round(time.perf_counter() - started, 1)
     print(
-        f"loaded {ASSETS} assets, {len(jobs)} jobs, {FINDINGS} findings and {sightings} sightings in {load_s} s"
+        f"loaded {ASSETS} assets, {len(jobs)} jobs, {FINDINGS} findings and {sightings} sightings"
+        f" in {load_s} s"
     )
     return {"teams": teams, "load_s": load_s}
 
@@ -202,7 +206,8 @@ def _load_findings(cursor: Any, rng: random.Random, first_asset: int, asset_team
             sightings.append([fid, None, "reopened", back.isoformat(), "open", due])
         batch.append([
             fid, asset_id, asset_team[asset_id], "trivy", "vulnerability", f"CVE-{2020 + n % 6}-{n:07}",
-            f"Issue {n}", severity, f"pkg-{n % 5000}", "1.0", "1.1", "", "", published.isoformat() if published else None,
+            f"Issue {n}", severity, f"pkg-{n % 5000}", "1.0", "1.1", "", "",
+            published.isoformat() if published else None,
             "", "", f"{n:064x}", status, first_seen.isoformat(), now.isoformat(),
             mitigated_at.isoformat() if mitigated_at else None, due, "f", first_seen.isoformat(), at_close,
         ])  # fmt: skip
@@ -210,13 +215,11 @@ def _load_findings(cursor: Any, rng: random.Random, first_asset: int, asset_team
             _copy(cursor, "findings_finding", columns, batch)
             batch = []
         if len(sightings) >= 100_000:
-            _copy(cursor, "findings_findingsighting",
-                  ["finding_id", "job_id", "outcome", "occurred_at", "status", "sla_due"], sightings)  # fmt: skip
+            _copy(cursor, "findings_findingsighting", SIGHTING_COLUMNS, sightings)
             total_sightings += len(sightings)
             sightings = []
     _copy(cursor, "findings_finding", columns, batch)
-    _copy(cursor, "findings_findingsighting",
-          ["finding_id", "job_id", "outcome", "occurred_at", "status", "sla_due"], sightings)  # fmt: skip
+    _copy(cursor, "findings_findingsighting", SIGHTING_COLUMNS, sightings)
     _set_sequence(cursor, "findings_finding", first_id + FINDINGS)
     return total_sightings + len(sightings)
 

@@ -69,16 +69,16 @@ def label(text: str) -> str:
 def figure(
     traces: list[go.BaseTraceType], *, x_title: str = "", y_title: str = "", **layout: Any
 ) -> dict[str, Any]:
-    fig = go.Figure(data=traces)
     settings: dict[str, Any] = {
         "margin": {"l": 50, "r": 20, "t": 10, "b": 40},
         "height": 300,
         "legend": {"orientation": "h", "y": -0.2},
-        "xaxis_title": x_title,
-        "yaxis_title": y_title,
+        "xaxis": {"title": {"text": x_title}},
+        "yaxis": {"title": {"text": y_title}},
         "hovermode": "closest",
     }
-    fig.update_layout(**{**settings, **layout})
+    # Validation is skipped: the traces and layout are built here, and validating costs ~100 ms a figure.
+    fig = go.Figure(data=traces, layout={**settings, **layout}, _validate=False)
     data: dict[str, Any] = json.loads(fig.to_json())
     data["layout"].pop("template", None)  # plotly.js's defaults do; keeps the page small
     return data
@@ -106,6 +106,7 @@ def line(x: list[Any], y: list[Any], *, name: str, urls: list[str], colour: str 
         customdata=urls,
         line=style,
         hovertemplate="%{x}: %{y}<extra>" + name + "</extra>",
+        _validate=False,
     )
 
 
@@ -124,4 +125,5 @@ def heatmap(
         colorscale=[[0, "#fee2e2"], [0.5, "#fef3c7"], [1, "#dcfce7"]],
         hovertemplate="%{y} × %{x}: %{text}<extra></extra>",
         showscale=False,
+        _validate=False,
     )

@@ -452,7 +452,8 @@ def sla_chart(scope: Scope, period: Period) -> Chart:
         chart.empty = "No finding with an SLA was patched in these twelve months."
         return chart
     chart.figure = figure(
-        [line(x, y, name="Within SLA (%)", urls=urls, colour="#15803d")], y_title="%", yaxis_range=[0, 100]
+        [line(x, y, name="Within SLA (%)", urls=urls, colour="#15803d")],
+        yaxis={"title": {"text": "%"}, "range": [0, 100]},
     )
     return chart
 

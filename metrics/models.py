@@ -93,3 +93,42 @@ class CoverageSnapshot(SnapshotKey):
 
     def __str__(self) -> str:
         return f"{self.day} {self.team_id}/{self.environment}/{self.kind}"
+
+
+class FindingMonth(models.Model):
+    """A month's flows (what happened in it), rolled up from its days by the snapshot service.
+
+    The dashboards compare months; reading one row per group instead of thirty keeps them fast.
+    Rewritten whenever a day of the month is computed, so it always equals the sum of its days.
+    """
+
+    month = models.DateField(help_text="The first day of the month.")
+    team = models.ForeignKey("hygiene.Team", on_delete=models.CASCADE, related_name="+")
+    environment = models.CharField(max_length=16)
+    restricted = models.BooleanField()
+    severity = models.CharField(max_length=16)
+    new = models.PositiveIntegerField(default=0)
+    reopened = models.PositiveIntegerField(default=0)
+    patched = models.PositiveIntegerField(default=0)
+    closed_unpatched = models.PositiveIntegerField(default=0)
+    patched_in_sla = models.PositiveIntegerField(default=0)
+    patched_late = models.PositiveIntegerField(default=0)
+    patched_no_sla = models.PositiveIntegerField(default=0)
+    detect_unknown = models.PositiveIntegerField(default=0)
+    patch_days = models.JSONField(default=dict)
+    censored_days = models.JSONField(default=dict)
+    detect_days = models.JSONField(default=dict)
+    kev_detect_days = models.JSONField(default=dict)
+    exposure_days = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "team", "environment", "restricted", "severity"], name="finding_month_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["month", "team"], name="finding_month_month_team")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.team_id}/{self.environment}/{self.severity}"

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from hygiene.lib.survival import add
 from hygiene.permissions import scope_queryset
-from metrics.models import CoverageSnapshot, FindingSnapshot
+from metrics.models import CoverageSnapshot, FindingMonth, FindingSnapshot
 from metrics.services.snapshots import AGE_FIELDS
 
 S = TypeVar("S", bound=Model)
@@ -69,6 +69,22 @@ def coverage_rows(scope: Scope) -> QuerySet[CoverageSnapshot]:
     return _rows(CoverageSnapshot, scope)
 
 
+def _whole_month(start: dt.date, end: dt.date) -> bool:
+    """Whether [start, end] is a calendar month (or its days so far), which the monthly rollup holds."""
+    return (
+        start.day == 1
+        and (end.year, end.month) == (start.year, start.month)
+        and ((end + dt.timedelta(days=1)).month != end.month or end >= today())
+    )
+
+
+def flow_rows(scope: Scope, *, start: dt.date, end: dt.date) -> QuerySet[Any]:
+    """The rows whose flows sum to [start, end]: one month's rollup when it is a month, else the days."""
+    if _whole_month(start, end):
+        return _rows(FindingMonth, scope).filter(month=start)
+    return finding_rows(scope).filter(day__gte=start, day__lte=end)
+
+
 @dataclass
 class FindingSummary:
     """What happened in a period and how things stood at its end, by severity."""
@@ -108,7 +124,7 @@ def finding_summary(scope: Scope, *, start: dt.date, end: dt.date) -> FindingSum
     rows = finding_rows(scope)
     state_day = latest_day(scope, on_or_before=end)
     summary = FindingSummary(start=start, end=end, state_day=state_day)
-    in_period = rows.filter(day__gte=start, day__lte=end)
+    in_period = flow_rows(scope, start=start, end=end)
     sums = {name: Sum(name) for name in FLOW_FIELDS}
     for row in _dicts(in_period.order_by().values("severity").annotate(**sums)):
         for name in FLOW_FIELDS:
@@ -124,14 +140,13 @@ def finding_summary(scope: Scope, *, start: dt.date, end: dt.date) -> FindingSum
     return summary
 
 
-def _histograms(
-    rows: QuerySet[FindingSnapshot], names: tuple[str, ...]
-) -> dict[str, dict[str, Counter[int]]]:
+def _histograms(rows: QuerySet[Any], names: tuple[str, ...]) -> dict[str, dict[str, Counter[int]]]:
     """Histograms summed in the database (jsonb_each), by severity."""
     ids_sql, params = rows.order_by().values("id").query.sql_with_params()
-    # Only our own field names are formatted in; every value is a parameter.
+    table = rows.model._meta.db_table
+    # Only our own field and table names are formatted in; every value is a parameter.
     unions = " UNION ALL ".join(
-        f"SELECT '{name}' AS name, s.severity, h.key, h.value FROM metrics_findingsnapshot s,"  # noqa: S608
+        f"SELECT '{name}' AS name, s.severity, h.key, h.value FROM {table} s,"  # noqa: S608
         f" jsonb_each_text(s.{name}) h WHERE s.id IN (SELECT id FROM picked)"
         for name in names
     )
@@ -167,9 +182,13 @@ def finding_monthly_series(
     """Sums of ``fields`` per month (months as (first day, last day) pairs), all severities."""
     if not months:
         return []
+    sums = {name: Sum(name) for name in fields}
+    if all(_whole_month(first, last) for first, last in months):
+        rollup = _rows(FindingMonth, scope).filter(month__in=[first for first, _ in months]).order_by()
+        by_month = {row["month"]: row for row in _dicts(rollup.values("month").annotate(**sums))}
+        return [{name: (by_month.get(first) or {}).get(name) or 0 for name in fields} for first, _ in months]
     rows = finding_rows(scope).filter(day__gte=months[0][0], day__lte=months[-1][1]).order_by()
     totals: dict[dt.date, dict[str, int]] = {}
-    sums = {name: Sum(name) for name in fields}
     for row in _dicts(rows.values("day").annotate(**sums)):
         totals[row["day"]] = {name: row[name] or 0 for name in fields}
     result = []
@@ -189,7 +208,7 @@ def finding_team_summary(scope: Scope, *, start: dt.date, end: dt.date) -> dict[
     state_day = latest_day(scope, on_or_before=end)
     teams: dict[str, dict[str, Any]] = {}
     flows = {name: Sum(name) for name in ("new", "patched", "patched_in_sla", "patched_late")}
-    period = rows.filter(day__gte=start, day__lte=end).order_by()
+    period = flow_rows(scope, start=start, end=end).order_by()
     for row in _dicts(period.values("team__slug", "team__name").annotate(**flows)):
         entry = teams.setdefault(row["team__slug"], {"name": row["team__name"]})
         entry.update({name: row[name] or 0 for name in flows})
@@ -270,13 +289,16 @@ def team_survival_histograms(
     rows = finding_rows(scope)
     state_day = latest_day(scope, on_or_before=end)
     result: dict[str, dict[str, Counter[int]]] = {}
-    picks = [(rows.filter(day__gte=start, day__lte=end), ("patch_days", "censored_days"))]
+    picks: list[tuple[QuerySet[Any], tuple[str, ...]]] = [
+        (flow_rows(scope, start=start, end=end), ("patch_days", "censored_days"))
+    ]
     if state_day is not None:
         picks.append((rows.filter(day=state_day), ("open_days",)))
     for picked, names in picks:
         ids_sql, params = picked.order_by().values("id").query.sql_with_params()
+        table = picked.model._meta.db_table
         unions = " UNION ALL ".join(
-            f"SELECT '{name}' AS name, s.team_id, h.key, h.value FROM metrics_findingsnapshot s,"  # noqa: S608
+            f"SELECT '{name}' AS name, s.team_id, h.key, h.value FROM {table} s,"  # noqa: S608
             f" jsonb_each_text(s.{name}) h WHERE s.id IN (SELECT id FROM picked)"
             for name in names
         )

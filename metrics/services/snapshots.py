@@ -22,12 +22,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from findings.checks import CheckType
 from findings.selectors import AGE_BANDS
 from hygiene.lib.survival import bucket
-from metrics.models import CoverageSnapshot, FindingSnapshot
+from metrics.models import CoverageSnapshot, FindingMonth, FindingSnapshot
 
 _EPISODES = """
 CREATE TEMP TABLE metrics_episode AS
@@ -206,6 +207,8 @@ def snapshot_compute_days(*, days: list[dt.date]) -> int:
     with _episodes():
         for day in sorted(set(days)):
             written += _compute_day(day)
+    for month in sorted({day.replace(day=1) for day in days}):
+        _rollup_month(month)
     return written
 
 
@@ -253,6 +256,8 @@ _COUNT_FIELDS = [
     *("open", "open_past_sla", *AGE_FIELDS, "new", "reopened", "patched", "closed_unpatched"),
     *("patched_in_sla", "patched_late", "patched_no_sla", "detect_unknown"),
 ]
+_FLOW_FIELDS = [name for name in _COUNT_FIELDS if name not in ("open", "open_past_sla", *AGE_FIELDS)]
+_FLOW_HISTOGRAMS = ("patch_days", "censored_days", "detect_days", "kev_detect_days", "exposure_days")
 _HISTOGRAM_FIELDS = (
     *("patch_days", "censored_days", "open_days", "detect_days", "kev_detect_days", "exposure_days"),
 )
@@ -315,3 +320,49 @@ def _coverage_rows(day: dt.date, params: dict[str, Any]) -> list[CoverageSnapsho
                 checks=checks.get(key, {}),
             )
     return list(rows.values())
+
+
+_MONTH_HISTOGRAMS = " UNION ALL ".join(
+    f"SELECT s.team_id, s.environment, s.restricted, s.severity, '{name}' AS name, h.key, h.value"  # noqa: S608
+    f" FROM metrics_findingsnapshot s, jsonb_each_text(s.{name}) h"
+    " WHERE s.day >= %(first)s AND s.day <= %(last)s"
+    for name in _FLOW_HISTOGRAMS
+)
+
+
+@transaction.atomic
+def _rollup_month(month: dt.date) -> None:
+    """Rewrite a month's rollup from its daily rows (counts summed, histograms merged)."""
+    last = (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    days = FindingSnapshot.objects.filter(day__gte=month, day__lte=last)
+    rows: dict[Group, FindingMonth] = {}
+    now = timezone.now()
+    sums = {name: Sum(name) for name in _FLOW_FIELDS}
+    for row in days.values("team_id", "environment", "restricted", "severity").annotate(**sums).order_by():
+        values: dict[str, Any] = dict(row)
+        key = (values["team_id"], values["environment"], values["restricted"], values["severity"])
+        counts = {name: values[name] or 0 for name in _FLOW_FIELDS}
+        rows[key] = FindingMonth(
+            month=month,
+            team_id=key[0],
+            environment=key[1],
+            restricted=key[2],
+            severity=key[3],
+            computed_at=now,
+            **counts,
+            **{name: {} for name in _FLOW_HISTOGRAMS},
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT team_id, environment, restricted, severity, name, key, sum(value::int)"  # noqa: S608
+            f" FROM ({_MONTH_HISTOGRAMS}) h GROUP BY 1, 2, 3, 4, 5, 6",
+            {"first": month, "last": last},
+        )
+        for team, environment, restricted, severity, name, key, total in cursor.fetchall():
+            target = rows.get((team, environment, restricted, severity))
+            if target is not None:
+                getattr(target, name)[key] = int(total)
+    FindingMonth.objects.filter(month=month).delete()
+    FindingMonth.objects.bulk_create(
+        [row for row in rows.values() if any(getattr(row, f) for f in _FLOW_FIELDS)], batch_size=1000
+    )
