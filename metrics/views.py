@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 
 from assets.models import Environment
+from findings.selectors import job_list_for_user
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.exports import Echo, csv_rows
 from hygiene.permissions import is_auditor, is_security_lead
@@ -60,6 +61,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         scope,
         period,
         memberships=hygiene_selectors.membership_list_for_user(user=request.user),
+        recent_jobs=job_list_for_user(user=request.user)[:5],
     )
 
 

@@ -168,3 +168,10 @@ def test_comparisons_show_teams_and_asset_kinds_with_lists_behind_each_number(cl
     last_month = images["cells"][1]
     assert last_month["new"] == _list_count(client, last_month["new_url"])
     assert "Which teams improve, which slip" in response.content.decode()
+
+
+def test_overview_points_to_the_upload_before_any_import(client, teammate):
+    client_for(client, teammate)
+    page = client.get("/").content.decode()
+    assert "No scans imported yet." in page
+    assert 'href="/findings/upload/"' in page
