@@ -92,11 +92,9 @@ def auditor_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def chart_csv(request: HttpRequest, key: str) -> StreamingHttpResponse:
     """One chart's numbers as CSV, with the same filters and permissions as the page."""
-    team = request.GET.get("team", "")
     scope, period = _scope(
         request, exclude_restricted=is_auditor(request.user) or request.GET.get("view") == "auditor"
     )
-    del team
     charts = {chart.key: chart for chart in build_dashboard(scope, period).charts}
     chart = charts.get(key)
     if chart is None:
