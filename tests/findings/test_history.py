@@ -10,6 +10,8 @@ from findings.checks import check_types_for, scan_time_from
 from findings.models import FindingSighting, FindingStatus, Outcome
 from findings.services import jobs
 from findings.services.findings import finding_bulk_set_status
+from hygiene.roles import SECURITY_LEAD
+from tests.factories import UserFactory
 from tests.factories.findings import ImageAssetFactory, record
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +89,18 @@ def test_each_reopen_and_mitigation_is_an_episode_with_its_due_date(team_a):
     ]
     assert finding.status == FindingStatus.OPEN
     assert finding.sla_due_at_close is None  # open again: nothing frozen
+
+    # The metrics count the three episodes: two patched in 10 days each, one still open.
+    from metrics.dashboards import Period, period_context
+    from metrics.definitions import METRICS, value_of
+    from metrics.selectors import Scope
+    from metrics.services.snapshots import snapshot_backfill
+
+    snapshot_backfill(since=start.date(), until=timezone.localdate())
+    lead = UserFactory(role=SECURITY_LEAD)
+    context = period_context(Scope(user=lead), Period(start.date(), timezone.localdate()))
+    ttp = value_of(METRICS["ttp_p50_critical"], context)
+    assert (ttp.value, ttp.count, ttp.note) == (10, 3, "2 patched, 1 open or closed unpatched")
 
 
 def test_a_false_positive_ends_the_episode_and_freezes_the_due_date(team_a):
