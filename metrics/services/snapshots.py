@@ -234,8 +234,18 @@ def snapshot_missing_days(*, lookback: int = 30) -> list[dt.date]:
     return [day for n in range(lookback) if (day := first + dt.timedelta(days=n)) not in have]
 
 
+_LOCK_CLASS = 0x4D455452  # "METR": keeps our advisory locks apart from other users of them
+
+
+def _lock(key: int) -> None:
+    """Serialize two workers computing the same day or month (the second then rewrites the same rows)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, key])
+
+
 @transaction.atomic
 def _compute_day(day: dt.date) -> int:
+    _lock(day.toordinal())
     start, end = day_bounds(day)
     params: dict[str, Any] = {
         "day": day,
@@ -333,6 +343,7 @@ _MONTH_HISTOGRAMS = " UNION ALL ".join(
 @transaction.atomic
 def _rollup_month(month: dt.date) -> None:
     """Rewrite a month's rollup from its daily rows (counts summed, histograms merged)."""
+    _lock(-month.toordinal())
     last = (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     days = FindingSnapshot.objects.filter(day__gte=month, day__lte=last)
     rows: dict[Group, FindingMonth] = {}
