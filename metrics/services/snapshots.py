@@ -109,27 +109,25 @@ SELECT e.team_id, e.environment, e.restricted, e.severity,
 """  # noqa: S608 - constants and our own field names only
 
 _DAYS = "floor(extract(epoch FROM ({} - {})) / 86400)::int"
+# One pass over the day's episodes (one index scan): each episode yields a duration for each histogram
+# it belongs in, NULL for the others.
 _HISTOGRAMS = f"""
-SELECT team_id, environment, restricted, severity, kind, days, count(*) FROM (
-    SELECT e.*, 'patch_days' AS kind, {_DAYS.format("e.ended_at", "e.started_at")} AS days
-      FROM metrics_episode e WHERE {_OVERLAP} AND {_PATCHED}
-    UNION ALL
-    SELECT e.*, 'censored_days', {_DAYS.format("e.ended_at", "e.started_at")}
-      FROM metrics_episode e WHERE {_OVERLAP} AND e.end_status <> 'mitigated' AND {_TODAY_END}
-    UNION ALL
-    SELECT e.*, 'open_days', {_DAYS.format("%(end)s", "e.started_at")}
-      FROM metrics_episode e WHERE {_OVERLAP} AND {_OPEN}
-    UNION ALL
-    SELECT e.*, 'detect_days', {_DAYS.format("e.detected_at", "e.published_at")}
-      FROM metrics_episode e WHERE {_OVERLAP} AND e.is_first AND {_TODAY_START} AND e.published_at IS NOT NULL
-    UNION ALL
-    SELECT e.*, 'kev_detect_days', (e.detected_at AT TIME ZONE %(tz)s)::date - e.kev_added
-      FROM metrics_episode e WHERE {_OVERLAP} AND e.is_first AND {_TODAY_START} AND e.kev_added IS NOT NULL
-    UNION ALL
-    SELECT e.*, 'exposure_days', {_DAYS.format("e.ended_at", "e.published_at")}
-      FROM metrics_episode e WHERE {_OVERLAP} AND {_PATCHED} AND e.published_at IS NOT NULL
-) h
-GROUP BY 1, 2, 3, 4, 5, 6
+SELECT e.team_id, e.environment, e.restricted, e.severity, h.kind, h.days, count(*)
+  FROM metrics_episode e
+ CROSS JOIN LATERAL (VALUES
+    ('patch_days', CASE WHEN {_PATCHED} THEN {_DAYS.format("e.ended_at", "e.started_at")} END),
+    ('censored_days', CASE WHEN e.end_status <> 'mitigated' AND {_TODAY_END}
+                           THEN {_DAYS.format("e.ended_at", "e.started_at")} END),
+    ('open_days', CASE WHEN {_OPEN} THEN {_DAYS.format("%(end)s", "e.started_at")} END),
+    ('detect_days', CASE WHEN e.is_first AND {_TODAY_START} AND e.published_at IS NOT NULL
+                         THEN {_DAYS.format("e.detected_at", "e.published_at")} END),
+    ('kev_detect_days', CASE WHEN e.is_first AND {_TODAY_START} AND e.kev_added IS NOT NULL
+                             THEN (e.detected_at AT TIME ZONE %(tz)s)::date - e.kev_added END),
+    ('exposure_days', CASE WHEN {_PATCHED} AND e.published_at IS NOT NULL
+                           THEN {_DAYS.format("e.ended_at", "e.published_at")} END)
+ ) AS h(kind, days)
+ WHERE {_OVERLAP} AND h.days IS NOT NULL
+ GROUP BY 1, 2, 3, 4, 5, 6
 """  # noqa: S608 - constants and our own field names only
 
 # Coverage: active assets at the end of the day, and which of them a finished import scanned (by its
