@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -24,6 +24,7 @@ from findings.models import (
     SEVERITY_RANK,
     Finding,
     FindingQuerySet,
+    FindingSighting,
     FindingStatus,
     ImportJob,
     Outcome,
@@ -112,16 +113,86 @@ def _apply_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -> Fin
     elif asset:
         findings = findings.filter(asset__name__icontains=asset)
     if filters.get("past_sla"):
-        findings = findings.past_sla()
+        open_on = _as_date(filters.get("open_on"))
+        # As of a past day, "open" is decided by open_on; the due date is compared with that day.
+        findings = findings.filter(sla_due__lt=open_on) if open_on else findings.past_sla()
     if filters.get("kev"):
         findings = findings.kev()
     band = AGE_BANDS.get(str(filters.get("age") or ""))
     if band:
-        findings = findings.filter(_age_condition(*band))
+        findings = findings.filter(_age_condition(*band, today=_as_date(filters.get("open_on"))))
+    environment = filters.get("environment")
+    if environment:
+        findings = findings.filter(asset__environment=environment)
+    kind = filters.get("kind")
+    if kind:
+        findings = findings.filter(asset__kind=kind)
+    scanner = str(filters.get("scanner") or "").strip()
+    if scanner:
+        # "sarif" means every SARIF tool; "sarif:codeql" one of them.
+        condition = (
+            Q(scanner=scanner)
+            if ":" in scanner
+            else Q(scanner=scanner) | Q(scanner__startswith=f"{scanner}:")
+        )
+        findings = findings.filter(condition)
+    findings = _apply_time_filters(findings, filters)
     query = str(filters.get("q") or "").strip()
     if query:
         findings = findings.filter(_search_condition(query))
     return findings
+
+
+def _apply_time_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -> FindingQuerySet:
+    """First seen, patched or open at a given time: the lists the metrics charts drill down to."""
+    found_from, found_to = _as_date(filters.get("found_from")), _as_date(filters.get("found_to"))
+    if found_from:
+        findings = findings.filter(first_seen__gte=_start_of(found_from))
+    if found_to:
+        findings = findings.filter(first_seen__lt=_start_of(found_to + dt.timedelta(days=1)))
+    patched_from, patched_to = _as_date(filters.get("patched_from")), _as_date(filters.get("patched_to"))
+    if patched_from or patched_to:
+        # Patched: an import found it gone while it was open (an episode ended by the fix, not by a
+        # person's false positive or a risk acceptance).
+        patches = FindingSighting.objects.filter(
+            finding_id=OuterRef("pk"), outcome="mitigated", status=FindingStatus.MITIGATED
+        )
+        if patched_from:
+            patches = patches.filter(occurred_at__gte=_start_of(patched_from))
+        if patched_to:
+            patches = patches.filter(occurred_at__lt=_start_of(patched_to + dt.timedelta(days=1)))
+        findings = findings.filter(Exists(patches))
+    open_on = _as_date(filters.get("open_on"))
+    if open_on:
+        findings = open_at_end_of(findings, open_on)
+    return findings
+
+
+def open_at_end_of(findings: FindingQuerySet, day: dt.date) -> FindingQuerySet:
+    """Those of ``findings`` open at the end of ``day``: seen by then, and open after their last status
+    change before then (the history the metrics snapshots count)."""
+    end = _start_of(day + dt.timedelta(days=1))
+    last_status = (
+        FindingSighting.objects.filter(finding_id=OuterRef("pk"), occurred_at__lt=end)
+        .exclude(status="")
+        .order_by("-occurred_at", "-id")
+        .values("status")[:1]
+    )
+    status_then = Coalesce(Subquery(last_status), Value(FindingStatus.OPEN.value))
+    return findings.alias(status_then=status_then).filter(first_seen__lt=end, status_then=FindingStatus.OPEN)
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
 
 
 def _as_list(value: Any) -> list[str]:
@@ -132,9 +203,14 @@ def _as_list(value: Any) -> list[str]:
     return [str(item) for item in value if item]
 
 
-def _age_condition(low: int, high: int | None) -> Q:
-    today = timezone.localdate()
-    start_of = dt.datetime.combine(today, dt.time.min, tzinfo=timezone.get_current_timezone())
+def age_band_condition(band: str, *, today: dt.date | None = None) -> Q:
+    """The findings in an age band (``AGE_BANDS``) as of ``today``: the list's and the metrics' rule."""
+    return _age_condition(*AGE_BANDS[band], today=today)
+
+
+def _age_condition(low: int, high: int | None, today: dt.date | None = None) -> Q:
+    """Age band as of ``today`` (default: the current day): days since first seen."""
+    start_of = _start_of(today or timezone.localdate())
     condition = Q(first_seen__lt=start_of - dt.timedelta(days=low - 1))
     if high is not None:
         condition &= Q(first_seen__gte=start_of - dt.timedelta(days=high))
