@@ -35,10 +35,10 @@ _BY_CATEGORY = {
     "model_file": CheckType.MODEL_FILE,
     "red_team": CheckType.RED_TEAM,
 }
-# What a clean file (no findings) of each format checked; formats that only ever hold one kind of
-# check also name it here.
+# What a file of each format checked whatever it found (a clean file too); formats that only ever hold
+# one kind of check name just it.
 FORMAT_CHECKS: dict[str, tuple[str, ...]] = {
-    "trivy": (CheckType.DEPENDENCY,),
+    "trivy": (CheckType.DEPENDENCY, CheckType.SECRET),
     "grype": (CheckType.DEPENDENCY,),
     "osv_scanner": (CheckType.DEPENDENCY,),
     "pip_audit": (CheckType.DEPENDENCY,),
@@ -61,17 +61,17 @@ _ONLY_KIND = {"modelscan", "picklescan", "fickling", "garak", "promptfoo"}
 
 
 def check_types_for(*, format_name: str, categories: Iterable[str], container_image: bool) -> list[str]:
-    """The kinds of checks an import held: from what its findings are, else from its format.
+    """The kinds of checks an import held: what its format always checks, and what its findings are.
 
-    A Trivy file can hold vulnerabilities, secrets and misconfigurations (three kinds); vulnerabilities
-    found in a container image are container scanning as well as dependency scanning.
+    A Trivy file runs the vulnerability and secret scanners unless told otherwise (a clean one is both
+    kinds of scan), and can hold misconfigurations too (three kinds); vulnerabilities found in a
+    container image are container scanning as well as dependency scanning.
     """
     base = format_name.split(":", 1)[0]
     if base in _ONLY_KIND:
         return list(FORMAT_CHECKS[base])
     kinds: set[str] = {_BY_CATEGORY[c] for c in categories if c in _BY_CATEGORY}
-    if not kinds:
-        kinds = set(FORMAT_CHECKS.get(base, ()))
+    kinds |= set(FORMAT_CHECKS.get(base, ()))
     if container_image and CheckType.DEPENDENCY in kinds:
         kinds.add(CheckType.CONTAINER)
     return sorted(str(kind) for kind in kinds)

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from findings.checks import CheckType
 from findings.models import (
     SEVERITY_RANK,
     Finding,
@@ -439,6 +440,18 @@ class ScanFreshness:
 
 
 @dataclass(frozen=True)
+class CheckFreshness:
+    """When one kind of check (``findings.checks.CheckType``) last ran on an asset, from the check
+    types each import job recorded (a Trivy file can hold three kinds); ``last_at`` None: never."""
+
+    check_type: str
+    label: str
+    last_at: dt.datetime | None
+    last_job_id: int | None
+    imports: int
+
+
+@dataclass(frozen=True)
 class AssetScanSummary:
     """What the asset page shows of its findings and scans."""
 
@@ -446,23 +459,51 @@ class AssetScanSummary:
     open_total: int
     latest_jobs: list[ImportJob]
     freshness: list[ScanFreshness]
+    by_check: list[CheckFreshness]
 
     def _last_of(self, check_type: str) -> dt.datetime | None:
-        dates = [scan.last_at for scan in self.freshness if check_type_of_format(scan.format) == check_type]
-        return max(dates) if dates else None
+        return next((row.last_at for row in self.by_check if row.check_type == check_type), None)
 
     @property
     def last_red_teamed(self) -> dt.datetime | None:
-        return self._last_of("red_team")
+        return self._last_of(CheckType.RED_TEAM)
 
     @property
     def last_model_file_scan(self) -> dt.datetime | None:
-        return self._last_of("model_file")
+        return self._last_of(CheckType.MODEL_FILE)
+
+
+def _check_freshness(done: QuerySet[ImportJob]) -> list[CheckFreshness]:
+    """Each kind of check's last run, imports and last job, in one aggregate over the finished jobs."""
+    ran = Coalesce("scanned_at", "finished_at", "created_at")
+    aggregates: dict[str, Any] = {}
+    for check in CheckType.values:
+        has = Q(check_types__contains=[check])
+        aggregates |= {
+            f"{check}_at": Max(ran, filter=has),
+            f"{check}_n": Count("id", filter=has),
+        }
+    totals = done.order_by().aggregate(**aggregates)
+    rows = []
+    for check, label in CheckType.choices:
+        last_at = totals[f"{check}_at"]
+        last_job = None
+        if last_at is not None:
+            last_job = (
+                done.filter(check_types__contains=[check])
+                .annotate(ran=ran)
+                .filter(ran=last_at)
+                .order_by("-id")
+                .values_list("id", flat=True)
+                .first()
+            )
+        rows.append(CheckFreshness(check, str(label), last_at, last_job, totals[f"{check}_n"]))
+    return rows
 
 
 def asset_scan_summary_for_user(*, user: Any, asset: Any, jobs: int = 5) -> AssetScanSummary:
-    """The asset's open findings by severity, its latest imports and each scan kind's last run,
-    through the same selectors as the findings and imports lists."""
+    """The asset's open findings by severity, its latest imports, each format's and each kind of
+    check's last run, through the same selectors as the findings and imports lists."""
     from findings.importers import FORMATS
 
     counts = finding_severity_counts(
@@ -491,26 +532,17 @@ def asset_scan_summary_for_user(*, user: Any, asset: Any, jobs: int = 5) -> Asse
         open_total=sum(count for _, _, count in counts),
         latest_jobs=list(asset_jobs[:jobs]),
         freshness=freshness,
+        by_check=_check_freshness(asset_jobs.filter(status="done")),
     )
 
 
 # AI evidence ---------------------------------------------------------------------------------------
 
-# The kind of check each import format performs, as the coverage matrix (metrics) counts them.
-CHECK_TYPES: dict[str, str] = {
-    **dict.fromkeys(("trivy", "grype", "pip-audit", "osv-scanner", "npm-audit", "dependabot"), "dependency"),
-    **dict.fromkeys(("cyclonedx", "spdx"), "dependency"),
-    **dict.fromkeys(("gitleaks", "trufflehog"), "secrets"),
-    **dict.fromkeys(("bandit", "sarif"), "static_analysis"),
-    "checkov": "infrastructure_as_code",
-    **dict.fromkeys(("modelscan", "picklescan", "fickling"), "model_file"),
-    **dict.fromkeys(("garak", "promptfoo"), "red_team"),
-}
 
-
-def check_type_of_format(format_name: str) -> str:
-    """The check type of an import format (``garak`` -> ``red_team``); unknown formats are ``other``."""
-    return CHECK_TYPES.get(format_name, "other")
+def check_type_labels(check_types: list[str]) -> list[str]:
+    """The labels of a job's check types (``findings.checks.CheckType``)."""
+    labels = dict(CheckType.choices)
+    return [str(labels.get(check, check)) for check in check_types]
 
 
 def job_probes(*, job: ImportJob) -> QuerySet[RedTeamProbe]:

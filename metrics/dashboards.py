@@ -145,7 +145,9 @@ def period_context(scope: Scope, period: Period) -> Context:
     live: dict[str, Any] = _team_counts(scope)
     if period.includes_today:
         live.update(live_state(scope))
-    return Context(findings=findings, coverage=coverage, live=live)
+    return Context(
+        findings=findings, coverage=coverage, live=live, scope=scope, start=period.start, end=period.end
+    )
 
 
 def _team_counts(scope: Scope) -> dict[str, int]:
@@ -246,6 +248,12 @@ def _tile(key: str, scope: Scope, period: Period, *contexts: Context) -> Tile:
         tile.url = assets_url(scope, unscanned="any")
     elif key == "classified_share":
         tile.url = assets_url(scope, classification="unclassified")
+    elif key == "control_compliance":
+        tile.url = reverse("controls:compliance")
+    elif key == "incidents_open":
+        tile.url = reverse("incidents:list") + "?" + urlencode({"team": scope.team, "open": "on"})
+    elif key == "exceptions_expiring":
+        tile.url = reverse("controls:exceptions") + "?" + urlencode({"team": scope.team})
     return tile
 
 

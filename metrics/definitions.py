@@ -47,6 +47,17 @@ class Context:
     findings: Any  # metrics.selectors.FindingSummary
     coverage: Any  # metrics.selectors.CoverageSummary
     live: dict[str, Any] = field(default_factory=dict)
+    # Who is looking and the period's days: the apps' providers read their own data through it.
+    scope: Any = None  # metrics.selectors.Scope
+    start: dt.date | None = None
+    end: dt.date | None = None
+    # What a provider computed once for the period, shared by its metrics (key -> value).
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
 
 Provider = Callable[[Context], MetricValue]
@@ -425,7 +436,7 @@ _PENDING = [
         "incidents",
         "count",
         "lower",
-        "Incidents not resolved or closed at the end of the period, by category and severity.",
+        "Incidents detected by the end of the period and not resolved by then, by category and severity.",
     ),
     (
         "incident_mttd",
@@ -433,7 +444,8 @@ _PENDING = [
         "incidents",
         "days",
         "lower",
-        "Mean and median of detected − occurred, for incidents detected in the period.",
+        "Mean (the value) and median (beside it) of detected − occurred, over the incidents detected in"
+        " the period.",
     ),
     (
         "incident_mtta",
@@ -441,7 +453,8 @@ _PENDING = [
         "incidents",
         "days",
         "lower",
-        "Mean and median of acknowledged − detected.",
+        "Mean and median of acknowledged − reported, over the incidents acknowledged in the period;"
+        " those not acknowledged yet are counted beside it, never averaged in.",
     ),
     (
         "incident_mttc",
@@ -449,7 +462,8 @@ _PENDING = [
         "incidents",
         "days",
         "lower",
-        "Mean and median of contained − detected.",
+        "Mean and median of contained − detected, over the incidents contained in the period; those"
+        " not contained yet are counted beside it.",
     ),
     (
         "incident_mttr",
@@ -457,7 +471,8 @@ _PENDING = [
         "incidents",
         "days",
         "lower",
-        "Mean and median of resolved − detected.",
+        "Mean and median of resolved − detected, over the incidents resolved in the period; those not"
+        " resolved yet are counted beside it.",
     ),
 ]
 for _key, _label, _app, _unit, _better, _formula in _PENDING:

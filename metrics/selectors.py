@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Max, Model, QuerySet, Sum
 from django.utils import timezone
@@ -44,8 +45,13 @@ class Scope:
 
 
 def _rows(model: type[S], scope: Scope) -> QuerySet[S]:
+    # An audit engagement narrowed to environments reads only their rows.
     rows = scope_queryset(
-        model._default_manager.all(), scope.user, team_field="team", restricted_field="restricted"
+        model._default_manager.all(),
+        scope.user,
+        team_field="team",
+        restricted_field="restricted",
+        environment_field="environment",
     )
     if scope.team:
         rows = rows.filter(team__slug=scope.team)
@@ -142,7 +148,11 @@ def finding_summary(scope: Scope, *, start: dt.date, end: dt.date) -> FindingSum
 
 def _histograms(rows: QuerySet[Any], names: tuple[str, ...]) -> dict[str, dict[str, Counter[int]]]:
     """Histograms summed in the database (jsonb_each), by severity."""
-    ids_sql, params = rows.order_by().values("id").query.sql_with_params()
+    result: dict[str, dict[str, Counter[int]]] = {name: {} for name in names}
+    try:
+        ids_sql, params = rows.order_by().values("id").query.sql_with_params()
+    except EmptyResultSet:  # nothing the viewer may see (a person in no team)
+        return result
     table = rows.model._meta.db_table
     # Only our own field and table names are formatted in; every value is a parameter.
     unions = " UNION ALL ".join(
@@ -154,7 +164,6 @@ def _histograms(rows: QuerySet[Any], names: tuple[str, ...]) -> dict[str, dict[s
         f"WITH picked AS ({ids_sql}) SELECT name, severity, key::int, sum(value::int)"  # noqa: S608
         f" FROM ({unions}) u GROUP BY 1, 2, 3"
     )
-    result: dict[str, dict[str, Counter[int]]] = {name: {} for name in names}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for name, severity, key, total in cursor.fetchall():
@@ -295,7 +304,10 @@ def team_survival_histograms(
     if state_day is not None:
         picks.append((rows.filter(day=state_day), ("open_days",)))
     for picked, names in picks:
-        ids_sql, params = picked.order_by().values("id").query.sql_with_params()
+        try:
+            ids_sql, params = picked.order_by().values("id").query.sql_with_params()
+        except EmptyResultSet:  # nothing the viewer may see
+            continue
         table = picked.model._meta.db_table
         unions = " UNION ALL ".join(
             f"SELECT '{name}' AS name, s.team_id, h.key, h.value FROM {table} s,"  # noqa: S608

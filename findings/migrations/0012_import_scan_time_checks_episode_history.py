@@ -62,7 +62,8 @@ class Migration(migrations.Migration):
         ),
     ]
 
-# Existing data, as well as it can be known: a job's scan time is when it ran, a finding was detected
+# Existing data, as well as it can be known: a job's scan time is when it ran, its check types what its
+# findings are and what its format always checks (findings.checks), a finding was detected
 # when first seen, a closed finding's frozen due date is its current one, and a sighting's status is
 # what its outcome implies. Status changes people made are in the audit log (the status trigger's
 # entries without an import job; an import's own changes are its sightings already): they become sightings.
@@ -73,9 +74,25 @@ UPDATE findings_importjob j SET check_types = sub.kinds FROM (
         WHEN 'vulnerability' THEN 'dependency' WHEN 'licence' THEN 'dependency'
         WHEN 'secret' THEN 'secret' WHEN 'code_weakness' THEN 'static_analysis'
         WHEN 'model_file' THEN 'model_file' WHEN 'red_team' THEN 'red_team'
-        ELSE 'iac' END) AS kinds
+        ELSE 'iac' END)::varchar[] AS kinds
       FROM findings_finding f WHERE f.last_job_id IS NOT NULL GROUP BY f.last_job_id
 ) sub WHERE j.id = sub.job_id AND j.status = 'done';
+UPDATE findings_importjob j SET check_types = ARRAY(
+    SELECT DISTINCT k FROM unnest(j.check_types || (CASE split_part(j.format, ':', 1)
+        WHEN 'trivy' THEN ARRAY['dependency', 'secret']
+        WHEN 'gitleaks' THEN ARRAY['secret'] WHEN 'trufflehog' THEN ARRAY['secret']
+        WHEN 'bandit' THEN ARRAY['static_analysis'] WHEN 'sarif' THEN ARRAY['static_analysis']
+        WHEN 'checkov' THEN ARRAY['iac']
+        WHEN 'modelscan' THEN ARRAY['model_file'] WHEN 'picklescan' THEN ARRAY['model_file']
+        WHEN 'fickling' THEN ARRAY['model_file']
+        WHEN 'garak' THEN ARRAY['red_team'] WHEN 'promptfoo' THEN ARRAY['red_team']
+        WHEN '' THEN ARRAY[]::text[]
+        ELSE ARRAY['dependency'] END)::varchar[]) k ORDER BY k)
+ WHERE j.status = 'done';
+UPDATE findings_importjob j SET check_types = ARRAY(SELECT DISTINCT k FROM unnest(j.check_types || ARRAY['container']::varchar[]) k ORDER BY k)
+  FROM assets_asset a
+ WHERE a.id = j.asset_id AND a.kind = 'container_image' AND j.status = 'done'
+   AND 'dependency' = ANY(j.check_types);
 UPDATE findings_finding SET detected_at = first_seen WHERE detected_at IS NULL;
 UPDATE findings_finding SET sla_due_at_close = sla_due WHERE status <> 'open' AND sla_due_at_close IS NULL;
 UPDATE findings_findingsighting s SET status = CASE s.outcome WHEN 'reopened' THEN 'open' ELSE 'mitigated' END,

@@ -13,12 +13,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 
 from controls.services.hooks import assess_assets_after_commit
-from findings.models import Finding, FindingSighting, FindingStatus, Outcome
+from findings.models import Finding, FindingStatus
 from findings.selectors import finding_list_for_user
+from findings.services.history import closing_fields, status_sightings_write
 from hygiene.permissions import can_edit, is_auditor, token_allows
 from hygiene.services.audit import audit_local
 
@@ -100,29 +99,13 @@ def may_triage_findings_of(user: Any, asset: Any) -> bool:
     return can_edit(user, asset, team_id=asset.team_id, grant_perm="assets.change_asset")
 
 
-def _due_dates(findings: list[Finding]) -> list[Any]:
-    dues = dict(Finding.objects.filter(pk__in=[f.pk for f in findings]).values_list("pk", "sla_due"))
-    return [dues.get(f.pk) for f in findings]
-
-
 def _apply(actor: Any, findings: list[Finding], status: str, reason: str) -> None:
-    fields: dict[str, Any] = {"status": status}
+    fields: dict[str, Any] = {"status": status, **closing_fields(status)}
     if status == FindingStatus.OPEN:
         fields["mitigated_at"] = None
-        fields["sla_due_at_close"] = None
-    else:
-        # The due date in force when it closes is frozen (the metrics' SLA compliance reads it).
-        fields["sla_due_at_close"] = F("sla_due")
     actor_id = None if actor is None else actor.pk
     actor_label = "operator" if actor is None else actor.get_username()
     with audit_local(actor_id=actor_id, actor_label=actor_label, reason=reason):
         Finding.objects.filter(pk__in=[f.pk for f in findings]).update(**fields)
-    now = timezone.now()
-    # Each change is an episode boundary for the metrics: it ends or starts a stretch of being open.
-    FindingSighting.objects.bulk_create(
-        FindingSighting(
-            finding_id=finding.pk, outcome=Outcome.TRIAGED, occurred_at=now, status=status, sla_due=due
-        )
-        for finding, due in zip(findings, _due_dates(findings), strict=True)
-    )
+    status_sightings_write(finding_ids=[f.pk for f in findings], status=status)
     assess_assets_after_commit(asset_ids={f.asset_id for f in findings})

@@ -17,7 +17,7 @@ import io
 import queue
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -49,6 +49,8 @@ class ImportCounts:
     reopened: int = 0
     mitigated: int = 0
     findings: int = 0
+    # The categories the file held (the job's check types are read from them).
+    categories: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,8 @@ def ingest_records(
             + ", cvss float8, published_at timestamptz, sla_due date, kev boolean, kev_due date)"
             " ON COMMIT DROP"
         )
-        staged = _stage(cursor, records, target=target, on_progress=on_progress)
+        categories: set[str] = set()
+        staged = _stage(cursor, records, target=target, on_progress=on_progress, categories=categories)
         cursor.execute("ANALYZE finding_stage")
         # The status changes of the merge are audited by trigger, marked as this job's.
         cursor.execute("SELECT set_config('hygiene.job_id', %s, true)", [str(target.job_id)])
@@ -128,6 +131,7 @@ def ingest_records(
         # Dropped now rather than at commit: a caller may run several imports in one transaction.
         cursor.execute("DROP TABLE finding_stage")
     counts.findings = staged
+    counts.categories = categories
     return counts
 
 
@@ -150,17 +154,19 @@ def _ingest_fresh(
     columns = (*_STAGE_COLUMNS, *_FRESH_COLUMNS)
     due_for = _due_dates(target)  # before the writer thread owns the connection
     writer = _CopyWriter(f"COPY findings_finding ({', '.join(columns)}) FROM STDIN")
+    categories: set[str] = set()
     try:
         added = _stage_lines(
             records,
             due_for=due_for,
             on_progress=on_progress,
             flush=lambda lines: writer.put(_copy_data([line + constants for line in lines])),
+            categories=categories,
         )
     finally:
         writer.close()
     cursor.execute(_EPSS_FRESH, {"asset": target.asset_id})
-    return ImportCounts(new=added, findings=added)
+    return ImportCounts(new=added, findings=added, categories=categories)
 
 
 class _CopyWriter:
@@ -219,6 +225,7 @@ def _stage(
     *,
     target: MergeTarget,
     on_progress: Callable[[], None] | None,
+    categories: set[str],
 ) -> int:
     """COPY the records, fingerprinted and deduplicated, into the staging table in batches."""
     due_for = _due_dates(target)  # before the writer thread owns the connection
@@ -229,6 +236,7 @@ def _stage(
             due_for=due_for,
             on_progress=on_progress,
             flush=lambda lines: writer.put(_copy_data(lines)),
+            categories=categories,
         )
     finally:
         writer.close()
@@ -240,8 +248,10 @@ def _stage_lines(
     due_for: DueFor,
     on_progress: Callable[[], None] | None,
     flush: Callable[[list[str]], None],
+    categories: set[str],
 ) -> int:
-    """Fingerprint and deduplicate the records into COPY lines, flushed in batches; return how many."""
+    """Fingerprint and deduplicate the records into COPY lines, flushed in batches; return how many.
+    Adds each record's category to ``categories``."""
     seen: set[bytes] = set()
     lines: list[str] = []
     for record in records:
@@ -250,6 +260,7 @@ def _stage_lines(
             continue
         seen.add(digest)
         lines.append(_line(record, digest.hex(), due_for))
+        categories.add(record.category)
         if len(lines) % PROGRESS_EVERY == 0 and on_progress is not None:
             on_progress()
         if len(lines) >= BATCH_ROWS:

@@ -36,7 +36,7 @@ from findings.checks import check_types_for, scan_time_from
 from findings.errors import ImportFailed, ScanTooLarge
 from findings.importers import FORMATS, detect_format, parse
 from findings.importers.base import SNIFF_BYTES, FindingRecord, ImportExtras
-from findings.models import Finding, ImportJob, JobStatus, ScanSource
+from findings.models import ImportJob, JobStatus, ScanSource
 from findings.services.ingest import ImportCounts, ingest_records, merge_target_for
 from findings.services.matching import asset_match
 from findings.services.progress import ProgressReporter
@@ -344,13 +344,10 @@ def _scan_time(job: ImportJob, stream: IO[bytes]) -> dt.datetime:
     return scan_time_from(format_name=job.format, head=head, tail=tail, uploaded_at=uploaded)
 
 
-def _job_check_types(job: ImportJob, asset: Asset) -> list[str]:
-    categories = (
-        Finding.objects.filter(asset_id=asset.pk, last_job_id=job.pk).order_by().values_list("category")
-    )
+def _job_check_types(job: ImportJob, asset: Asset, counts: ImportCounts) -> list[str]:
     return check_types_for(
         format_name=job.format,
-        categories={category for (category,) in categories.distinct()},
+        categories=counts.categories,
         container_image=asset.kind == AssetKind.CONTAINER_IMAGE,
     )
 
@@ -386,7 +383,7 @@ def _job_finish(
     job.mitigated_count = counts.mitigated
     job.findings_count = counts.findings
     job.finished_at = finished_at or timezone.now()
-    job.check_types = _job_check_types(job, asset)
+    job.check_types = _job_check_types(job, asset, counts)
     job.save(
         update_fields=[
             *("asset", "format", "status", "progress", "new_count", "unchanged_count"),

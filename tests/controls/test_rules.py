@@ -107,6 +107,21 @@ def test_environment_segregation_fails_on_the_existing_policy_violation(team_a, 
     assert assess(control, dev).status == PASSING
 
 
+def test_environment_segregation_passes_once_the_violation_is_resolved(team_a, assess):
+    # The metrics keep resolved violations (with their date) instead of deleting them.
+    control = ControlFactory(rule="environment_segregation")
+    prod = AssetFactory(team=team_a, environment="production")
+    dev = AssetFactory(team=team_a, environment="development")
+    PolicyViolation.objects.create(
+        asset=prod,
+        rule=PolicyRule.ENVIRONMENT_SEGREGATION,
+        detail="Depended on dev thing.",
+        related_asset=dev,
+        resolved_at=days_ago(1),
+    )
+    assert assess(control, prod).status == PASSING
+
+
 def test_classification_present_and_minimum_classification_applicability(team_a, assess):
     classified = ControlFactory(rule="classification_present")
     restricted_only = ControlFactory(rule="classification_present", min_classification=level("restricted"))

@@ -6,6 +6,7 @@ from html import unescape
 
 import pytest
 
+from findings.checks import CheckType
 from metrics.services.snapshots import snapshot_backfill, snapshot_compute_day
 from tests.conftest import client_for
 
@@ -38,7 +39,7 @@ def test_overview_is_the_home_page_with_charts_and_formulas(client, lead, comput
     assert "Kaplan–Meier" in page  # the formula beside the chart
     assert 'id="chart-data-ttp"' in page
     assert "vendor/plotly.min.js" in page
-    assert "Appears when the incidents app is installed." in page  # not faked
+    assert "Open incidents" in page  # the incidents app's metric, valued through the registry
 
 
 def test_members_numbers_come_only_from_their_teams(client, teammate, outsider, lead, computed):
@@ -148,11 +149,12 @@ def test_coverage_cells_lead_to_the_assets_not_scanned(client, lead, computed):
     client_for(client, lead)
     chart = next(c for c in client.get("/").context["dashboard"].charts if c.key == "coverage")
     model_row = next(row for row in chart.rows if row[0] == "Model")
-    # The vault was scanned for dependencies yesterday, never for secrets.
+    # The vault was scanned with Trivy yesterday (dependencies and secrets), never for static analysis.
     assert model_row[2][0] == "1 (1)"
     assert [a.name for a in client.get(model_row[2][1]).context["page"].object_list] == []
-    assert model_row[3][0] == "0 (0)"
-    assert [a.name for a in client.get(model_row[3][1]).context["page"].object_list] == ["vault"]
+    static = 2 + [c for c, _ in CheckType.choices].index("static_analysis")
+    assert model_row[static][0] == "0 (0)"
+    assert [a.name for a in client.get(model_row[static][1]).context["page"].object_list] == ["vault"]
 
 
 def test_comparisons_show_teams_and_asset_kinds_with_lists_behind_each_number(client, lead, computed):

@@ -65,9 +65,9 @@ def test_coverage_counts_assets_scanned_within_7_and_30_days_by_check_type(histo
     snapshot_compute_day(day=history.day(50))
     trainer = CoverageSnapshot.objects.get(day=history.day(50), kind="container_image")
     # Last scanned on day 45: within 7 days of day 50; a container image's vulnerabilities count as
-    # dependency and container scanning.
+    # dependency and container scanning, and a Trivy file is a secret scan too (it runs that scanner).
     assert (trainer.active, trainer.scanned_7, trainer.scanned_30) == (1, 1, 1)
-    assert trainer.checks == {"container": [1, 1], "dependency": [1, 1]}
+    assert trainer.checks == {"container": [1, 1], "dependency": [1, 1], "secret": [1, 1]}
     model = CoverageSnapshot.objects.get(day=history.day(50), kind="model")
     assert (model.active, model.scanned_30, model.checks) == (1, 0, {})
 
