@@ -41,8 +41,9 @@ class Compliance:
 
     passing: int = 0
     applicable: int = 0
-    # (group, label) -> [passing, applicable]; group is framework, domain or team
-    rows: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    # (group, key, label) -> [passing, applicable]; group is framework, domain or team, and
+    # "group=key" is the assessment list's filter behind the numbers
+    rows: dict[tuple[str, str, str], list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
 
     @staticmethod
     def share(passing: int, applicable: int) -> float | None:
@@ -62,11 +63,11 @@ def compliance_for(scope: Any) -> Compliance:
         source = _scoped(visible_counts(scope.user), scope)
         rows = source.values("control_id", "team__slug", "status").annotate(n=Sum("count")).order_by()
     controls = dict(Control.objects.active().values_list("pk", "domain"))
-    frameworks: dict[int, set[str]] = defaultdict(set)
-    for control_id, name in ControlMapping.objects.filter(control__retired_at__isnull=True).values_list(
-        "control_id", "requirement__framework__name"
+    frameworks: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for control_id, slug, name in ControlMapping.objects.filter(control__retired_at__isnull=True).values_list(
+        "control_id", "requirement__framework__slug", "requirement__framework__name"
     ):
-        frameworks[control_id].add(name)
+        frameworks[control_id].add((slug, name))
     domains = dict(Domain.choices)
     result = Compliance()
     for row in rows:
@@ -76,8 +77,12 @@ def compliance_for(scope: Any) -> Compliance:
         passed = n if status == AssessmentStatus.PASSING else 0
         result.passing += passed
         result.applicable += n
-        groups = [("team", row["team__slug"]), ("domain", domains.get(controls[control_id], ""))]
-        groups += [("framework", name) for name in frameworks.get(control_id, ())]
+        domain = controls[control_id]
+        groups = [
+            ("team", row["team__slug"], row["team__slug"]),
+            ("domain", domain, domains.get(domain, domain)),
+        ]
+        groups += [("framework", slug, name) for slug, name in frameworks.get(control_id, ())]
         for group in groups:
             cell = result.rows[group]
             cell[0] += passed

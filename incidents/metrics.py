@@ -37,9 +37,8 @@ class IncidentFigures:
     not_reached: dict[str, int] = field(default_factory=dict)
     open_by_severity: Counter[str] = field(default_factory=Counter)
     open_by_category: Counter[str] = field(default_factory=Counter)
-    # incidents detected in the period
-    detected_by_severity: Counter[str] = field(default_factory=Counter)
-    detected_by_category: Counter[str] = field(default_factory=Counter)
+    # incidents detected in the period, by (category, severity)
+    detected: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 def bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -85,8 +84,7 @@ def incident_figures(scope: Any, *, start: dt.date, end: dt.date) -> IncidentFig
     for row in rows:
         values = dict(zip(names, row, strict=True))
         if values["detected_at"] >= since:
-            figures.detected_by_severity[values["severity"]] += 1
-            figures.detected_by_category[values["category"]] += 1
+            figures.detected[values["category"], values["severity"]] += 1
         resolved = values["resolved_at"]
         if resolved is None or resolved >= until:
             figures.open_by_severity[values["severity"]] += 1

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from django.apps import apps
 from django.db.models import Count, Q
 from django.urls import reverse
 
@@ -219,6 +220,10 @@ def build_dashboard(scope: Scope, period: Period, *, charts: bool = True) -> Das
             sla_chart(scope, period),
             coverage_chart(scope, period, current),
         ]
+        if apps.is_installed("incidents"):
+            dashboard.charts.append(incident_chart(scope, period, current))
+        if apps.is_installed("controls"):
+            dashboard.charts.append(compliance_chart(scope, period, current))
     return dashboard
 
 
@@ -251,7 +256,7 @@ def _tile(key: str, scope: Scope, period: Period, *contexts: Context) -> Tile:
     elif key == "control_compliance":
         tile.url = reverse("controls:compliance")
     elif key == "incidents_open":
-        tile.url = reverse("incidents:list") + "?" + urlencode({"team": scope.team, "open": "on"})
+        tile.url = reverse("incidents:list") + "?" + urlencode({"team": scope.team, "status": "open"})
     elif key == "exceptions_expiring":
         tile.url = reverse("controls:exceptions") + "?" + urlencode({"team": scope.team})
     return tile
@@ -692,4 +697,89 @@ def _compare_chart(scope: Scope, periods: list[Period], teams: list[dict[str, An
         for index, period in enumerate(periods)
     ]
     chart.figure = figure(traces, barmode="group")
+    return chart
+
+
+INCIDENT_SEVERITIES = ("critical", "high", "medium", "low")
+
+
+def incident_chart(scope: Scope, period: Period, context: Context) -> Chart:
+    """Incidents detected in the period by category and severity (the incidents app's figures)."""
+    from incidents.metrics import incident_figures
+    from incidents.models import Category
+
+    figures = context.cached("incidents", lambda: incident_figures(scope, start=period.start, end=period.end))
+    chart = Chart(
+        key="incidents",
+        title=f"Incidents detected in {period.label}, by category and severity",
+        formula=METRICS["incidents_open"].formula,
+        headers=["Category", *[s.title() for s in INCIDENT_SEVERITIES], "All"],
+    )
+    categories = [c for c in Category if any(figures.detected[c.value, s] for s in INCIDENT_SEVERITIES)]
+    if not categories:
+        chart.empty = f"No incident was detected in {period.label}."
+        return chart
+
+    def url(category: str, severity: str = "") -> str:
+        query = {"team": scope.team, "category": category, "severity": severity}
+        query |= {"since": period.start.isoformat(), "until": period.end.isoformat()}
+        return reverse("incidents:list") + "?" + urlencode({k: v for k, v in query.items() if v})
+
+    names = [str(c.label) for c in categories]
+    traces = [
+        bar(
+            names,
+            [figures.detected[c.value, severity] for c in categories],
+            name=severity.title(),
+            urls=[url(c.value, severity) for c in categories],
+            colour=SEVERITY_COLOURS[severity],
+        )
+        for severity in INCIDENT_SEVERITIES
+    ]
+    for category in categories:
+        counts = [figures.detected[category.value, s] for s in INCIDENT_SEVERITIES]
+        chart.rows.append(
+            [
+                str(category.label),
+                *[(n, url(category.value, s)) for n, s in zip(counts, INCIDENT_SEVERITIES, strict=True)],
+                (sum(counts), url(category.value)),
+            ]
+        )
+    chart.figure = figure(traces, y_title="incidents", barmode="stack")
+    return chart
+
+
+def compliance_chart(scope: Scope, period: Period, context: Context) -> Chart:
+    """Today's control compliance per framework, domain and team (assessments keep no history)."""
+    from controls.metrics import Compliance, compliance_for
+
+    chart = Chart(
+        key="compliance",
+        title="Control compliance per framework, domain and team (today)",
+        formula=METRICS["control_compliance"].formula,
+        headers=["Group", "Name", "Passing", "Applicable", "Compliance"],
+    )
+    if not period.includes_today:
+        chart.empty = "Compliance is today's state: assessments keep no history to show a past month."
+        return chart
+    compliance = context.cached("controls_compliance", lambda: compliance_for(scope))
+    rows = sorted(compliance.rows.items(), key=lambda item: (item[0][0], item[0][2]))
+    if not rows:
+        chart.empty = "No control applies to anything in view yet."
+        return chart
+    names, shares, urls = [], [], []
+    for (group, key, name), (passing, applicable) in rows:
+        share = Compliance.share(passing, applicable)
+        query = {k: v for k, v in {"team": scope.team, group: key}.items() if v}
+        url = reverse("controls:assessments") + "?" + urlencode(query)
+        chart.rows.append(
+            [group, name, passing, applicable, (f"{share:g}%" if share is not None else "—", url)]
+        )
+        names.append(label(f"{group}: {name}"))
+        shares.append(share)
+        urls.append(url)
+    chart.figure = figure(
+        [bar(names, shares, name="Compliance %", urls=urls)],
+        yaxis={"title": {"text": "% passing"}, "range": [0, 100]},
+    )
     return chart

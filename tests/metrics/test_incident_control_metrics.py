@@ -156,3 +156,39 @@ def test_control_compliance_is_todays_passing_share_and_evidence_freshness_is_da
         )
     fresh = _value("evidence_fresh", teammate, today_period)
     assert (fresh.value, fresh.count) == (66.7, 3)
+
+
+def test_the_incident_chart_counts_by_category_and_severity_and_each_cell_lists_its_incidents(
+    client, team_a, team_b, teammate, month
+):
+    from tests.conftest import client_for
+
+    d = month.start
+    for category, severity in (("data_leakage", "high"), ("data_leakage", "high"), ("poisoning", "low")):
+        IncidentFactory(
+            team=team_a,
+            category=category,
+            severity=severity,
+            occurred_at=_at(d),
+            detected_at=_at(d + dt.timedelta(days=2)),
+            reported_at=_at(d + dt.timedelta(days=2)),
+        )
+    IncidentFactory(  # another team's: not in the member's chart
+        team=team_b,
+        category="data_leakage",
+        severity="high",
+        occurred_at=_at(d),
+        detected_at=_at(d + dt.timedelta(days=2)),
+        reported_at=_at(d + dt.timedelta(days=2)),
+    )
+    client_for(client, teammate)
+    response = client.get("/", {"month": month.start.strftime("%Y-%m")})
+    chart = next(c for c in response.context["dashboard"].charts if c.key == "incidents")
+    leakage = next(row for row in chart.rows if row[0] == "Data leakage")
+    high_count, high_url = leakage[2]
+    assert high_count == 2
+    listed = client.get(high_url)
+    assert listed.status_code == 200
+    assert listed.context["page"].paginator.count == 2
+    compliance = next(c for c in response.context["dashboard"].charts if c.key == "compliance")
+    assert "today's state" in compliance.empty  # a past month has no compliance history
