@@ -97,10 +97,16 @@ class AssetFilterForm(forms.Form):
         choices=[*Lifecycle.choices, ("all", "Active and retired")], required=False, initial="active"
     )
     tag = forms.CharField(required=False)
+    unscanned = forms.ChoiceField(
+        label="Not scanned in 30 days for", required=False, choices=[("", "—"), ("any", "Any check")]
+    )
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, teams: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        from findings.checks import CheckType
+
+        self.fields["unscanned"].choices = [("", "—"), ("any", "Any check"), *CheckType.choices]
         self.fields["team"].choices = [("", "Any team"), *teams]
         self.fields["classification"].choices = [
             ("", "Any level"),

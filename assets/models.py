@@ -120,6 +120,9 @@ class Asset(models.Model):
     )
     criticality = models.CharField(max_length=16, choices=Criticality.choices, default=Criticality.MEDIUM)
     lifecycle = models.CharField(max_length=16, choices=Lifecycle.choices, default=Lifecycle.ACTIVE)
+    # When it was retired; set and cleared by a database trigger (migration 0004) whichever path
+    # changes the lifecycle, so the coverage metrics know which assets were active on any past day.
+    retired_at = models.DateTimeField(null=True, blank=True)
     classification = models.ForeignKey(
         ClassificationLevel,
         on_delete=models.PROTECT,
@@ -282,11 +285,17 @@ class PolicyRule(models.TextChoices):
     UNCLASSIFIED = "unclassified", "Unclassified asset"
 
 
-class PolicyViolation(models.Model):
-    """A rule the lineage graph currently breaks; computed, never edited.
+class CurrentViolationManager(models.Manager["PolicyViolation"]):
+    def get_queryset(self) -> models.QuerySet[PolicyViolation]:
+        return super().get_queryset().filter(resolved_at__isnull=True)
 
-    The policy service upserts what it finds and deletes rows it no longer finds, so this table
-    holds only current violations (history is in the audit log of the assets and edges).
+
+class PolicyViolation(models.Model):
+    """A rule the lineage graph breaks or broke; computed, never edited.
+
+    The policy service upserts what it finds and marks resolved (``resolved_at``) the rows it no
+    longer finds, so the metrics can count violations on any past day. ``objects`` holds only the
+    current ones (every list and count reads those); ``history`` holds all.
     """
 
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="violations")
@@ -296,14 +305,20 @@ class PolicyViolation(models.Model):
         Asset, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     detected_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CurrentViolationManager()
+    history = models.Manager()  # noqa: DJ012 - a second manager, not a field
 
     class Meta:
         ordering = ["-detected_at", "id"]
+        base_manager_name = "history"
         constraints = [
             models.UniqueConstraint(
                 fields=["asset", "rule", "related_asset"],
-                name="violation_unique_asset_rule_related",
+                name="violation_unique_current_asset_rule_related",
                 nulls_distinct=False,
+                condition=Q(resolved_at__isnull=True),
             ),
         ]
         indexes = [models.Index(fields=["rule", "detected_at"], name="violation_rule_detected")]

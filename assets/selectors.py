@@ -7,6 +7,7 @@ searches, counts, lineage graphs or violations, not even as an anonymous node.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -114,7 +115,33 @@ def _apply_filters(assets: QuerySet[Asset], filters: dict[str, str]) -> QuerySet
         assets = assets.filter(lifecycle=lifecycle)
     if filters.get("tag"):
         assets = assets.filter(tags__contains=[filters["tag"].strip()])
+    if filters.get("unscanned"):
+        assets = assets.exclude(_scanned_recently(filters["unscanned"]))
     return assets
+
+
+SCAN_FRESH_DAYS = 30
+
+
+def _scanned_recently(check: str) -> Exists:
+    """Assets with a finished import scanned within the last 30 days (for ``check``, or any with "any"):
+    the coverage metric's rule, counted to the end of today as the daily snapshot counts it."""
+    from django.utils import timezone
+
+    from findings.models import ImportJob, JobStatus
+
+    end = dt.datetime.combine(
+        timezone.localdate() + dt.timedelta(days=1), dt.time.min, tzinfo=timezone.get_current_timezone()
+    )
+    jobs = ImportJob.objects.filter(
+        asset_id=OuterRef("pk"),
+        status=JobStatus.DONE,
+        scanned_at__gte=end - dt.timedelta(days=SCAN_FRESH_DAYS),
+        scanned_at__lt=end,
+    )
+    if check != "any":
+        jobs = jobs.filter(check_types__contains=[check])
+    return Exists(jobs)
 
 
 def asset_list_for_user(*, user: Any, filters: dict[str, str] | None = None) -> QuerySet[Asset]:

@@ -11,3 +11,7 @@ class ControlsConfig(AppConfig):
 
         audit_sections.install()
         exports.install()
+        # Their metrics' values in the metrics registry.
+        from controls import metrics
+
+        metrics.install()

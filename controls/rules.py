@@ -5,9 +5,11 @@ or for team-level controls the teams, being assessed) and returns one row per su
 ``subject_id``, ``status``, ``reason`` and ``due_on``. The assessment service wraps it in a single
 upsert, so assessing every asset for a control is one statement, and so is re-assessing one asset.
 
-Scanning rules judge each import by its format: what kinds of checks a file of that format holds.
-Trivy counts as a dependency and a secret scan because it runs both scanners unless told otherwise;
-SARIF, whatever tool wrote it, counts as static analysis.
+Scanning rules judge each import by the kinds of checks it held, recorded on the job when it was imported
+(``ImportJob.check_types``, ``findings.checks``): what its findings are and what its format always checks.
+So a Trivy file counts as a dependency and a secret scan (it runs both scanners unless told otherwise) and
+as infrastructure as code when it holds misconfigurations; SARIF, whatever tool wrote it, counts as
+static analysis.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-DEPENDENCY_FORMATS = ["trivy", "grype", "pip_audit", "osv_scanner", "npm_audit", "dependabot", "cyclonedx"]
-SECRET_FORMATS = ["gitleaks", "trufflehog", "trivy"]
-STATIC_FORMATS = ["sarif", "bandit", "checkov"]
-# The AI evidence of issue 14 (findings.services.redteam holds the same tuples).
-RED_TEAM_FORMATS = ["garak", "promptfoo"]
-MODEL_FILE_FORMATS = ["modelscan", "picklescan", "fickling"]
+# The kinds of checks (findings.checks.CheckType values) each scanning rule accepts. Static analysis
+# takes infrastructure-as-code scans too (Checkov), as it did when rules judged by format.
+DEPENDENCY_CHECKS = ["dependency"]
+SECRET_CHECKS = ["secret"]
+STATIC_CHECKS = ["static_analysis", "iac"]
+RED_TEAM_CHECKS = ["red_team"]
+MODEL_FILE_CHECKS = ["model_file"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ def _day(column: str) -> str:
     return f"to_char({column}, 'YYYY-MM-DD')"
 
 
-def _scan_rule(key: str, label: str, what: str, formats: list[str]) -> Rule:
+def _scan_rule(key: str, label: str, what: str, checks: list[str]) -> Rule:
     sql = f"""
 SELECT c.id AS subject_id,
   CASE WHEN j.last_at >= %(since)s THEN 'passing' ELSE 'failing' END AS status,
@@ -54,13 +57,13 @@ FROM cand c
 LEFT JOIN LATERAL (
   SELECT coalesce(i.started_at, i.created_at) AS last_at, i.format AS fmt, i.id AS job_id
   FROM findings_importjob i
-  WHERE i.asset_id = c.id AND i.status = 'done' AND i.format = ANY(%(formats)s)
+  WHERE i.asset_id = c.id AND i.status = 'done' AND i.check_types && %(checks)s::varchar[]
   ORDER BY coalesce(i.started_at, i.created_at) DESC LIMIT 1
 ) j ON true
 """
     return Rule(
         key, label, f"Passes when a {what} was imported for the asset within the cadence.", sql,
-        {"formats": formats},
+        {"checks": checks},
     )  # fmt: skip
 
 
@@ -131,7 +134,7 @@ FROM cand c
 LEFT JOIN (
   SELECT p.asset_id, count(*) AS n, string_agg(p.detail, ' ' ORDER BY p.id) AS details
   FROM assets_policyviolation p
-  WHERE p.rule = %(policy)s AND p.asset_id IN (SELECT id FROM cand)
+  WHERE p.rule = %(policy)s AND p.resolved_at IS NULL AND p.asset_id IN (SELECT id FROM cand)
   GROUP BY p.asset_id
 ) v ON v.asset_id = c.id
 """
@@ -300,7 +303,7 @@ FROM cand c
 LEFT JOIN LATERAL (
   SELECT coalesce(i.finished_at, i.created_at) AS last_at, i.format AS fmt, i.id AS job_id
   FROM findings_importjob i
-  WHERE i.asset_id = c.id AND i.status = 'done' AND i.format = ANY(%(formats)s)
+  WHERE i.asset_id = c.id AND i.status = 'done' AND i.check_types && %(checks)s::varchar[]
   ORDER BY coalesce(i.finished_at, i.created_at) DESC LIMIT 1
 ) j ON true
 LEFT JOIN (
@@ -313,7 +316,7 @@ LEFT JOIN (
   GROUP BY x.asset_id
 ) f ON f.asset_id = c.id
 """,
-    {"formats": MODEL_FILE_FORMATS},
+    {"checks": MODEL_FILE_CHECKS},
 )
 
 
@@ -346,9 +349,9 @@ RULES: dict[str, Rule] = {
     rule.key: rule
     for rule in [
         _scan_rule("scan_dependencies", "Dependency scanning in place", "dependency scan",
-                   DEPENDENCY_FORMATS),
-        _scan_rule("scan_secrets", "Secret scanning in place", "secret scan", SECRET_FORMATS),
-        _scan_rule("scan_static", "Static analysis in place", "static-analysis scan", STATIC_FORMATS),
+                   DEPENDENCY_CHECKS),
+        _scan_rule("scan_secrets", "Secret scanning in place", "secret scan", SECRET_CHECKS),
+        _scan_rule("scan_static", "Static analysis in place", "static-analysis scan", STATIC_CHECKS),
         PATCHING,
         NO_SECRETS,
         _policy_rule("environment_segregation", "Environment segregation", "environment_segregation",
@@ -363,7 +366,7 @@ RULES: dict[str, Rule] = {
         MFA,
         SAFE_SERIALIZATION,
         _scan_rule("model_red_teamed", "Models red-teamed within cadence", "red-team run (garak, promptfoo)",
-                   RED_TEAM_FORMATS),
+                   RED_TEAM_CHECKS),
         _exercise_rule("exercise_tabletop", "Tabletop exercise within cadence", "tabletop",
                        "tabletop exercise"),
         _exercise_rule("exercise_dr_drill", "Disaster-recovery drill within cadence", "dr_drill",

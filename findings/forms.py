@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from assets.models import AssetKind, Environment
 from findings.importers import FORMATS
 from findings.models import Category, FindingStatus, Severity, SourceKind
 from findings.selectors import AGE_BANDS, DEFAULT_SORT
@@ -30,6 +31,10 @@ def format_choices() -> list[tuple[str, str]]:
     return sorted((name, str(getattr(module, "LABEL", name))) for name, module in FORMATS.items())
 
 
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
 class FindingFilterForm(forms.Form):
     q = forms.CharField(
         label="Search",
@@ -46,6 +51,24 @@ class FindingFilterForm(forms.Form):
     )
     age = forms.ChoiceField(
         label="Age (days)", choices=ANY + [(band, band) for band in AGE_BANDS], required=False
+    )
+    environment = forms.ChoiceField(choices=ANY + Environment.choices, required=False)
+    kind = forms.ChoiceField(label="Asset kind", choices=ANY + AssetKind.choices, required=False)
+    scanner = forms.CharField(
+        required=False,
+        max_length=32,
+        help_text="e.g. trivy, sarif:codeql",
+        widget=forms.TextInput(attrs={"size": 12}),
+    )
+    found_from = forms.DateField(label="First seen from", required=False, widget=DateInput())
+    found_to = forms.DateField(label="First seen until", required=False, widget=DateInput())
+    patched_from = forms.DateField(label="Patched from", required=False, widget=DateInput())
+    patched_to = forms.DateField(label="Patched until", required=False, widget=DateInput())
+    open_on = forms.DateField(
+        label="Open at end of",
+        required=False,
+        widget=DateInput(),
+        help_text="Open on that day, whatever since",
     )
     past_sla = forms.BooleanField(label="Past SLA", required=False)
     kev = forms.BooleanField(label="Known exploited (KEV)", required=False)

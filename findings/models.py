@@ -145,6 +145,11 @@ class ImportJob(models.Model):
     retry_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries"
     )
+    # When the scan ran, from the file where its format says (Trivy CreatedAt, SARIF invocation times,
+    # Grype's descriptor...), else the upload time: the detection time of what it found first.
+    scanned_at = models.DateTimeField(null=True, blank=True)
+    # The kinds of checks the file held (findings.checks.CheckType), for the coverage metrics.
+    check_types = ArrayField(models.CharField(max_length=24), default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -154,6 +159,7 @@ class ImportJob(models.Model):
             models.Index(
                 fields=["heartbeat_at"], name="importjob_running_heartbeat", condition=Q(status="running")
             ),
+            models.Index(fields=["scanned_at"], name="importjob_scanned_at", condition=Q(status="done")),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(progress__lte=100), name="importjob_progress_max_100"),
@@ -252,6 +258,11 @@ class Finding(models.Model):
     last_seen = models.DateTimeField()
     mitigated_at = models.DateTimeField(null=True, blank=True)
     sla_due = models.DateField(null=True, blank=True)
+    # The scan time of the import that first reported it (first_seen is when that import ran).
+    detected_at = models.DateTimeField(null=True, blank=True)
+    # The SLA due date in force when it was last closed (mitigated, false positive, risk accepted),
+    # kept even if enrichment or a re-import later rewrites sla_due; cleared when it reopens.
+    sla_due_at_close = models.DateField(null=True, blank=True)
     kev = models.BooleanField(default=False)
     kev_due = models.DateField(null=True, blank=True)
     epss = models.FloatField(null=True, blank=True)
@@ -332,7 +343,7 @@ class Finding(models.Model):
         it is the one that started at ``first_seen``, and the imports that saw it unchanged are the
         done jobs of the same asset and scanner while it was present.
         """
-        events = {s.job_id: s.outcome for s in self.sightings.all()}
+        events = {s.job_id: s.outcome for s in self.sightings.all() if s.job_id is not None}
         # An import's time is when it started: that is what first_seen, last_seen and mitigated_at hold.
         jobs = ImportJob.objects.filter(
             Q(pk__in=list(events))
@@ -367,10 +378,15 @@ class Outcome(models.TextChoices):
     UNCHANGED = "unchanged", "Seen again"
     REOPENED = "reopened", "Reopened"
     MITIGATED = "mitigated", "Gone (mitigated)"
+    TRIAGED = "triaged", "Status changed by a person"
 
 
 class FindingSighting(models.Model):
-    """What one import changed about a finding it had seen before: back again, or gone.
+    """What one import (or person) changed about a finding it had seen before: back again, or gone.
+
+    With ``first_seen``, these rows are the finding's episodes: each stretch during which it was open
+    starts at ``first_seen`` or at a row whose ``status`` is open, and ends at the next row whose
+    ``status`` is not (``sla_due`` then holds the due date in force when it closed).
 
     A row for every finding an import saw would grow without bound (a daily scan of an image with
     1,000 findings adds 365,000 rows a year) and make every import write twice what it reads; the
@@ -379,15 +395,23 @@ class FindingSighting(models.Model):
     """
 
     finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="sightings")
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="sightings")
+    # Null for a status a person set (``Outcome.TRIAGED``).
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, null=True, blank=True, related_name="sightings"
+    )
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     occurred_at = models.DateTimeField()
+    # The finding's status after this event, and the SLA due date in force at it.
+    status = models.CharField(max_length=16, choices=FindingStatus.choices, blank=True)
+    sla_due = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["finding", "occurred_at"], name="sighting_finding_time")]
 
     def __str__(self) -> str:
+        if self.job_id is None:
+            return f"{self.get_outcome_display()}: {self.status}"
         return f"{self.get_outcome_display()} in import #{self.job_id}"
 
 

@@ -15,15 +15,17 @@ from typing import Any, cast
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from findings.checks import CheckType
 from findings.models import (
     SEVERITY_RANK,
     Finding,
     FindingQuerySet,
+    FindingSighting,
     FindingStatus,
     ImportJob,
     Outcome,
@@ -112,16 +114,86 @@ def _apply_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -> Fin
     elif asset:
         findings = findings.filter(asset__name__icontains=asset)
     if filters.get("past_sla"):
-        findings = findings.past_sla()
+        open_on = _as_date(filters.get("open_on"))
+        # As of a past day, "open" is decided by open_on; the due date is compared with that day.
+        findings = findings.filter(sla_due__lt=open_on) if open_on else findings.past_sla()
     if filters.get("kev"):
         findings = findings.kev()
     band = AGE_BANDS.get(str(filters.get("age") or ""))
     if band:
-        findings = findings.filter(_age_condition(*band))
+        findings = findings.filter(_age_condition(*band, today=_as_date(filters.get("open_on"))))
+    environment = filters.get("environment")
+    if environment:
+        findings = findings.filter(asset__environment=environment)
+    kind = filters.get("kind")
+    if kind:
+        findings = findings.filter(asset__kind=kind)
+    scanner = str(filters.get("scanner") or "").strip()
+    if scanner:
+        # "sarif" means every SARIF tool; "sarif:codeql" one of them.
+        condition = (
+            Q(scanner=scanner)
+            if ":" in scanner
+            else Q(scanner=scanner) | Q(scanner__startswith=f"{scanner}:")
+        )
+        findings = findings.filter(condition)
+    findings = _apply_time_filters(findings, filters)
     query = str(filters.get("q") or "").strip()
     if query:
         findings = findings.filter(_search_condition(query))
     return findings
+
+
+def _apply_time_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -> FindingQuerySet:
+    """First seen, patched or open at a given time: the lists the metrics charts drill down to."""
+    found_from, found_to = _as_date(filters.get("found_from")), _as_date(filters.get("found_to"))
+    if found_from:
+        findings = findings.filter(first_seen__gte=_start_of(found_from))
+    if found_to:
+        findings = findings.filter(first_seen__lt=_start_of(found_to + dt.timedelta(days=1)))
+    patched_from, patched_to = _as_date(filters.get("patched_from")), _as_date(filters.get("patched_to"))
+    if patched_from or patched_to:
+        # Patched: an import found it gone while it was open (an episode ended by the fix, not by a
+        # person's false positive or a risk acceptance).
+        patches = FindingSighting.objects.filter(
+            finding_id=OuterRef("pk"), outcome="mitigated", status=FindingStatus.MITIGATED
+        )
+        if patched_from:
+            patches = patches.filter(occurred_at__gte=_start_of(patched_from))
+        if patched_to:
+            patches = patches.filter(occurred_at__lt=_start_of(patched_to + dt.timedelta(days=1)))
+        findings = findings.filter(Exists(patches))
+    open_on = _as_date(filters.get("open_on"))
+    if open_on:
+        findings = open_at_end_of(findings, open_on)
+    return findings
+
+
+def open_at_end_of(findings: FindingQuerySet, day: dt.date) -> FindingQuerySet:
+    """Those of ``findings`` open at the end of ``day``: seen by then, and open after their last status
+    change before then (the history the metrics snapshots count)."""
+    end = _start_of(day + dt.timedelta(days=1))
+    last_status = (
+        FindingSighting.objects.filter(finding_id=OuterRef("pk"), occurred_at__lt=end)
+        .exclude(status="")
+        .order_by("-occurred_at", "-id")
+        .values("status")[:1]
+    )
+    status_then = Coalesce(Subquery(last_status), Value(FindingStatus.OPEN.value))
+    return findings.alias(status_then=status_then).filter(first_seen__lt=end, status_then=FindingStatus.OPEN)
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
 
 
 def _as_list(value: Any) -> list[str]:
@@ -132,9 +204,14 @@ def _as_list(value: Any) -> list[str]:
     return [str(item) for item in value if item]
 
 
-def _age_condition(low: int, high: int | None) -> Q:
-    today = timezone.localdate()
-    start_of = dt.datetime.combine(today, dt.time.min, tzinfo=timezone.get_current_timezone())
+def age_band_condition(band: str, *, today: dt.date | None = None) -> Q:
+    """The findings in an age band (``AGE_BANDS``) as of ``today``: the list's and the metrics' rule."""
+    return _age_condition(*AGE_BANDS[band], today=today)
+
+
+def _age_condition(low: int, high: int | None, today: dt.date | None = None) -> Q:
+    """Age band as of ``today`` (default: the current day): days since first seen."""
+    start_of = _start_of(today or timezone.localdate())
     condition = Q(first_seen__lt=start_of - dt.timedelta(days=low - 1))
     if high is not None:
         condition &= Q(first_seen__gte=start_of - dt.timedelta(days=high))
@@ -363,6 +440,18 @@ class ScanFreshness:
 
 
 @dataclass(frozen=True)
+class CheckFreshness:
+    """When one kind of check (``findings.checks.CheckType``) last ran on an asset, from the check
+    types each import job recorded (a Trivy file can hold three kinds); ``last_at`` None: never."""
+
+    check_type: str
+    label: str
+    last_at: dt.datetime | None
+    last_job_id: int | None
+    imports: int
+
+
+@dataclass(frozen=True)
 class AssetScanSummary:
     """What the asset page shows of its findings and scans."""
 
@@ -370,23 +459,51 @@ class AssetScanSummary:
     open_total: int
     latest_jobs: list[ImportJob]
     freshness: list[ScanFreshness]
+    by_check: list[CheckFreshness]
 
     def _last_of(self, check_type: str) -> dt.datetime | None:
-        dates = [scan.last_at for scan in self.freshness if check_type_of_format(scan.format) == check_type]
-        return max(dates) if dates else None
+        return next((row.last_at for row in self.by_check if row.check_type == check_type), None)
 
     @property
     def last_red_teamed(self) -> dt.datetime | None:
-        return self._last_of("red_team")
+        return self._last_of(CheckType.RED_TEAM)
 
     @property
     def last_model_file_scan(self) -> dt.datetime | None:
-        return self._last_of("model_file")
+        return self._last_of(CheckType.MODEL_FILE)
+
+
+def _check_freshness(done: QuerySet[ImportJob]) -> list[CheckFreshness]:
+    """Each kind of check's last run, imports and last job, in one aggregate over the finished jobs."""
+    ran = Coalesce("scanned_at", "finished_at", "created_at")
+    aggregates: dict[str, Any] = {}
+    for check in CheckType.values:
+        has = Q(check_types__contains=[check])
+        aggregates |= {
+            f"{check}_at": Max(ran, filter=has),
+            f"{check}_n": Count("id", filter=has),
+        }
+    totals = done.order_by().aggregate(**aggregates)
+    rows = []
+    for check, label in CheckType.choices:
+        last_at = totals[f"{check}_at"]
+        last_job = None
+        if last_at is not None:
+            last_job = (
+                done.filter(check_types__contains=[check])
+                .annotate(ran=ran)
+                .filter(ran=last_at)
+                .order_by("-id")
+                .values_list("id", flat=True)
+                .first()
+            )
+        rows.append(CheckFreshness(check, str(label), last_at, last_job, totals[f"{check}_n"]))
+    return rows
 
 
 def asset_scan_summary_for_user(*, user: Any, asset: Any, jobs: int = 5) -> AssetScanSummary:
-    """The asset's open findings by severity, its latest imports and each scan kind's last run,
-    through the same selectors as the findings and imports lists."""
+    """The asset's open findings by severity, its latest imports, each format's and each kind of
+    check's last run, through the same selectors as the findings and imports lists."""
     from findings.importers import FORMATS
 
     counts = finding_severity_counts(
@@ -415,26 +532,17 @@ def asset_scan_summary_for_user(*, user: Any, asset: Any, jobs: int = 5) -> Asse
         open_total=sum(count for _, _, count in counts),
         latest_jobs=list(asset_jobs[:jobs]),
         freshness=freshness,
+        by_check=_check_freshness(asset_jobs.filter(status="done")),
     )
 
 
 # AI evidence ---------------------------------------------------------------------------------------
 
-# The kind of check each import format performs, as the coverage matrix (metrics) counts them.
-CHECK_TYPES: dict[str, str] = {
-    **dict.fromkeys(("trivy", "grype", "pip-audit", "osv-scanner", "npm-audit", "dependabot"), "dependency"),
-    **dict.fromkeys(("cyclonedx", "spdx"), "dependency"),
-    **dict.fromkeys(("gitleaks", "trufflehog"), "secrets"),
-    **dict.fromkeys(("bandit", "sarif"), "static_analysis"),
-    "checkov": "infrastructure_as_code",
-    **dict.fromkeys(("modelscan", "picklescan", "fickling"), "model_file"),
-    **dict.fromkeys(("garak", "promptfoo"), "red_team"),
-}
 
-
-def check_type_of_format(format_name: str) -> str:
-    """The check type of an import format (``garak`` -> ``red_team``); unknown formats are ``other``."""
-    return CHECK_TYPES.get(format_name, "other")
+def check_type_labels(check_types: list[str]) -> list[str]:
+    """The labels of a job's check types (``findings.checks.CheckType``)."""
+    labels = dict(CheckType.choices)
+    return [str(labels.get(check, check)) for check in check_types]
 
 
 def job_probes(*, job: ImportJob) -> QuerySet[RedTeamProbe]:

@@ -14,7 +14,6 @@ NAVIGATION = [
     ("findings:list", "Findings", "all"),
     ("controls:compliance", "Controls", "all"),
     ("incidents:list", "Incidents", "all"),
-    ("coming-soon:metrics", "Metrics", "all"),
     ("exports:index", "Exports", "all"),
     ("audits:list", "Audits", "privileged"),
     ("audit:log", "Audit log", "privileged"),

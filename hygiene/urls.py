@@ -70,11 +70,12 @@ api_urls = [
     path("", include("audits.api.urls")),
     path("", include("incidents.api.urls")),
     path("", include("controls.api.urls")),
+    path("", include("metrics.api.urls")),
     path("", include(router.urls)),
 ]
 
 urlpatterns = [
-    path("", pages.home, name="home"),
+    path("", include("metrics.home_urls")),
     path("health/", pages.health, name="health"),
     path("accounts/login/", accounts.login_view, name="login"),
     path("accounts/logout/", accounts.logout_view, name="logout"),
@@ -90,6 +91,7 @@ urlpatterns = [
     path("exports/", include("audits.export_urls")),
     path("incidents/", include("incidents.urls")),
     path("controls/", include("controls.urls")),
+    path("metrics/", include("metrics.urls")),
     path("", include(coming_soon_urls)),
     path("api/v1/", include(api_urls)),
     path("admin/", admin.site.urls),

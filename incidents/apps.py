@@ -26,3 +26,7 @@ class IncidentsConfig(AppConfig):
 
         install_sections()
         install_exports()
+        # Their metrics' values in the metrics registry.
+        from incidents import metrics
+
+        metrics.install()

@@ -71,6 +71,9 @@ class FilterForm(forms.Form):
     category = forms.ChoiceField(choices=[("", "Any category"), *Category.choices], required=False)
     team = forms.ChoiceField(required=False)
     period = forms.ChoiceField(label="Noticed", choices=PERIODS, required=False)
+    # Exact dates the metrics' drill-downs use (a month's incidents), kept in the URL.
+    since = forms.DateField(required=False, widget=forms.HiddenInput)
+    until = forms.DateField(required=False, widget=forms.HiddenInput)
     escalated = forms.BooleanField(required=False, label="Escalated only")
 
     def __init__(self, *args: Any, teams: list[tuple[str, str]], **kwargs: Any) -> None:
@@ -88,6 +91,10 @@ class FilterForm(forms.Form):
             filters["open"] = True
         elif data.get("status"):
             filters["status"] = data["status"]
+        if data.get("since"):
+            filters["since"] = data["since"]
+        if data.get("until"):
+            filters["until"] = data["until"]
         if data.get("period"):
             filters["since"] = timezone.localdate() - dt.timedelta(days=int(data["period"]))
         if data.get("escalated"):

@@ -1,7 +1,8 @@
 """Policy checks on the lineage graph, computed set-based in SQL.
 
-Each run upserts the violations it finds for the assets in scope and deletes the rows it no longer
-finds, so ``PolicyViolation`` only ever holds what is currently wrong (first detection time kept).
+Each run upserts the violations it finds for the assets in scope and marks resolved the rows it no
+longer finds (``resolved_at``), so current violations keep their first detection time and past ones
+stay countable for the metrics. A violation that comes back after being resolved is a new row.
 """
 
 from __future__ import annotations
@@ -60,11 +61,12 @@ WITH found AS ({found}),
 upserted AS (
     INSERT INTO assets_policyviolation (asset_id, rule, detail, related_asset_id, detected_at)
     SELECT asset_id, rule, detail, related_id, %(now)s FROM found
-    ON CONFLICT (asset_id, rule, related_asset_id) DO UPDATE SET detail = EXCLUDED.detail
+    ON CONFLICT (asset_id, rule, related_asset_id) WHERE resolved_at IS NULL
+    DO UPDATE SET detail = EXCLUDED.detail
     RETURNING id
 )
-DELETE FROM assets_policyviolation v
- WHERE {violation_scope} AND v.id NOT IN (SELECT id FROM upserted)
+UPDATE assets_policyviolation v SET resolved_at = %(now)s
+ WHERE {violation_scope} AND v.resolved_at IS NULL AND v.id NOT IN (SELECT id FROM upserted)
 """
 
 
@@ -82,9 +84,11 @@ def policy_check(*, asset_ids: list[int] | None) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if asset_ids is None:
-            cursor.execute("SELECT count(*) FROM assets_policyviolation")
+            cursor.execute("SELECT count(*) FROM assets_policyviolation WHERE resolved_at IS NULL")
         else:
             cursor.execute(
-                "SELECT count(*) FROM assets_policyviolation WHERE asset_id = ANY(%s)", [asset_ids]
+                "SELECT count(*) FROM assets_policyviolation"
+                " WHERE resolved_at IS NULL AND asset_id = ANY(%s)",
+                [asset_ids],
             )
         return int(cursor.fetchone()[0])

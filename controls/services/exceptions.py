@@ -22,6 +22,7 @@ from assets.models import Asset
 from controls.models import Control, ExceptionFinding, ExceptionStatus, RiskException, RiskRating
 from controls.services.assessments import assessments_for_assets
 from findings.models import SEVERITY_RANK, Finding, FindingStatus, Severity
+from findings.services.history import closing_fields, status_sightings_write
 from hygiene.models import TeamRole
 from hygiene.permissions import can_change, can_contribute, is_auditor, token_allows
 from hygiene.roles import SECURITY_LEAD
@@ -314,7 +315,10 @@ def _accept_findings(actor: Any, exception: RiskException) -> list[int]:
         accepted.append(finding.pk)
     reason = f"Risk accepted until {exception.expires_on:%d %b %Y} (exception #{exception.pk})."
     with _as_actor(actor, reason):  # the findings' status trigger writes each one's history entry
-        Finding.objects.filter(pk__in=accepted).update(status=FindingStatus.RISK_ACCEPTED)
+        Finding.objects.filter(pk__in=accepted).update(
+            status=FindingStatus.RISK_ACCEPTED, **closing_fields(FindingStatus.RISK_ACCEPTED)
+        )
+    status_sightings_write(finding_ids=accepted, status=FindingStatus.RISK_ACCEPTED)
     return accepted
 
 
@@ -336,7 +340,10 @@ def _reopen_findings(actor: Any, exception: RiskException, why: str) -> list[int
         row = covered[finding.pk]
         status = row.original_status or FindingStatus.OPEN
         with _as_actor(actor, f"Exception #{exception.pk} {why}: back to {status}."):
-            Finding.objects.filter(pk=finding.pk).update(status=status, sla_due=row.original_sla_due)
+            Finding.objects.filter(pk=finding.pk).update(
+                status=status, sla_due=row.original_sla_due, **closing_fields(status)
+            )
+        status_sightings_write(finding_ids=[finding.pk], status=status)
         reopened.append(finding.pk)
     return reopened
 

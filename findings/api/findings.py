@@ -3,14 +3,17 @@ status changes. Everything goes through the same selectors and service as the pa
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from assets.models import AssetKind, Environment
 from findings import selectors
 from findings.forms import BULK_ACTIONS
 from findings.models import Category, Finding, FindingStatus, Severity
@@ -83,13 +86,29 @@ FILTER_PARAMETERS = [
     OpenApiParameter("past_sla", bool, description="Only open findings past their SLA due date."),
     OpenApiParameter("kev", bool, description="Only findings in CISA's KEV catalogue."),
     OpenApiParameter("age", str, enum=list(selectors.AGE_BANDS), description="Days since first seen."),
+    OpenApiParameter("environment", str, enum=Environment.values, description="The asset's environment."),
+    OpenApiParameter("kind", str, enum=AssetKind.values, description="The asset's kind."),
+    OpenApiParameter("scanner", str, description="trivy, sarif (every SARIF tool) or sarif:codeql..."),
+    OpenApiParameter("found_from", dt.date, description="First seen on or after this day."),
+    OpenApiParameter("found_to", dt.date, description="First seen on or before this day."),
+    OpenApiParameter("patched_from", dt.date, description="Patched (gone from a scan) on or after this day."),
+    OpenApiParameter("patched_to", dt.date, description="Patched on or before this day."),
+    OpenApiParameter("open_on", dt.date, description="Open at the end of this day (from its history)."),
     OpenApiParameter("sort", str, enum=list(selectors.SORTS), description="Default: severity."),
 ]
 
 
 def _filters(request: Request) -> dict[str, Any]:
     params = request.query_params
-    filters: dict[str, Any] = {key: params.get(key, "") for key in ("q", "team", "asset", "age", "sort")}
+    keys = ("q", "team", "asset", "age", "sort", "environment", "kind", "scanner")
+    filters: dict[str, Any] = {key: params.get(key, "") for key in keys}
+    for key in ("found_from", "found_to", "patched_from", "patched_to", "open_on"):
+        value = params.get(key, "")
+        if value:
+            try:
+                filters[key] = dt.date.fromisoformat(value)
+            except ValueError as exc:
+                raise ValidationError({key: "A date as YYYY-MM-DD."}) from exc
     for key in ("severity", "status", "category"):
         filters[key] = [v for value in params.getlist(key) for v in value.split(",") if v]
     for key in ("past_sla", "kev"):

@@ -17,6 +17,7 @@ from django.db import transaction
 from controls.services.hooks import assess_assets_after_commit
 from findings.models import Finding, FindingStatus
 from findings.selectors import finding_list_for_user
+from findings.services.history import closing_fields, status_sightings_write
 from hygiene.permissions import can_edit, is_auditor, token_allows
 from hygiene.services.audit import audit_local
 
@@ -99,11 +100,12 @@ def may_triage_findings_of(user: Any, asset: Any) -> bool:
 
 
 def _apply(actor: Any, findings: list[Finding], status: str, reason: str) -> None:
-    fields: dict[str, Any] = {"status": status}
+    fields: dict[str, Any] = {"status": status, **closing_fields(status)}
     if status == FindingStatus.OPEN:
         fields["mitigated_at"] = None
     actor_id = None if actor is None else actor.pk
     actor_label = "operator" if actor is None else actor.get_username()
     with audit_local(actor_id=actor_id, actor_label=actor_label, reason=reason):
         Finding.objects.filter(pk__in=[f.pk for f in findings]).update(**fields)
+    status_sightings_write(finding_ids=[f.pk for f in findings], status=status)
     assess_assets_after_commit(asset_ids={f.asset_id for f in findings})

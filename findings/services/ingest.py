@@ -17,7 +17,7 @@ import io
 import queue
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -49,6 +49,8 @@ class ImportCounts:
     reopened: int = 0
     mitigated: int = 0
     findings: int = 0
+    # The categories the file held (the job's check types are read from them).
+    categories: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class MergeTarget:
     job_id: int
     seen_at: dt.datetime
     sensitive: bool
+    # When the scan ran (from the file): the detection time of the findings it reports first.
+    detected_at: dt.datetime | None = None
 
 
 def fingerprint(record: FindingRecord) -> str:
@@ -77,7 +81,14 @@ def _digest(record: FindingRecord) -> bytes:
     return hashlib.sha256(key.encode("utf-8", "replace")).digest()
 
 
-def merge_target_for(*, asset: Any, scanner: str, job_id: int, seen_at: dt.datetime) -> MergeTarget:
+def merge_target_for(
+    *,
+    asset: Any,
+    scanner: str,
+    job_id: int,
+    seen_at: dt.datetime,
+    detected_at: dt.datetime | None = None,
+) -> MergeTarget:
     return MergeTarget(
         asset_id=asset.pk,
         team_id=asset.team_id,
@@ -85,6 +96,7 @@ def merge_target_for(*, asset: Any, scanner: str, job_id: int, seen_at: dt.datet
         job_id=job_id,
         seen_at=seen_at,
         sensitive=is_sensitive(environment=asset.environment, is_restricted=asset.is_restricted),
+        detected_at=detected_at or seen_at,
     )
 
 
@@ -109,7 +121,8 @@ def ingest_records(
             + ", cvss float8, published_at timestamptz, sla_due date, kev boolean, kev_due date)"
             " ON COMMIT DROP"
         )
-        staged = _stage(cursor, records, target=target, on_progress=on_progress)
+        categories: set[str] = set()
+        staged = _stage(cursor, records, target=target, on_progress=on_progress, categories=categories)
         cursor.execute("ANALYZE finding_stage")
         # The status changes of the merge are audited by trigger, marked as this job's.
         cursor.execute("SELECT set_config('hygiene.job_id', %s, true)", [str(target.job_id)])
@@ -118,6 +131,7 @@ def ingest_records(
         # Dropped now rather than at commit: a caller may run several imports in one transaction.
         cursor.execute("DROP TABLE finding_stage")
     counts.findings = staged
+    counts.categories = categories
     return counts
 
 
@@ -135,22 +149,24 @@ def _ingest_fresh(
     constants = "\t" + "\t".join(
         (str(target.asset_id), str(target.team_id), _escape(target.scanner), "open")
         + (target.seen_at.isoformat(),) * 2
-        + (str(target.job_id),)
+        + (str(target.job_id), (target.detected_at or target.seen_at).isoformat())
     )
     columns = (*_STAGE_COLUMNS, *_FRESH_COLUMNS)
     due_for = _due_dates(target)  # before the writer thread owns the connection
     writer = _CopyWriter(f"COPY findings_finding ({', '.join(columns)}) FROM STDIN")
+    categories: set[str] = set()
     try:
         added = _stage_lines(
             records,
             due_for=due_for,
             on_progress=on_progress,
             flush=lambda lines: writer.put(_copy_data([line + constants for line in lines])),
+            categories=categories,
         )
     finally:
         writer.close()
     cursor.execute(_EPSS_FRESH, {"asset": target.asset_id})
-    return ImportCounts(new=added, findings=added)
+    return ImportCounts(new=added, findings=added, categories=categories)
 
 
 class _CopyWriter:
@@ -193,7 +209,10 @@ class _CopyWriter:
 
 
 _COPY_CHUNK = 1 << 20
-_FRESH_COLUMNS = ("asset_id", "team_id", "scanner", "status", "first_seen", "last_seen", "last_job_id")
+_FRESH_COLUMNS = (
+    *("asset_id", "team_id", "scanner", "status", "first_seen", "last_seen", "last_job_id"),
+    "detected_at",
+)
 _EPSS_FRESH = """
 UPDATE findings_finding f SET epss = e.score, epss_percentile = e.percentile
   FROM findings_epssscore e WHERE f.asset_id = %(asset)s AND e.cve_id = f.rule_id
@@ -206,6 +225,7 @@ def _stage(
     *,
     target: MergeTarget,
     on_progress: Callable[[], None] | None,
+    categories: set[str],
 ) -> int:
     """COPY the records, fingerprinted and deduplicated, into the staging table in batches."""
     due_for = _due_dates(target)  # before the writer thread owns the connection
@@ -216,6 +236,7 @@ def _stage(
             due_for=due_for,
             on_progress=on_progress,
             flush=lambda lines: writer.put(_copy_data(lines)),
+            categories=categories,
         )
     finally:
         writer.close()
@@ -227,8 +248,10 @@ def _stage_lines(
     due_for: DueFor,
     on_progress: Callable[[], None] | None,
     flush: Callable[[list[str]], None],
+    categories: set[str],
 ) -> int:
-    """Fingerprint and deduplicate the records into COPY lines, flushed in batches; return how many."""
+    """Fingerprint and deduplicate the records into COPY lines, flushed in batches; return how many.
+    Adds each record's category to ``categories``."""
     seen: set[bytes] = set()
     lines: list[str] = []
     for record in records:
@@ -237,6 +260,7 @@ def _stage_lines(
             continue
         seen.add(digest)
         lines.append(_line(record, digest.hex(), due_for))
+        categories.add(record.category)
         if len(lines) % PROGRESS_EVERY == 0 and on_progress is not None:
             on_progress()
         if len(lines) >= BATCH_ROWS:
@@ -334,15 +358,16 @@ WITH back AS (
     UPDATE findings_finding f
        SET last_seen = %(seen_at)s, last_job_id = %(job)s, mitigated_at = NULL,
            status = CASE WHEN f.status = 'mitigated' THEN 'open' ELSE f.status END,
-           sla_due = s.sla_due
+           sla_due = s.sla_due,
+           sla_due_at_close = CASE WHEN f.status = 'mitigated' THEN NULL ELSE f.sla_due_at_close END
       FROM finding_stage s
      WHERE f.asset_id = %(asset)s AND f.fingerprint = s.fingerprint
        AND (f.status = 'mitigated'
             OR (f.status IN ('false_positive', 'risk_accepted') AND f.mitigated_at IS NOT NULL))
-    RETURNING f.id, f.status
+    RETURNING f.id, f.status, f.sla_due
 ), logged AS (
-    INSERT INTO findings_findingsighting (finding_id, job_id, outcome, occurred_at)
-    SELECT id, %(job)s, 'reopened', %(seen_at)s FROM back
+    INSERT INTO findings_findingsighting (finding_id, job_id, outcome, occurred_at, status, sla_due)
+    SELECT id, %(job)s, 'reopened', %(seen_at)s, status, sla_due FROM back
 )
 SELECT count(*) FILTER (WHERE status = 'open'), count(*) FROM back
 """
@@ -360,13 +385,13 @@ WITH added AS (
     INSERT INTO findings_finding (
         asset_id, team_id, scanner, category, rule_id, title, severity, package, installed_version,
         fixed_version, location, target, cvss, published_at, description, url, fingerprint, status,
-        first_seen, last_seen, sla_due, kev, kev_due, epss, epss_percentile, last_job_id
+        first_seen, last_seen, sla_due, kev, kev_due, epss, epss_percentile, last_job_id, detected_at
     )
     SELECT %(asset)s, %(team)s, %(scanner)s, s.category, left(s.rule_id, 300), left(s.title, 500),
            s.severity, left(s.package, 300), left(s.installed_version, 200), left(s.fixed_version, 200),
            left(s.location, 1000), left(s.target, 1000), s.cvss, s.published_at, s.description,
            left(s.url, 1000), s.fingerprint, 'open', %(seen_at)s, %(seen_at)s,
-           s.sla_due, s.kev, s.kev_due, e.score, e.percentile, %(job)s
+           s.sla_due, s.kev, s.kev_due, e.score, e.percentile, %(job)s, %(detected_at)s
       FROM finding_stage s
       LEFT JOIN findings_epssscore e ON e.cve_id = s.rule_id
      WHERE NOT EXISTS (
@@ -382,13 +407,14 @@ _MITIGATE = """
 WITH gone AS (
     UPDATE findings_finding f
        SET mitigated_at = %(seen_at)s,
-           status = CASE WHEN f.status = 'open' THEN 'mitigated' ELSE f.status END
+           status = CASE WHEN f.status = 'open' THEN 'mitigated' ELSE f.status END,
+           sla_due_at_close = CASE WHEN f.status = 'open' THEN f.sla_due ELSE f.sla_due_at_close END
      WHERE f.asset_id = %(asset)s AND f.scanner = %(scanner)s AND f.mitigated_at IS NULL
        AND f.status <> 'mitigated' AND f.last_job_id IS DISTINCT FROM %(job)s
-    RETURNING f.id, f.status
+    RETURNING f.id, f.status, f.sla_due
 ), logged AS (
-    INSERT INTO findings_findingsighting (finding_id, job_id, outcome, occurred_at)
-    SELECT id, %(job)s, 'mitigated', %(seen_at)s FROM gone
+    INSERT INTO findings_findingsighting (finding_id, job_id, outcome, occurred_at, status, sla_due)
+    SELECT id, %(job)s, 'mitigated', %(seen_at)s, status, sla_due FROM gone
 )
 SELECT count(*) FILTER (WHERE status = 'mitigated') FROM gone
 """
@@ -401,6 +427,7 @@ def _merge(cursor: Any, target: MergeTarget, staged: int) -> ImportCounts:
         "scanner": target.scanner,
         "job": target.job_id,
         "seen_at": target.seen_at,
+        "detected_at": target.detected_at or target.seen_at,
     }
     counts = ImportCounts()
     cursor.execute(_REOPEN, params)

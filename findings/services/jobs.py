@@ -30,8 +30,9 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from assets.models import Asset
+from assets.models import Asset, AssetKind
 from controls.services.hooks import assess_assets_after_commit
+from findings.checks import check_types_for, scan_time_from
 from findings.errors import ImportFailed, ScanTooLarge
 from findings.importers import FORMATS, detect_format, parse
 from findings.importers.base import SNIFF_BYTES, FindingRecord, ImportExtras
@@ -228,6 +229,7 @@ def job_import_records(
         status=JobStatus.RUNNING,
         created_at=started,
         started_at=started,
+        scanned_at=started,
     )
     job.raw_file.save(get_valid_filename(filename), ContentFile(raw), save=False)
     with transaction.atomic():
@@ -296,6 +298,8 @@ def _job_import(job: ImportJob) -> None:
     with job.raw_file.open("rb") as field_file:
         stream = field_file.file
         job.format = _job_format(job, stream)
+        assert job.started_at is not None
+        job.scanned_at = _scan_time(job, stream)
         extras = ImportExtras()
         # Only formats with extras get the collector (callers and tests may stand in for ``parse``).
         has_extras = getattr(FORMATS.get(job.format), "HAS_EXTRAS", False)
@@ -307,9 +311,10 @@ def _job_import(job: ImportJob) -> None:
             head = list(islice(records, _MATCH_PEEK))
             asset = asset_match(team_id=job.team_id, targets={record.target for record in head})
             records = chain(head, records)
-        assert job.started_at is not None
         scanner, records = scanner_for(job.format, records)
-        target = merge_target_for(asset=asset, scanner=scanner, job_id=job.pk, seen_at=job.started_at)
+        target = merge_target_for(
+            asset=asset, scanner=scanner, job_id=job.pk, seen_at=job.started_at, detected_at=job.scanned_at
+        )
         with ProgressReporter(job_id=job.pk, stream=stream, size=job.size_bytes) as progress:
             counts = ingest_records(target=target, records=records, on_progress=progress.update)
     if extras.probes:
@@ -326,6 +331,25 @@ def scanner_for(format_name: str, records: Iterator[FindingRecord]) -> tuple[str
     tool = head[0].tool if head else ""
     scanner = f"{format_name}:{tool}"[:32] if tool else format_name
     return scanner, chain(head, records)
+
+
+def _scan_time(job: ImportJob, stream: IO[bytes]) -> dt.datetime:
+    """When the scan ran, from the file's head or tail where its format records it."""
+    assert job.started_at is not None
+    head = stream.read(SNIFF_BYTES)
+    stream.seek(max(0, job.size_bytes - SNIFF_BYTES))
+    tail = stream.read(SNIFF_BYTES)
+    stream.seek(0)
+    uploaded = min(job.created_at, job.started_at)
+    return scan_time_from(format_name=job.format, head=head, tail=tail, uploaded_at=uploaded)
+
+
+def _job_check_types(job: ImportJob, asset: Asset, counts: ImportCounts) -> list[str]:
+    return check_types_for(
+        format_name=job.format,
+        categories=counts.categories,
+        container_image=asset.kind == AssetKind.CONTAINER_IMAGE,
+    )
 
 
 def _job_format(job: ImportJob, stream: IO[bytes]) -> str:
@@ -359,10 +383,12 @@ def _job_finish(
     job.mitigated_count = counts.mitigated
     job.findings_count = counts.findings
     job.finished_at = finished_at or timezone.now()
+    job.check_types = _job_check_types(job, asset, counts)
     job.save(
         update_fields=[
             *("asset", "format", "status", "progress", "new_count", "unchanged_count"),
             *("reopened_count", "mitigated_count", "findings_count", "finished_at"),
+            *("scanned_at", "check_types"),
         ]
     )
     audit_event(

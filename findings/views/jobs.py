@@ -115,7 +115,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "format_label": services.format_label(job.format) if job.format else "",
         "can_retry": job.status == JobStatus.FAILED and services.may_push(request.user, team_id=job.team_id),
         "probes": list(selectors.job_probes(job=job)) if job.status == JobStatus.DONE else [],
-        "check_type": selectors.check_type_of_format(job.format),
+        "check_types": selectors.check_type_labels(job.check_types),
     }
     return render(request, "findings/job_detail.html", context)
 

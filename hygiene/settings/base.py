@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "audits",
     "incidents",
     "controls",
+    "metrics",
 ]
 
 MIDDLEWARE = [
@@ -289,6 +290,16 @@ CELERY_BEAT_SCHEDULE.update(
         "pull-due-scan-sources": {"task": "findings.tasks.pull_due_sources", "schedule": 60.0},
         "pull-kev-catalogue": {"task": "findings.tasks.pull_kev", "schedule": 6 * 3600.0},
         "pull-epss-scores": {"task": "findings.tasks.pull_epss", "schedule": 24 * 3600.0},
+    }
+)
+
+# --- metrics: daily snapshots ------------------------------------------------------------------------
+# Today's snapshot is refreshed every 15 minutes (idempotent); each night yesterday's is computed final
+# and any day missed in the last 30 (worker down) is filled in.
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "metrics-snapshot-today": {"task": "metrics.tasks.snapshot_today", "schedule": 15 * 60.0},
+        "metrics-snapshot-days": {"task": "metrics.tasks.snapshot_missing", "schedule": 3600.0},
     }
 )
 

@@ -172,6 +172,8 @@ def world(
         "evidence": {"pk": evidence.pk, "id": evidence.pk},
         "exception": {"pk": exception.pk, "id": exception.pk},
         "framework": {"slug": framework.slug},
+        "chart": {"key": "ttp"},
+        "metric": {"key": "open"},
     }
     w.things = {
         "asset": asset,

@@ -213,6 +213,12 @@ J_OWNERS = lambda w: {"team": "research", "control": w.things["control"].code, "
 PAGES: dict[str, dict] = {
     "": {"GET": P_SIGNED_IN},
     "health/": {"GET": everyone(OK)},
+    # Dashboards count only what the person sees (tests/metrics); another team's view is 404.
+    "metrics/": {"GET": P_SIGNED_IN},
+    "metrics/teams/<slug:slug>/": {"object": "team", "GET": P_TEAM_READ},
+    "metrics/audit/": {"GET": P_LEAD_AUDITOR},
+    "metrics/compare/": {"GET": P_SIGNED_IN},
+    "metrics/charts/<slug:key>.csv": {"object": "chart", "GET": P_SIGNED_IN},
     "accounts/login/": {"GET": everyone(OK), "POST": everyone(OK)},
     "accounts/logout/": {"POST": everyone(LOGIN)},
     # Only between the password and the second factor; otherwise back to sign-in.
@@ -513,6 +519,10 @@ API: dict[str, dict] = {
     # A wrong password is 401 for everybody (lockout and enumeration: test_authentication.py).
     "/api/v1/auth/token/": {"POST": everyone(401), "body": J_OBTAIN},
     "/api/v1/me/": {"GET": A_SIGNED_IN},
+    # Metric values and series of what the caller sees (a token: its team's).
+    "/api/v1/metrics/": {"GET": A_SIGNED_IN},
+    "/api/v1/metrics/{key}/": {"object": "metric", "GET": A_SIGNED_IN},
+    "/api/v1/metrics/{key}/series/": {"object": "metric", "GET": A_SIGNED_IN},
     "/api/v1/teams/": {"GET": A_SIGNED_IN, "POST": A_LEAD, "body": J_NEW_TEAM},
     "/api/v1/teams/{slug}/": {"object": "team", "GET": A_TEAM_READ, "PUT": A_TEAM_CHANGE, "body": J_TEAM},
     "/api/v1/teams/{slug}/members/": {

@@ -361,3 +361,24 @@ def test_the_chart_library_loads_only_on_asset_pages_with_a_lineage_graph(client
     assert "plotly.min" not in client.get(reverse("assets:detail", args=[lonely.pk])).content.decode()
     assert "plotly.min" in client.get(reverse("assets:detail", args=[linked.pk])).content.decode()
     assert "plotly.min" not in client.get(reverse("assets:list")).content.decode()
+
+
+def test_the_asset_page_shows_when_each_kind_of_check_last_ran(client, teammate, team_a):
+    from tests.factories.findings import ImportJobFactory
+
+    image = AssetFactory(team=team_a, name="served-image", kind="container_image")
+    ran = timezone.now() - dt.timedelta(days=3)
+    # One Trivy file held dependency and secret scanning (and infrastructure as code, from its findings).
+    job = ImportJobFactory(
+        asset=image, format="trivy", check_types=["dependency", "iac", "secret"], scanned_at=ran
+    )
+    client = client_for(client, teammate)
+
+    rows = {
+        check.check_type: check
+        for check in client.get(reverse("assets:detail", args=[image.pk])).context["scans"].by_check
+    }
+
+    assert (rows["secret"].last_at, rows["secret"].last_job_id, rows["secret"].imports) == (ran, job.pk, 1)
+    assert rows["iac"].last_at == ran
+    assert (rows["model_file"].last_at, rows["model_file"].imports) == (None, 0)  # shown as "never"

@@ -93,6 +93,13 @@ def test_approved_exception_accepts_findings_until_expiry_then_reopens_them_with
     assert [e.after["to"] for e in history.order_by("id")] == ["risk_accepted", "open"]
     # The row changes are captured by the table's trigger too.
     assert AuditEntry.objects.filter(object_type="controls_riskexception", action="update").count() >= 2
+    # The metrics' episodes: accepted (not patched) with the due date frozen at closing, then open again.
+    sightings = finding.sightings.order_by("occurred_at", "id")
+    assert [(s.outcome, s.status, s.sla_due) for s in sightings] == [
+        ("triaged", "risk_accepted", sla),
+        ("triaged", "open", sla),
+    ]
+    assert finding.sla_due_at_close is None
 
 
 def test_the_requester_cannot_approve_their_own_exception(team_a, owner):

@@ -52,6 +52,20 @@ def test_failed_imports_do_not_count_as_scanning(team_a, assess):
     assert assess(control, asset).status == PASSING
 
 
+def test_scanning_rules_judge_an_import_by_the_kinds_of_checks_it_held_not_its_format(team_a, assess):
+    secrets = ControlFactory(rule="scan_secrets", cadence_days=30)
+    asset = AssetFactory(team=team_a, kind="repository")
+    # A SARIF file whose findings were secrets (a notebook secret scan) is a secret scan.
+    ImportJobFactory(
+        asset=asset, format="sarif", check_types=["secret", "static_analysis"], started_at=days_ago(2)
+    )
+    assert assess(secrets, asset).status == PASSING
+    other = AssetFactory(team=team_a, kind="repository")
+    # A job that recorded only infrastructure-as-code checks is no secret scan, whatever its format.
+    ImportJobFactory(asset=other, format="trivy", check_types=["iac"], started_at=days_ago(2))
+    assert assess(secrets, other).status == FAILING
+
+
 def test_static_analysis_counts_sarif_of_any_tool(team_a, assess):
     control = ControlFactory(rule="scan_static", cadence_days=30)
     asset = AssetFactory(team=team_a, kind="repository")
@@ -105,6 +119,21 @@ def test_environment_segregation_fails_on_the_existing_policy_violation(team_a, 
     assert row.status == FAILING
     assert row.reason == "Depends on dev thing."
     assert assess(control, dev).status == PASSING
+
+
+def test_environment_segregation_passes_once_the_violation_is_resolved(team_a, assess):
+    # The metrics keep resolved violations (with their date) instead of deleting them.
+    control = ControlFactory(rule="environment_segregation")
+    prod = AssetFactory(team=team_a, environment="production")
+    dev = AssetFactory(team=team_a, environment="development")
+    PolicyViolation.objects.create(
+        asset=prod,
+        rule=PolicyRule.ENVIRONMENT_SEGREGATION,
+        detail="Depended on dev thing.",
+        related_asset=dev,
+        resolved_at=days_ago(1),
+    )
+    assert assess(control, prod).status == PASSING
 
 
 def test_classification_present_and_minimum_classification_applicability(team_a, assess):

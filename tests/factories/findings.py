@@ -7,6 +7,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from assets.models import AssetKind
+from findings.checks import check_types_for
 from findings.importers.base import FindingRecord
 from findings.models import Finding, FindingStatus, ImportJob, JobStatus
 from tests.factories.assets import AssetFactory
@@ -53,6 +54,10 @@ class ImportJobFactory(factory.django.DjangoModelFactory):
     status = JobStatus.DONE
     started_at = factory.LazyFunction(timezone.now)
     finished_at = factory.LazyFunction(timezone.now)
+    # What an import of its format records (findings.checks), as if the file held no findings.
+    check_types = factory.LazyAttribute(
+        lambda o: check_types_for(format_name=o.format, categories=(), container_image=False)
+    )
 
 
 class FindingFactory(factory.django.DjangoModelFactory):

@@ -101,8 +101,8 @@ def test_last_red_teamed_is_per_model_and_only_for_those_who_may_see_it(model, o
     assert evidence[model.pk].last_red_teamed == job.finished_at
     assert evidence[model.pk].open_red_team_findings == 2
     assert evidence[never.pk].last_red_teamed is None
-    assert selectors.check_type_of_format("garak") == "red_team"
-    assert selectors.check_type_of_format("modelscan") == "model_file"
+    assert selectors.check_type_labels(["red_team"]) == ["Red teaming"]
+    assert selectors.check_type_labels(["model_file"]) == ["Model file scanning"]
 
 
 def test_the_import_page_shows_the_probe_table_and_the_api_lists_it(

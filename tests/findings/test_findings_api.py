@@ -1,6 +1,7 @@
 """The findings API answers like the pages: same filters, same visibility, same bulk rules."""
 
 import pytest
+from django.utils import timezone
 
 from findings.models import FindingStatus
 from tests.factories.assets import AssetFactory, level
@@ -138,3 +139,16 @@ def test_the_list_counts_up_to_a_cap_and_says_when_more_match(api_client, asset,
     assert (capped["count"], capped["count_is_capped"], len(capped["results"])) == (3, True, 3)
     assert capped["next"] is None
     assert (few["count"], few["count_is_capped"]) == (0, False)
+
+
+def test_the_list_takes_the_metrics_drilldown_filters(api_client, asset, teammate):
+    FindingFactory(asset=asset, rule_id="CVE-2024-0001", scanner="sarif:codeql")
+    api_client.force_authenticate(teammate)
+    today = timezone.localdate().isoformat()
+    assert ids(api_client.get("/api/v1/findings/?scanner=sarif")) == {"CVE-2024-0001"}
+    assert ids(api_client.get(f"/api/v1/findings/?found_from={today}&environment=development")) == {
+        "CVE-2024-0001"
+    }
+    assert ids(api_client.get("/api/v1/findings/?environment=production")) == set()
+    assert ids(api_client.get(f"/api/v1/findings/?open_on={today}")) == {"CVE-2024-0001"}
+    assert api_client.get("/api/v1/findings/?open_on=yesterday").status_code == 400

@@ -1,0 +1,32 @@
+from django.contrib import admin
+
+from metrics.models import CoverageSnapshot, FindingSnapshot
+
+
+@admin.register(FindingSnapshot)
+class FindingSnapshotAdmin(admin.ModelAdmin):
+    list_display = (
+        "day",
+        "team",
+        "environment",
+        "restricted",
+        "severity",
+        "open",
+        "open_past_sla",
+        "patched",
+    )
+    list_filter = ("environment", "restricted", "severity")
+    date_hierarchy = "day"
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False  # computed by the snapshot service only
+
+
+@admin.register(CoverageSnapshot)
+class CoverageSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("day", "team", "environment", "restricted", "kind", "active", "scanned_7", "scanned_30")
+    list_filter = ("environment", "restricted", "kind")
+    date_hierarchy = "day"
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

@@ -1,0 +1,325 @@
+"""Permission-aware reads of the snapshots: a viewer's numbers are the sum of the rows they may see.
+
+Snapshot rows are split by team and by restricted or not, so the one permission path decides which
+rows count: members see their teams' rows, auditors every team's unrestricted rows, security leads
+all. Nothing here filters by team by hand except the team filter a person chose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Max, Model, QuerySet, Sum
+from django.utils import timezone
+
+from hygiene.lib.survival import add
+from hygiene.permissions import scope_queryset
+from metrics.models import CoverageSnapshot, FindingMonth, FindingSnapshot
+from metrics.services.snapshots import AGE_FIELDS
+
+S = TypeVar("S", bound=Model)
+
+FLOW_FIELDS = (
+    *("new", "reopened", "patched", "closed_unpatched", "patched_in_sla", "patched_late"),
+    *("patched_no_sla", "detect_unknown"),
+)
+STATE_FIELDS = ("open", "open_past_sla", *AGE_FIELDS)
+FLOW_HISTOGRAMS = ("patch_days", "censored_days", "detect_days", "kev_detect_days", "exposure_days")
+COVERAGE_FIELDS = ("active", "classified", "scanned_7", "scanned_30", "violations")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who is looking, and the team and environment they chose (empty: all they may see)."""
+
+    user: Any
+    team: str = ""
+    environment: str = ""
+    exclude_restricted: bool = False
+
+
+def _rows(model: type[S], scope: Scope) -> QuerySet[S]:
+    # An audit engagement narrowed to environments reads only their rows.
+    rows = scope_queryset(
+        model._default_manager.all(),
+        scope.user,
+        team_field="team",
+        restricted_field="restricted",
+        environment_field="environment",
+    )
+    if scope.team:
+        rows = rows.filter(team__slug=scope.team)
+    if scope.environment:
+        rows = rows.filter(environment=scope.environment)
+    if scope.exclude_restricted:
+        rows = rows.filter(restricted=False)
+    return rows
+
+
+def _dicts(rows: Any) -> Iterator[dict[str, Any]]:
+    """Rows of ``values().annotate(**computed)``, whose keys the type checker cannot know."""
+    return iter(rows)
+
+
+def finding_rows(scope: Scope) -> QuerySet[FindingSnapshot]:
+    return _rows(FindingSnapshot, scope)
+
+
+def coverage_rows(scope: Scope) -> QuerySet[CoverageSnapshot]:
+    return _rows(CoverageSnapshot, scope)
+
+
+def _whole_month(start: dt.date, end: dt.date) -> bool:
+    """Whether [start, end] is a calendar month (or its days so far), which the monthly rollup holds."""
+    return (
+        start.day == 1
+        and (end.year, end.month) == (start.year, start.month)
+        and ((end + dt.timedelta(days=1)).month != end.month or end >= today())
+    )
+
+
+def flow_rows(scope: Scope, *, start: dt.date, end: dt.date) -> QuerySet[Any]:
+    """The rows whose flows sum to [start, end]: one month's rollup when it is a month, else the days."""
+    if _whole_month(start, end):
+        return _rows(FindingMonth, scope).filter(month=start)
+    return finding_rows(scope).filter(day__gte=start, day__lte=end)
+
+
+@dataclass
+class FindingSummary:
+    """What happened in a period and how things stood at its end, by severity."""
+
+    start: dt.date
+    end: dt.date
+    state_day: dt.date | None  # the snapshot day the end state comes from (None: no snapshot)
+    flows: dict[str, Counter[str]] = field(default_factory=dict)  # field -> severity -> count
+    state: dict[str, Counter[str]] = field(default_factory=dict)
+    histograms: dict[str, dict[str, Counter[int]]] = field(default_factory=dict)  # field -> severity -> hist
+
+    def total(self, name: str) -> int:
+        source = self.flows if name in self.flows else self.state
+        return sum(source.get(name, Counter()).values())
+
+    def histogram(self, name: str, severity: str | None = None) -> Counter[int]:
+        by_severity = self.histograms.get(name, {})
+        if severity is not None:
+            return by_severity.get(severity, Counter())
+        return add(by_severity.values())
+
+
+def latest_day(scope: Scope, *, on_or_before: dt.date) -> dt.date | None:
+    """The newest snapshot day not after ``on_or_before`` (any team: days are computed for all)."""
+    value: dt.date | None = FindingSnapshot.objects.filter(day__lte=on_or_before).aggregate(day=Max("day"))[
+        "day"
+    ]
+    coverage: dt.date | None = CoverageSnapshot.objects.filter(day__lte=on_or_before).aggregate(
+        day=Max("day")
+    )["day"]
+    days = [day for day in (value, coverage) if day is not None]
+    return max(days) if days else None
+
+
+def finding_summary(scope: Scope, *, start: dt.date, end: dt.date) -> FindingSummary:
+    """Sums over [start, end] and the state at ``end`` (or the newest snapshot before it)."""
+    rows = finding_rows(scope)
+    state_day = latest_day(scope, on_or_before=end)
+    summary = FindingSummary(start=start, end=end, state_day=state_day)
+    in_period = flow_rows(scope, start=start, end=end)
+    sums = {name: Sum(name) for name in FLOW_FIELDS}
+    for row in _dicts(in_period.order_by().values("severity").annotate(**sums)):
+        for name in FLOW_FIELDS:
+            summary.flows.setdefault(name, Counter())[row["severity"]] += row[name] or 0
+    if state_day is not None:
+        state_sums = {name: Sum(name) for name in STATE_FIELDS}
+        for row in _dicts(rows.filter(day=state_day).order_by().values("severity").annotate(**state_sums)):
+            for name in STATE_FIELDS:
+                summary.state.setdefault(name, Counter())[row["severity"]] += row[name] or 0
+    summary.histograms = _histograms(in_period, FLOW_HISTOGRAMS)
+    if state_day is not None:
+        summary.histograms.update(_histograms(rows.filter(day=state_day), ("open_days",)))
+    return summary
+
+
+def _histograms(rows: QuerySet[Any], names: tuple[str, ...]) -> dict[str, dict[str, Counter[int]]]:
+    """Histograms summed in the database (jsonb_each), by severity."""
+    result: dict[str, dict[str, Counter[int]]] = {name: {} for name in names}
+    try:
+        ids_sql, params = rows.order_by().values("id").query.sql_with_params()
+    except EmptyResultSet:  # nothing the viewer may see (a person in no team)
+        return result
+    table = rows.model._meta.db_table
+    # Only our own field and table names are formatted in; every value is a parameter.
+    unions = " UNION ALL ".join(
+        f"SELECT '{name}' AS name, s.severity, h.key, h.value FROM {table} s,"  # noqa: S608
+        f" jsonb_each_text(s.{name}) h WHERE s.id IN (SELECT id FROM picked)"
+        for name in names
+    )
+    sql = (
+        f"WITH picked AS ({ids_sql}) SELECT name, severity, key::int, sum(value::int)"  # noqa: S608
+        f" FROM ({unions}) u GROUP BY 1, 2, 3"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for name, severity, key, total in cursor.fetchall():
+            result[name].setdefault(severity, Counter())[int(key)] += int(total)
+    return result
+
+
+def finding_daily_series(
+    scope: Scope, *, start: dt.date, end: dt.date, fields: tuple[str, ...]
+) -> dict[dt.date, dict[str, Counter[str]]]:
+    """For each snapshot day in [start, end]: field -> severity -> count."""
+    series: dict[dt.date, dict[str, Counter[str]]] = {}
+    sums = {name: Sum(name) for name in fields}
+    rows = finding_rows(scope).filter(day__gte=start, day__lte=end).order_by()
+    for row in _dicts(rows.values("day", "severity").annotate(**sums)):
+        day = series.setdefault(row["day"], {})
+        for name in fields:
+            day.setdefault(name, Counter())[row["severity"]] += row[name] or 0
+    return dict(sorted(series.items()))
+
+
+def finding_monthly_series(
+    scope: Scope, *, months: list[tuple[dt.date, dt.date]], fields: tuple[str, ...]
+) -> list[dict[str, int]]:
+    """Sums of ``fields`` per month (months as (first day, last day) pairs), all severities."""
+    if not months:
+        return []
+    sums = {name: Sum(name) for name in fields}
+    if all(_whole_month(first, last) for first, last in months):
+        rollup = _rows(FindingMonth, scope).filter(month__in=[first for first, _ in months]).order_by()
+        by_month = {row["month"]: row for row in _dicts(rollup.values("month").annotate(**sums))}
+        return [{name: (by_month.get(first) or {}).get(name) or 0 for name in fields} for first, _ in months]
+    rows = finding_rows(scope).filter(day__gte=months[0][0], day__lte=months[-1][1]).order_by()
+    totals: dict[dt.date, dict[str, int]] = {}
+    for row in _dicts(rows.values("day").annotate(**sums)):
+        totals[row["day"]] = {name: row[name] or 0 for name in fields}
+    result = []
+    for first, last in months:
+        month = dict.fromkeys(fields, 0)
+        for day, values in totals.items():
+            if first <= day <= last:
+                for name in fields:
+                    month[name] += values[name]
+        result.append(month)
+    return result
+
+
+def finding_team_summary(scope: Scope, *, start: dt.date, end: dt.date) -> dict[str, dict[str, Any]]:
+    """Per team slug: flows over the period and the state at its end (for the ranking)."""
+    rows = finding_rows(scope)
+    state_day = latest_day(scope, on_or_before=end)
+    teams: dict[str, dict[str, Any]] = {}
+    flows = {name: Sum(name) for name in ("new", "patched", "patched_in_sla", "patched_late")}
+    period = flow_rows(scope, start=start, end=end).order_by()
+    for row in _dicts(period.values("team__slug", "team__name").annotate(**flows)):
+        entry = teams.setdefault(row["team__slug"], {"name": row["team__name"]})
+        entry.update({name: row[name] or 0 for name in flows})
+    if state_day is not None:
+        state = rows.filter(day=state_day).order_by()
+        totals = state.values("team__slug", "team__name").annotate(
+            open=Sum("open"), past=Sum("open_past_sla")
+        )
+        for row in _dicts(totals):
+            entry = teams.setdefault(row["team__slug"], {"name": row["team__name"]})
+            entry.update({"open": row["open"] or 0, "open_past_sla": row["past"] or 0})
+    return teams
+
+
+@dataclass
+class CoverageSummary:
+    day: dt.date | None
+    totals: dict[str, int] = field(default_factory=dict)
+    by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
+    # kind -> check -> [scanned within 7 days, within 30 days]
+    matrix: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+
+
+def coverage_summary(scope: Scope, *, on: dt.date) -> CoverageSummary:
+    day = latest_day(scope, on_or_before=on)
+    summary = CoverageSummary(day=day)
+    if day is None:
+        return summary
+    rows = coverage_rows(scope).filter(day=day)
+    summary.totals = dict.fromkeys(COVERAGE_FIELDS, 0)
+    for row in rows.values("kind", "checks", *COVERAGE_FIELDS):
+        kind = summary.by_kind.setdefault(row["kind"], dict.fromkeys(COVERAGE_FIELDS, 0))
+        for name in COVERAGE_FIELDS:
+            kind[name] += row[name]
+            summary.totals[name] += row[name]
+        checks = summary.matrix.setdefault(row["kind"], {})
+        for check, (within_7, within_30) in row["checks"].items():
+            cell = checks.setdefault(check, [0, 0])
+            cell[0] += within_7
+            cell[1] += within_30
+    return summary
+
+
+def coverage_daily_series(scope: Scope, *, start: dt.date, end: dt.date) -> dict[dt.date, dict[str, int]]:
+    rows = coverage_rows(scope).filter(day__gte=start, day__lte=end).order_by()
+    sums = {name: Sum(name) for name in COVERAGE_FIELDS}
+    return {
+        row["day"]: {name: row[name] or 0 for name in COVERAGE_FIELDS}
+        for row in _dicts(rows.values("day").annotate(**sums))
+    }
+
+
+def hidden_restricted_count(scope: Scope, *, on: dt.date) -> int:
+    """Open findings on restricted assets left out of an auditor's numbers (they are told how many)."""
+    day = latest_day(scope, on_or_before=on)
+    if day is None:
+        return 0
+    total = FindingSnapshot.objects.filter(day=day, restricted=True)
+    if scope.team:
+        total = total.filter(team__slug=scope.team)
+    if scope.environment:
+        total = total.filter(environment=scope.environment)
+    return int(total.aggregate(n=Sum("open"))["n"] or 0)
+
+
+def as_mapping(counter: Mapping[str, int]) -> dict[str, int]:
+    return {key: int(value) for key, value in counter.items()}
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def team_survival_histograms(
+    scope: Scope, *, start: dt.date, end: dt.date
+) -> dict[str, dict[str, Counter[int]]]:
+    """Per team slug: time-to-patch events and censored items of the period (all severities)."""
+    rows = finding_rows(scope)
+    state_day = latest_day(scope, on_or_before=end)
+    result: dict[str, dict[str, Counter[int]]] = {}
+    picks: list[tuple[QuerySet[Any], tuple[str, ...]]] = [
+        (flow_rows(scope, start=start, end=end), ("patch_days", "censored_days"))
+    ]
+    if state_day is not None:
+        picks.append((rows.filter(day=state_day), ("open_days",)))
+    for picked, names in picks:
+        try:
+            ids_sql, params = picked.order_by().values("id").query.sql_with_params()
+        except EmptyResultSet:  # nothing the viewer may see
+            continue
+        table = picked.model._meta.db_table
+        unions = " UNION ALL ".join(
+            f"SELECT '{name}' AS name, s.team_id, h.key, h.value FROM {table} s,"  # noqa: S608
+            f" jsonb_each_text(s.{name}) h WHERE s.id IN (SELECT id FROM picked)"
+            for name in names
+        )
+        sql = (
+            f"WITH picked AS ({ids_sql}) SELECT u.name, t.slug, u.key::int, sum(u.value::int)"  # noqa: S608
+            f" FROM ({unions}) u JOIN hygiene_team t ON t.id = u.team_id GROUP BY 1, 2, 3"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for name, slug, key, total in cursor.fetchall():
+                result.setdefault(slug, {}).setdefault(name, Counter())[int(key)] += int(total)
+    return result
