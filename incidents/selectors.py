@@ -187,17 +187,16 @@ def _confidential_rank_subquery() -> Subquery:
 def incident_get_for_user(*, user: Any, pk: int, with_counts: bool = False) -> Incident:
     """The incident, or 404 when the user may not see it (so its existence is not revealed).
 
-    ``with_counts`` adds ``asset_count`` and ``finding_count``, whether a playbook runs, a review or a
-    follow-up exists, and the classification ladder's confidential rank: the page then skips the reads
+    ``with_counts`` adds ``asset_count`` and ``finding_count``, whether a playbook runs or a follow-up
+    exists, the review, and the classification ladder's confidential rank: the page then skips the reads
     of what is empty (each query is a round trip, which on a loaded server costs more than the work).
     """
     incidents = visible_incidents(user).select_related("team", "reporter", "commander")
     if with_counts:
-        incidents = incidents.annotate(
+        incidents = incidents.select_related("review").annotate(
             asset_count=_count_of(IncidentAsset),
             finding_count=_count_of(IncidentFinding),
             has_run=Exists(PlaybookRun.objects.filter(incident=OuterRef("pk"))),
-            has_review=Exists(Review.objects.filter(incident=OuterRef("pk"))),
             has_followups=Exists(FollowUp.objects.filter(incident=OuterRef("pk"))),
             confidential_rank=_confidential_rank_subquery(),
         )
@@ -502,9 +501,10 @@ def learning_list() -> QuerySet[Review]:
 
 
 def review_for_incident(*, incident: Incident) -> Review | None:
-    if getattr(incident, "has_review", None) is False:
-        return None  # known with the incident (``with_counts``)
-    return Review.objects.filter(incident=incident).first()
+    try:
+        return incident.review  # read with the incident by ``with_counts``, else one query
+    except Review.DoesNotExist:
+        return None
 
 
 # ---- the report form's help ------------------------------------------------------------------------
