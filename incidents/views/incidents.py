@@ -224,7 +224,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assets": assets,
         "hidden_assets": hidden,
         "level": level,
-        # The ladder is read only when a non-restricted level needs placing on it (no asset: no query).
+        # The ladder's confidential rank came with the incident (``with_counts``): no query of its own.
         "level_sensitivity": selectors.level_sensitivity(
             level,
             threshold=selectors.confidential_rank(incident=incident)
