@@ -160,7 +160,7 @@ class Incident(models.Model):
         ordering = ["-reported_at", "-id"]
         constraints = _time_constraints()
         indexes = [
-            models.Index(fields=["team", "-reported_at"], name="incident_team_reported"),
+            models.Index(fields=["team", "-reported_at", "-id"], name="incident_team_reported_id"),
             models.Index(fields=["-reported_at", "-id"], name="incident_reported"),
             models.Index(fields=["status", "reported_at"], name="incident_status_reported"),
             models.Index(fields=["category", "-reported_at"], name="incident_category_reported"),

@@ -15,7 +15,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -33,6 +45,7 @@ from incidents.models import (
     IncidentAsset,
     IncidentFinding,
     Playbook,
+    PlaybookRun,
     PlaybookVersion,
     Review,
     Severity,
@@ -177,15 +190,30 @@ def _count_of(model: Any) -> Any:
     return Coalesce(Subquery(rows.annotate(n=Count("id")).values("n"), output_field=IntegerField()), 0)
 
 
+def _confidential_rank_subquery() -> Subquery:
+    """``confidential_rank()`` as SQL, so the incident page reads the ladder with the incident."""
+    non_restricted = ClassificationLevel.objects.filter(is_restricted=False).order_by()
+    ladder = non_restricted.annotate(whole=Value(1)).values("whole")
+    top = Case(When(Q(n__gte=3), then=Max("rank")), default=None, output_field=IntegerField())
+    ranked = ladder.annotate(n=Count("id")).annotate(top=top).values("top")
+    return Subquery(ranked, output_field=IntegerField())
+
+
 def incident_get_for_user(*, user: Any, pk: int, with_counts: bool = False) -> Incident:
     """The incident, or 404 when the user may not see it (so its existence is not revealed).
 
-    ``with_counts`` adds ``asset_count`` and ``finding_count``, so the page skips what is empty.
+    ``with_counts`` adds ``asset_count`` and ``finding_count``, whether a playbook runs or a follow-up
+    exists, the review, and the classification ladder's confidential rank: the page then skips the reads
+    of what is empty (each query is a round trip, which on a loaded server costs more than the work).
     """
     incidents = visible_incidents(user).select_related("team", "reporter", "commander")
     if with_counts:
-        incidents = incidents.annotate(
-            asset_count=_count_of(IncidentAsset), finding_count=_count_of(IncidentFinding)
+        incidents = incidents.select_related("review").annotate(
+            asset_count=_count_of(IncidentAsset),
+            finding_count=_count_of(IncidentFinding),
+            has_run=Exists(PlaybookRun.objects.filter(incident=OuterRef("pk"))),
+            has_followups=Exists(FollowUp.objects.filter(incident=OuterRef("pk"))),
+            confidential_rank=_confidential_rank_subquery(),
         )
     incident = incidents.filter(pk=pk).first()
     if incident is None:
@@ -261,6 +289,8 @@ def linked_findings_for_user(*, user: Any, incident: Incident) -> QuerySet[Incid
 
 
 def checklist_for_incident(*, incident: Incident) -> QuerySet[ChecklistItem]:
+    if getattr(incident, "has_run", None) is False:
+        return ChecklistItem.objects.none()  # known with the incident (``with_counts``): no playbook runs
     return (
         ChecklistItem.objects.filter(run__incident=incident)
         .select_related("done_by", "run__version__playbook", "run__started_by")
@@ -272,14 +302,24 @@ def escalations_for_incident(*, incident: Incident) -> QuerySet[Escalation]:
     return Escalation.objects.filter(incident=incident).select_related("item").order_by("fired_at", "id")
 
 
-def commander_choices(*, incident: Incident) -> list[tuple[int, str]]:
-    """(user id, label) of the team's people, who alone may command its incidents."""
-    rows = (
-        Membership.objects.filter(team_id=incident.team_id, user__is_active=True)
-        .select_related("user")
-        .order_by("user__username")
+def team_memberships(*, incident: Incident) -> list[Membership]:
+    """Every membership of the incident's team with its person, read once for the page's choices."""
+    return list(
+        Membership.objects.filter(team_id=incident.team_id).select_related("user").order_by("user__username")
     )
-    return [(m.user_id, f"{m.user.get_username()} ({m.get_role_display()})") for m in rows]
+
+
+def commander_choices(
+    *, incident: Incident, memberships: list[Membership] | None = None
+) -> list[tuple[int, str]]:
+    """(user id, label) of the team's active people, who alone may command its incidents.
+
+    ``memberships``: the team's memberships from ``team_memberships``, when the caller has them already.
+    """
+    rows = team_memberships(incident=incident) if memberships is None else memberships
+    return [
+        (m.user_id, f"{m.user.get_username()} ({m.get_role_display()})") for m in rows if m.user.is_active
+    ]
 
 
 @dataclass(frozen=True)
@@ -423,6 +463,8 @@ def exercise_last_held_by_playbook(*, team_id: int | None = None) -> dict[int, d
 
 
 def followups_for_incident(*, incident: Incident) -> QuerySet[FollowUp]:
+    if getattr(incident, "has_followups", None) is False:
+        return FollowUp.objects.none()  # known with the incident (``with_counts``)
     return FollowUp.objects.filter(incident=incident).select_related("owner").order_by("due_on", "id")
 
 
@@ -474,18 +516,25 @@ def learning_list() -> QuerySet[Review]:
 
 
 def review_for_incident(*, incident: Incident) -> Review | None:
-    return Review.objects.filter(incident=incident).first()
+    try:
+        return incident.review  # read with the incident by ``with_counts``, else one query
+    except Review.DoesNotExist:
+        return None
 
 
 # ---- the report form's help ------------------------------------------------------------------------
 
 
-def confidential_rank() -> int | None:
+def confidential_rank(*, incident: Incident | None = None) -> int | None:
     """The rank from which a non-restricted level counts as confidential, read from ranks, not names.
 
     With the default ladder (public < internal < confidential < restricted) it is the highest level below
     the restricted ones; with fewer than three non-restricted levels no level is confidential.
+    ``incident``: one read with ``with_counts``, which carries the rank already.
     """
+    if incident is not None and hasattr(incident, "confidential_rank"):
+        known: int | None = incident.confidential_rank
+        return known
     ranks = list(
         ClassificationLevel.objects.filter(is_restricted=False)
         .order_by("rank")

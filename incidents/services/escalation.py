@@ -209,6 +209,8 @@ def _run(now: dt.datetime) -> EscalationResult:
         return EscalationResult(0, 0, 0)
     recipients = _Recipients(dues)
     people = [recipients.for_due(due) for due in dues]
+    # Several levels and steps of one incident fire together on a catch-up tick: one URL lookup each.
+    urls = {due.incident.pk: due.incident.get_absolute_url() for due in dues}
     sent = notification_send_many(
         messages=[
             OutgoingMessage(
@@ -216,7 +218,7 @@ def _run(now: dt.datetime) -> EscalationResult:
                 kind="incident_escalated",
                 title=f"{due.incident.reference} escalated (level {due.level.level}): {due.incident.title}",
                 body=f"{due.incident.reference} of {due.incident.team.name} is {_describe(due)}.",
-                url=due.incident.get_absolute_url(),
+                url=urls[due.incident.pk],
             )
             for due, found in zip(dues, people, strict=True)
         ]

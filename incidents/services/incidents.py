@@ -400,14 +400,18 @@ def incident_grant(*, actor: Any, incident: Incident, person: Any, revoke: bool 
     )
 
 
-def incident_grantees(*, incident: Incident) -> list[Any]:
-    """People outside the team granted the incident by name."""
+def incident_grantees(*, incident: Incident, member_ids: set[int] | None = None) -> list[Any]:
+    """People outside the team granted the incident by name (``member_ids``: the team's, if known)."""
     from typing import cast
 
     from django.db.models import QuerySet
     from guardian.shortcuts import get_users_with_perms
 
-    members = set(Membership.objects.filter(team_id=incident.team_id).values_list("user_id", flat=True))
+    members = (
+        set(Membership.objects.filter(team_id=incident.team_id).values_list("user_id", flat=True))
+        if member_ids is None
+        else member_ids
+    )
     granted = cast(
         "QuerySet[Any]",
         get_users_with_perms(incident, only_with_perms_in=["view_incident"], with_superusers=False),

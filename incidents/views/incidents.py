@@ -224,9 +224,12 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assets": assets,
         "hidden_assets": hidden,
         "level": level,
-        # The ladder is read only when a non-restricted level needs placing on it (no asset: no query).
+        # The ladder's confidential rank came with the incident (``with_counts``): no query of its own.
         "level_sensitivity": selectors.level_sensitivity(
-            level, threshold=selectors.confidential_rank() if level and not level.is_restricted else None
+            level,
+            threshold=selectors.confidential_rank(incident=incident)
+            if level and not level.is_restricted
+            else None,
         ),
         "findings": selectors.linked_findings_for_user(user=user, incident=incident),
         "checklist": checklist,
@@ -240,7 +243,9 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "today": timezone.localdate(),
     }
     if may_manage:
-        commanders = selectors.commander_choices(incident=incident)
+        # One read of the team's people serves the commander and owner choices and the grantees.
+        memberships = selectors.team_memberships(incident=incident)
+        commanders = selectors.commander_choices(incident=incident, memberships=memberships)
         if next_status:
             context["next_status"] = Status(next_status)
             context["transition_form"] = TransitionForm(
@@ -271,10 +276,12 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 context["summary_preview"] = review_preview(
                     incident=incident, summary=review.summary, kept=review.kept_terms
                 )
-        context["followup_form"] = FollowUpForm(owners=_owner_choices(incident))
+        context["followup_form"] = FollowUpForm(owners=commanders)
         from incidents.services.incidents import incident_grantees
 
-        context["grantees"] = incident_grantees(incident=incident)
+        context["grantees"] = incident_grantees(
+            incident=incident, member_ids={m.user_id for m in memberships}
+        )
     if may_contribute:
         context["note_form"] = NoteForm()
         context["link_form"] = LinkFindingForm()
