@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -23,6 +23,7 @@ from django.utils import timezone
 from findings.models import (
     SEVERITY_RANK,
     Finding,
+    FindingEpisode,
     FindingQuerySet,
     FindingSighting,
     FindingStatus,
@@ -169,17 +170,13 @@ def _apply_time_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -
 
 
 def open_at_end_of(findings: FindingQuerySet, day: dt.date) -> FindingQuerySet:
-    """Those of ``findings`` open at the end of ``day``: seen by then, and open after their last status
-    change before then (the history the metrics snapshots count)."""
+    """Those of ``findings`` open at the end of ``day``: in an episode opened by then and not closed
+    before then (the episodes the metrics snapshots count, kept by the database from the history)."""
     end = _start_of(day + dt.timedelta(days=1))
-    last_status = (
-        FindingSighting.objects.filter(finding_id=OuterRef("pk"), occurred_at__lt=end)
-        .exclude(status="")
-        .order_by("-occurred_at", "-id")
-        .values("status")[:1]
+    episodes = FindingEpisode.objects.filter(finding_id=OuterRef("pk"), opened_at__lt=end).filter(
+        Q(closed_at__isnull=True) | Q(closed_at__gte=end)
     )
-    status_then = Coalesce(Subquery(last_status), Value(FindingStatus.OPEN.value))
-    return findings.alias(status_then=status_then).filter(first_seen__lt=end, status_then=FindingStatus.OPEN)
+    return findings.filter(Exists(episodes), first_seen__lt=end)
 
 
 def _as_date(value: Any) -> dt.date | None:

@@ -30,37 +30,24 @@ from findings.selectors import AGE_BANDS
 from hygiene.lib.survival import bucket
 from metrics.models import CoverageSnapshot, FindingMonth, FindingSnapshot
 
+# The episodes the days being computed can count (those whose range meets the days': the GiST index on
+# the episode table finds them), with the columns of their finding and asset the counts group by. The
+# episodes themselves are kept by the database from the findings' history (``FindingEpisode``).
 _EPISODES = """
 CREATE TEMP TABLE metrics_episode AS
-WITH ev AS (
-    SELECT f.id AS fid, f.first_seen AS at, 'open'::varchar AS st, NULL::date AS due, 0::bigint AS seq
-      FROM findings_finding f
-    UNION ALL
-    SELECT s.finding_id, s.occurred_at, s.status, s.sla_due, s.id
-      FROM findings_findingsighting s WHERE s.status <> ''
-), marked AS (
-    SELECT fid, at, st, due, seq, st = 'open' AS is_open,
-           lag(st = 'open') OVER (PARTITION BY fid ORDER BY at, seq) AS was_open
-      FROM ev
-), edges AS (
-    SELECT fid, at, is_open,
-           lead(at) OVER w AS next_at, lead(st) OVER w AS next_st, lead(due) OVER w AS next_due
-      FROM marked WHERE was_open IS DISTINCT FROM is_open
-    WINDOW w AS (PARTITION BY fid ORDER BY at, seq)
-)
 SELECT f.team_id, a.environment, a.is_restricted AS restricted, f.severity,
-       e.at AS started_at, e.next_at AS ended_at, e.next_st AS end_status,
-       tstzrange(e.at, e.next_at, '[]') AS span,
-       CASE WHEN e.next_at IS NULL THEN f.sla_due
-            ELSE COALESCE(e.next_due, f.sla_due_at_close, f.sla_due) END AS sla_due,
-       f.first_seen, e.at = f.first_seen AS is_first,
+       e.opened_at AS started_at, e.closed_at AS ended_at, NULLIF(e.closed_as, '') AS end_status,
+       tstzrange(e.opened_at, e.closed_at, '[]') AS span,
+       CASE WHEN e.closed_at IS NULL THEN f.sla_due
+            ELSE COALESCE(e.closing_sla_due, f.sla_due_at_close, f.sla_due) END AS sla_due,
+       f.first_seen, e.is_first,
        COALESCE(f.detected_at, f.first_seen) AS detected_at, f.published_at,
        CASE WHEN f.kev THEN k.date_added END AS kev_added
-  FROM edges e
-  JOIN findings_finding f ON f.id = e.fid
+  FROM findings_findingepisode e
+  JOIN findings_finding f ON f.id = e.finding_id
   JOIN assets_asset a ON a.id = f.asset_id
   LEFT JOIN findings_keventry k ON f.kev AND k.cve_id = f.rule_id
- WHERE e.is_open
+ WHERE tstzrange(e.opened_at, e.closed_at, '[]') && tstzrange(%(start)s, %(end)s, '[]')
 """
 
 # The episodes a day can count (open at some point of it, started or ended in it): the GiST index on
@@ -184,10 +171,10 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 
 @contextmanager
-def _episodes() -> Iterator[None]:
+def _episodes(first: dt.date, last: dt.date) -> Iterator[None]:
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS metrics_episode")
-        cursor.execute(_EPISODES)
+        cursor.execute(_EPISODES, {"start": day_bounds(first)[0], "end": day_bounds(last)[1]})
         cursor.execute("CREATE INDEX metrics_episode_span ON metrics_episode USING gist (span)")
         cursor.execute("ANALYZE metrics_episode")
     try:
@@ -202,7 +189,7 @@ def snapshot_compute_days(*, days: list[dt.date]) -> int:
     if not days:
         return 0
     written = 0
-    with _episodes():
+    with _episodes(min(days), max(days)):
         for day in sorted(set(days)):
             written += _compute_day(day)
     for month in sorted({day.replace(day=1) for day in days}):
