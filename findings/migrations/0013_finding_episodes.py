@@ -59,20 +59,23 @@ BEGIN
 END;
 $$;
 
--- Findings: a new one opens its first episode; only a changed first_seen changes its history (the
--- import's and triage's bulk updates of other columns cost one join of the statement's rows).
+-- Findings: a new one opens its first episode (one refresh per statement, the import's COPY included).
 CREATE OR REPLACE FUNCTION findings_episodes_follow_findings() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         PERFORM findings_refresh_episodes(ARRAY(SELECT id FROM changed));
-    ELSIF TG_OP = 'DELETE' THEN
-        DELETE FROM findings_findingepisode WHERE finding_id IN (SELECT id FROM gone);
     ELSE
-        PERFORM findings_refresh_episodes(ARRAY(
-            SELECT n.id FROM changed n JOIN gone o ON o.id = n.id
-             WHERE n.first_seen IS DISTINCT FROM o.first_seen
-        ));
+        DELETE FROM findings_findingepisode WHERE finding_id IN (SELECT id FROM gone);
     END IF;
+    RETURN NULL;
+END;
+$$;
+
+-- Only a changed first_seen changes a finding's history, and nothing but a correction changes it: a
+-- row trigger on that column leaves the import's and triage's bulk updates of other columns alone.
+CREATE OR REPLACE FUNCTION findings_episodes_follow_first_seen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM findings_refresh_episodes(ARRAY[NEW.id]);
     RETURN NULL;
 END;
 $$;
@@ -86,9 +89,9 @@ CREATE TRIGGER findings_episodes_sighting_delete AFTER DELETE ON findings_findin
     REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION findings_episodes_follow_sightings();
 CREATE TRIGGER findings_episodes_finding_insert AFTER INSERT ON findings_finding
     REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION findings_episodes_follow_findings();
-CREATE TRIGGER findings_episodes_finding_update AFTER UPDATE ON findings_finding
-    REFERENCING NEW TABLE AS changed OLD TABLE AS gone
-    FOR EACH STATEMENT EXECUTE FUNCTION findings_episodes_follow_findings();
+CREATE TRIGGER findings_episodes_finding_update AFTER UPDATE OF first_seen ON findings_finding
+    FOR EACH ROW WHEN (OLD.first_seen IS DISTINCT FROM NEW.first_seen)
+    EXECUTE FUNCTION findings_episodes_follow_first_seen();
 CREATE TRIGGER findings_episodes_finding_delete AFTER DELETE ON findings_finding
     REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION findings_episodes_follow_findings();
 
@@ -101,6 +104,7 @@ DROP TRIGGER IF EXISTS findings_episodes_sighting_delete ON findings_findingsigh
 DROP TRIGGER IF EXISTS findings_episodes_finding_insert ON findings_finding;
 DROP TRIGGER IF EXISTS findings_episodes_finding_update ON findings_finding;
 DROP TRIGGER IF EXISTS findings_episodes_finding_delete ON findings_finding;
+DROP FUNCTION IF EXISTS findings_episodes_follow_first_seen();
 DROP FUNCTION IF EXISTS findings_episodes_follow_findings();
 DROP FUNCTION IF EXISTS findings_episodes_follow_sightings();
 DROP FUNCTION IF EXISTS findings_refresh_episodes(bigint[]);
@@ -152,8 +156,6 @@ class Migration(migrations.Migration):
                 "ordering": ["finding", "opened_at"],
                 "indexes": [
                     models.Index(fields=["finding", "opened_at"], name="episode_finding_opened"),
-                    models.Index(fields=["opened_at"], name="episode_opened"),
-                    models.Index(fields=["closed_at"], name="episode_closed"),
                 ],
             },
         ),
