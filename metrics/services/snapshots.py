@@ -50,12 +50,13 @@ SELECT f.team_id, a.environment, a.is_restricted AS restricted, f.severity,
  WHERE tstzrange(e.opened_at, e.closed_at, '[]') && tstzrange(%(start)s, %(end)s, '[]')
 """
 
-# The episodes a day can count (open at some point of it, started or ended in it): the GiST index on
-# ``span`` finds them without reading the other episodes; the FILTER clauses then count exactly.
-_OVERLAP = "e.span && tstzrange(%(start)s, %(end)s, '[]')"
-_OPEN = "e.started_at < %(end)s AND (e.ended_at IS NULL OR e.ended_at >= %(end)s)"
+# A day's state (end of day) counts the episodes open at its end: the GiST index on ``span`` finds them
+# (``@>``: opened by then and not closed before; the strict "opened before the end" is checked on them).
+# Its flows count the episodes opened or closed during it, found by the btree indexes on their times.
+_OPEN = "e.span @> %(end)s::timestamptz AND e.started_at < %(end)s"
 _TODAY_START = "e.started_at >= %(start)s AND e.started_at < %(end)s"
 _TODAY_END = "e.ended_at >= %(start)s AND e.ended_at < %(end)s"
+_FLOW = f"(({_TODAY_START}) OR ({_TODAY_END}))"
 _PATCHED = f"e.end_status = 'mitigated' AND {_TODAY_END}"
 
 
@@ -66,7 +67,7 @@ def _age_sql() -> str:
         condition = f"e.first_seen < %(start)s - interval '{low - 1} days'"
         if high is not None:
             condition += f" AND e.first_seen >= %(start)s - interval '{high} days'"
-        parts.append(f"count(*) FILTER (WHERE {_OPEN} AND {condition}) AS {_age_field(label)}")
+        parts.append(f"count(*) FILTER (WHERE {condition}) AS {_age_field(label)}")
     return ",\n       ".join(parts)
 
 
@@ -76,11 +77,26 @@ def _age_field(label: str) -> str:
 
 AGE_FIELDS = [_age_field(label) for label in AGE_BANDS]
 
-_COUNTS = f"""
+_DAYS = "floor(extract(epoch FROM ({} - {})) / 86400)::int"
+# ``hygiene.lib.survival.bucket`` in SQL (``%%``: a parameterized query), so a day's open-age histogram
+# leaves the database bucketed.
+_BUCKET = (
+    "CASE WHEN d <= 30 THEN greatest(d, 0) WHEN d <= 180 THEN d - (d - 31) %% 5"
+    " WHEN d < 730 THEN d - (d - 181) %% 30 ELSE 730 END"
+)
+
+_STATE = f"""
+SELECT team_id, environment, restricted, severity, {_BUCKET} AS bucket,
+       count(*) AS open,
+       count(*) FILTER (WHERE e.sla_due < %(day)s) AS open_past_sla,
+       {_age_sql()}
+  FROM (SELECT e.*, {_DAYS.format("%(end)s", "e.started_at")} AS d
+          FROM metrics_episode e WHERE {_OPEN}) e
+ GROUP BY 1, 2, 3, 4, 5
+"""  # noqa: S608 - constants and our own field names only
+
+_FLOWS = f"""
 SELECT e.team_id, e.environment, e.restricted, e.severity,
-       count(*) FILTER (WHERE {_OPEN}) AS open,
-       count(*) FILTER (WHERE {_OPEN} AND e.sla_due < %(day)s) AS open_past_sla,
-       {_age_sql()},
        count(*) FILTER (WHERE e.is_first AND {_TODAY_START}) AS new,
        count(*) FILTER (WHERE NOT e.is_first AND {_TODAY_START}) AS reopened,
        count(*) FILTER (WHERE {_PATCHED}) AS patched,
@@ -91,13 +107,12 @@ SELECT e.team_id, e.environment, e.restricted, e.severity,
        count(*) FILTER (WHERE e.is_first AND {_TODAY_START} AND e.published_at IS NULL
                         AND e.kev_added IS NULL) AS detect_unknown
   FROM metrics_episode e
- WHERE {_OVERLAP}
+ WHERE {_FLOW}
  GROUP BY 1, 2, 3, 4
 """  # noqa: S608 - constants and our own field names only
 
-_DAYS = "floor(extract(epoch FROM ({} - {})) / 86400)::int"
-# One pass over the day's episodes (one index scan): each episode yields a duration for each histogram
-# it belongs in, NULL for the others.
+# One pass over the day's opened and closed episodes: each yields a duration for each histogram it
+# belongs in, NULL for the others.
 _HISTOGRAMS = f"""
 SELECT e.team_id, e.environment, e.restricted, e.severity, h.kind, h.days, count(*)
   FROM metrics_episode e
@@ -105,7 +120,6 @@ SELECT e.team_id, e.environment, e.restricted, e.severity, h.kind, h.days, count
     ('patch_days', CASE WHEN {_PATCHED} THEN {_DAYS.format("e.ended_at", "e.started_at")} END),
     ('censored_days', CASE WHEN e.end_status <> 'mitigated' AND {_TODAY_END}
                            THEN {_DAYS.format("e.ended_at", "e.started_at")} END),
-    ('open_days', CASE WHEN {_OPEN} THEN {_DAYS.format("%(end)s", "e.started_at")} END),
     ('detect_days', CASE WHEN e.is_first AND {_TODAY_START} AND e.published_at IS NOT NULL
                          THEN {_DAYS.format("e.detected_at", "e.published_at")} END),
     ('kev_detect_days', CASE WHEN e.is_first AND {_TODAY_START} AND e.kev_added IS NOT NULL
@@ -113,7 +127,7 @@ SELECT e.team_id, e.environment, e.restricted, e.severity, h.kind, h.days, count
     ('exposure_days', CASE WHEN {_PATCHED} AND e.published_at IS NOT NULL
                            THEN {_DAYS.format("e.ended_at", "e.published_at")} END)
  ) AS h(kind, days)
- WHERE {_OVERLAP} AND h.days IS NOT NULL
+ WHERE {_FLOW} AND h.days IS NOT NULL
  GROUP BY 1, 2, 3, 4, 5, 6
 """  # noqa: S608 - constants and our own field names only
 
@@ -176,6 +190,8 @@ def _episodes(first: dt.date, last: dt.date) -> Iterator[None]:
         cursor.execute("DROP TABLE IF EXISTS metrics_episode")
         cursor.execute(_EPISODES, {"start": day_bounds(first)[0], "end": day_bounds(last)[1]})
         cursor.execute("CREATE INDEX metrics_episode_span ON metrics_episode USING gist (span)")
+        cursor.execute("CREATE INDEX metrics_episode_started ON metrics_episode (started_at)")
+        cursor.execute("CREATE INDEX metrics_episode_ended ON metrics_episode (ended_at)")
         cursor.execute("ANALYZE metrics_episode")
     try:
         yield
@@ -251,7 +267,8 @@ _COUNT_FIELDS = [
     *("open", "open_past_sla", *AGE_FIELDS, "new", "reopened", "patched", "closed_unpatched"),
     *("patched_in_sla", "patched_late", "patched_no_sla", "detect_unknown"),
 ]
-_FLOW_FIELDS = [name for name in _COUNT_FIELDS if name not in ("open", "open_past_sla", *AGE_FIELDS)]
+_STATE_FIELDS = ["open", "open_past_sla", *AGE_FIELDS]
+_FLOW_FIELDS = [name for name in _COUNT_FIELDS if name not in _STATE_FIELDS]
 _FLOW_HISTOGRAMS = ("patch_days", "censored_days", "detect_days", "kev_detect_days", "exposure_days")
 _HISTOGRAM_FIELDS = (
     *("patch_days", "censored_days", "open_days", "detect_days", "kev_detect_days", "exposure_days"),
@@ -261,28 +278,37 @@ _HISTOGRAM_FIELDS = (
 def _finding_rows(day: dt.date, params: dict[str, Any]) -> list[FindingSnapshot]:
     now = timezone.now()
     rows: dict[Group, FindingSnapshot] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(_COUNTS, params)
-        for team, environment, restricted, severity, *counts in cursor.fetchall():
-            if not any(counts):
-                continue
-            values = dict(zip(_COUNT_FIELDS, counts, strict=True))
-            rows[(team, environment, restricted, severity)] = FindingSnapshot(
+
+    def row(key: Group) -> FindingSnapshot:
+        if key not in rows:
+            team, environment, restricted, severity = key
+            rows[key] = FindingSnapshot(
                 day=day,
                 team_id=team,
                 environment=environment,
                 restricted=restricted,
                 severity=severity,
                 computed_at=now,
-                **values,
+                **{field: 0 for field in _COUNT_FIELDS},
                 **{field: {} for field in _HISTOGRAM_FIELDS},
             )
+        return rows[key]
+
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE, params)
+        for team, environment, restricted, severity, days, *counts in cursor.fetchall():
+            target = row((team, environment, restricted, severity))
+            for field, n in zip(_STATE_FIELDS, counts, strict=True):
+                setattr(target, field, getattr(target, field) + n)
+            target.open_days[str(days)] = counts[0]
+        cursor.execute(_FLOWS, params)
+        for team, environment, restricted, severity, *counts in cursor.fetchall():
+            target = row((team, environment, restricted, severity))
+            for field, n in zip(_FLOW_FIELDS, counts, strict=True):
+                setattr(target, field, n)
         cursor.execute(_HISTOGRAMS, params)
         for team, environment, restricted, severity, kind, days, n in cursor.fetchall():
-            row = rows.get((team, environment, restricted, severity))
-            if row is None:  # a histogram always comes with a count; this is only for safety
-                continue
-            histogram: dict[str, int] = getattr(row, kind)
+            histogram: dict[str, int] = getattr(row((team, environment, restricted, severity)), kind)
             key = str(bucket(int(days)))
             histogram[key] = histogram.get(key, 0) + int(n)
     return list(rows.values())
