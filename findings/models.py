@@ -436,8 +436,13 @@ class FindingEpisode(models.Model):
     class Meta:
         ordering = ["finding", "opened_at"]
         # With the GiST index on tstzrange(opened_at, closed_at) of the migration, for "open during
-        # day D"; few indexes, because every import writes here.
-        indexes = [models.Index(fields=["finding", "opened_at"], name="episode_finding_opened")]
+        # day D"; closed_at for "patched during these days"; no more, because every import writes here.
+        indexes = [
+            models.Index(fields=["finding", "opened_at"], name="episode_finding_opened"),
+            models.Index(
+                fields=["closed_at"], name="episode_closed", condition=models.Q(closed_as="mitigated")
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.finding_id}: {self.opened_at:%Y-%m-%d} - {self.closed_as or 'open'}"

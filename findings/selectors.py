@@ -25,7 +25,6 @@ from findings.models import (
     Finding,
     FindingEpisode,
     FindingQuerySet,
-    FindingSighting,
     FindingStatus,
     ImportJob,
     Outcome,
@@ -153,15 +152,13 @@ def _apply_time_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -
         findings = findings.filter(first_seen__lt=_start_of(found_to + dt.timedelta(days=1)))
     patched_from, patched_to = _as_date(filters.get("patched_from")), _as_date(filters.get("patched_to"))
     if patched_from or patched_to:
-        # Patched: an import found it gone while it was open (an episode ended by the fix, not by a
-        # person's false positive or a risk acceptance).
-        patches = FindingSighting.objects.filter(
-            finding_id=OuterRef("pk"), outcome="mitigated", status=FindingStatus.MITIGATED
-        )
+        # Patched: an episode closed as mitigated (not by a false positive or a risk acceptance), as the
+        # metrics snapshots count it; the partial index on the episodes' closing time finds them.
+        patches = FindingEpisode.objects.filter(finding_id=OuterRef("pk"), closed_as=FindingStatus.MITIGATED)
         if patched_from:
-            patches = patches.filter(occurred_at__gte=_start_of(patched_from))
+            patches = patches.filter(closed_at__gte=_start_of(patched_from))
         if patched_to:
-            patches = patches.filter(occurred_at__lt=_start_of(patched_to + dt.timedelta(days=1)))
+            patches = patches.filter(closed_at__lt=_start_of(patched_to + dt.timedelta(days=1)))
         findings = findings.filter(Exists(patches))
     open_on = _as_date(filters.get("open_on"))
     if open_on:

@@ -156,6 +156,9 @@ class Migration(migrations.Migration):
                 "ordering": ["finding", "opened_at"],
                 "indexes": [
                     models.Index(fields=["finding", "opened_at"], name="episode_finding_opened"),
+                    models.Index(
+                        condition=models.Q(("closed_as", "mitigated")), fields=["closed_at"], name="episode_closed"
+                    ),
                 ],
             },
         ),

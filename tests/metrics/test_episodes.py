@@ -100,3 +100,15 @@ def test_the_open_on_drill_down_looks_up_each_findings_episodes_by_index(lead, h
     assert "episode_finding_opened" in shown or "episode_span" in shown
     assert "Seq Scan on findings_findingepisode" not in shown
     assert set(findings.values_list("rule_id", flat=True)) == {"f1", "f3", "f4", "f5"}
+
+
+def test_the_patched_drill_down_finds_episodes_closed_as_mitigated_by_index(lead, history):
+    filters = {"patched_from": history.day(40).isoformat(), "patched_to": history.day(45).isoformat()}
+    findings = finding_list_for_user(user=lead, filters=filters)
+
+    sql, params = findings.query.sql_with_params()
+    shown = _plan(sql, params)
+
+    assert "episode_closed" in shown or "episode_finding_opened" in shown
+    assert "Seq Scan on findings_findingepisode" not in shown
+    assert set(findings.values_list("rule_id", flat=True)) == {"f1", "f2"}  # not f4's false positive
