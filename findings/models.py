@@ -327,6 +327,8 @@ class Finding(models.Model):
                 condition=Q(kev=True),
             ),
             models.Index(fields=["rule_id"], name="finding_rule_id"),
+            # "Found between these days", whatever the status: the metrics' drill-downs and comparisons.
+            models.Index(fields=["first_seen"], name="finding_first_seen"),
             GinIndex(fields=["search"], name="finding_search"),
         ]
 

@@ -162,6 +162,10 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.AddIndex(
+            model_name="finding",
+            index=models.Index(fields=["first_seen"], name="finding_first_seen"),
+        ),
         migrations.RunSQL(REFRESH, UNDO),
         migrations.RunSQL(SPAN_INDEX, "DROP INDEX IF EXISTS episode_span"),
     ]

@@ -2,10 +2,12 @@
 
 A finding's history is its ``first_seen`` and its sightings (``FindingSighting``: each import that
 brought it back or found it gone, each status a person set, with the status after it and the SLA due
-date in force). From these, ``_EPISODES`` rebuilds every episode (a stretch during which the finding
-was open) into a temporary table once per run; each day is then two aggregate queries over it. Assets
-are counted active from ``created_at`` to ``retired_at``; a scan counts from its file's scan time once
-its import has finished.
+date in force). The database keeps its episodes (``FindingEpisode``: each stretch during which the
+finding was open) from that history; a run copies the episodes that meet its days, with the columns
+they are grouped by, into a temporary table once, and each day is then three aggregate queries over
+it: the state at the day's end from the episodes open then, the flows from those opened or closed in
+it, each found by index. Assets are counted active from ``created_at`` to ``retired_at``; a scan
+counts from its file's scan time once its import has finished.
 
 Computing a day deletes and rewrites its rows in one transaction: running it twice changes nothing,
 and a day backfilled later equals the same day computed on the day (findings and assets are grouped by
