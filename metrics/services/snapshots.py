@@ -32,9 +32,10 @@ from findings.selectors import AGE_BANDS
 from hygiene.lib.survival import bucket
 from metrics.models import CoverageSnapshot, FindingMonth, FindingSnapshot
 
-# The episodes the days being computed can count (those whose range meets the days': the GiST index on
-# the episode table finds them), with the columns of their finding and asset the counts group by. The
-# episodes themselves are kept by the database from the findings' history (``FindingEpisode``).
+# The episodes the days being computed can count (still open, or closed since the first day began: the
+# episode table's indexes on open episodes and on closing times find them), with the columns of their
+# finding and asset the counts group by. The database keeps the episodes from the findings' history
+# (``FindingEpisode``).
 _EPISODES = """
 CREATE TEMP TABLE metrics_episode AS
 SELECT f.team_id, a.environment, a.is_restricted AS restricted, f.severity,
@@ -49,7 +50,8 @@ SELECT f.team_id, a.environment, a.is_restricted AS restricted, f.severity,
   JOIN findings_finding f ON f.id = e.finding_id
   JOIN assets_asset a ON a.id = f.asset_id
   LEFT JOIN findings_keventry k ON f.kev AND k.cve_id = f.rule_id
- WHERE tstzrange(e.opened_at, e.closed_at, '[]') && tstzrange(%(start)s, %(end)s, '[]')
+ WHERE (e.closed_at IS NULL AND e.opened_at <= %(end)s)
+    OR (e.closed_at >= %(start)s AND e.opened_at <= %(end)s)
 """
 
 # A day's state (end of day) counts the episodes open at its end: the GiST index on ``span`` finds them

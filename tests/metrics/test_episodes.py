@@ -86,7 +86,7 @@ def test_a_days_snapshot_reads_only_the_episodes_that_meet_the_day_by_index(hist
 
     shown = _plan(_EPISODES.replace("CREATE TEMP TABLE metrics_episode AS", ""), {"start": start, "end": end})
 
-    assert "episode_span" in shown
+    assert "episode_open" in shown and "episode_closed" in shown
     assert "Seq Scan on findings_findingepisode" not in shown
 
 
@@ -97,7 +97,7 @@ def test_the_open_on_drill_down_looks_up_each_findings_episodes_by_index(lead, h
     sql, params = findings.query.sql_with_params()
     shown = _plan(sql, params)
 
-    assert "episode_finding_opened" in shown or "episode_span" in shown
+    assert "episode_finding_opened" in shown or "episode_open" in shown
     assert "Seq Scan on findings_findingepisode" not in shown
     assert set(findings.values_list("rule_id", flat=True)) == {"f1", "f3", "f4", "f5"}
 
