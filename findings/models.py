@@ -327,6 +327,8 @@ class Finding(models.Model):
                 condition=Q(kev=True),
             ),
             models.Index(fields=["rule_id"], name="finding_rule_id"),
+            # "Found between these days", whatever the status: the metrics' drill-downs and comparisons.
+            models.Index(fields=["first_seen"], name="finding_first_seen"),
             GinIndex(fields=["search"], name="finding_search"),
         ]
 
@@ -413,6 +415,41 @@ class FindingSighting(models.Model):
         if self.job_id is None:
             return f"{self.get_outcome_display()}: {self.status}"
         return f"{self.get_outcome_display()} in import #{self.job_id}"
+
+
+class FindingEpisode(models.Model):
+    """One stretch during which a finding was open, from its history: opened at ``first_seen`` or at a
+    reopen, closed by the next status that is not open (``closed_as``), or still open.
+
+    Derived data, kept by database triggers on findings and sightings (whatever path writes them: the
+    import's COPY, bulk triage, admin, SQL), so the metrics count episodes with an index instead of
+    rebuilding every finding's history from its sightings per day or per request. Rebuilt from the
+    history by ``findings_refresh_episodes(NULL)`` (the migration, and bulk loads that skip triggers).
+    """
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="episodes")
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_as = models.CharField(max_length=16, choices=FindingStatus.choices, blank=True)
+    # The due date the closing sighting recorded (readers fall back to the finding's frozen one).
+    closing_sla_due = models.DateField(null=True, blank=True)
+    is_first = models.BooleanField(help_text="Opened when the finding was first seen, not by a reopen.")
+
+    class Meta:
+        ordering = ["finding", "opened_at"]
+        # Few indexes, because every import writes here (btree: a GiST on the range cost imports more).
+        indexes = [
+            models.Index(fields=["finding", "opened_at"], name="episode_finding_opened"),
+            # "Open at the end of day D" = still open and opened by then, or closed after D's end;
+            # "patched during these days" = closed then (as mitigated).
+            models.Index(
+                fields=["opened_at"], name="episode_open", condition=models.Q(closed_at__isnull=True)
+            ),
+            models.Index(fields=["closed_at"], name="episode_closed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.finding_id}: {self.opened_at:%Y-%m-%d} - {self.closed_as or 'open'}"
 
 
 class KevEntry(models.Model):

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -24,8 +24,8 @@ from findings.checks import CheckType
 from findings.models import (
     SEVERITY_RANK,
     Finding,
+    FindingEpisode,
     FindingQuerySet,
-    FindingSighting,
     FindingStatus,
     ImportJob,
     Outcome,
@@ -153,15 +153,13 @@ def _apply_time_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -
         findings = findings.filter(first_seen__lt=_start_of(found_to + dt.timedelta(days=1)))
     patched_from, patched_to = _as_date(filters.get("patched_from")), _as_date(filters.get("patched_to"))
     if patched_from or patched_to:
-        # Patched: an import found it gone while it was open (an episode ended by the fix, not by a
-        # person's false positive or a risk acceptance).
-        patches = FindingSighting.objects.filter(
-            finding_id=OuterRef("pk"), outcome="mitigated", status=FindingStatus.MITIGATED
-        )
+        # Patched: an episode closed as mitigated (not by a false positive or a risk acceptance), as the
+        # metrics snapshots count it; the partial index on the episodes' closing time finds them.
+        patches = FindingEpisode.objects.filter(finding_id=OuterRef("pk"), closed_as=FindingStatus.MITIGATED)
         if patched_from:
-            patches = patches.filter(occurred_at__gte=_start_of(patched_from))
+            patches = patches.filter(closed_at__gte=_start_of(patched_from))
         if patched_to:
-            patches = patches.filter(occurred_at__lt=_start_of(patched_to + dt.timedelta(days=1)))
+            patches = patches.filter(closed_at__lt=_start_of(patched_to + dt.timedelta(days=1)))
         findings = findings.filter(Exists(patches))
     open_on = _as_date(filters.get("open_on"))
     if open_on:
@@ -170,17 +168,13 @@ def _apply_time_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -
 
 
 def open_at_end_of(findings: FindingQuerySet, day: dt.date) -> FindingQuerySet:
-    """Those of ``findings`` open at the end of ``day``: seen by then, and open after their last status
-    change before then (the history the metrics snapshots count)."""
+    """Those of ``findings`` open at the end of ``day``: in an episode opened by then and not closed
+    before then (the episodes the metrics snapshots count, kept by the database from the history)."""
     end = _start_of(day + dt.timedelta(days=1))
-    last_status = (
-        FindingSighting.objects.filter(finding_id=OuterRef("pk"), occurred_at__lt=end)
-        .exclude(status="")
-        .order_by("-occurred_at", "-id")
-        .values("status")[:1]
+    episodes = FindingEpisode.objects.filter(finding_id=OuterRef("pk"), opened_at__lt=end).filter(
+        Q(closed_at__isnull=True) | Q(closed_at__gte=end)
     )
-    status_then = Coalesce(Subquery(last_status), Value(FindingStatus.OPEN.value))
-    return findings.alias(status_then=status_then).filter(first_seen__lt=end, status_then=FindingStatus.OPEN)
+    return findings.filter(Exists(episodes), first_seen__lt=end)
 
 
 def _as_date(value: Any) -> dt.date | None:

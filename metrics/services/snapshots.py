@@ -2,10 +2,12 @@
 
 A finding's history is its ``first_seen`` and its sightings (``FindingSighting``: each import that
 brought it back or found it gone, each status a person set, with the status after it and the SLA due
-date in force). From these, ``_EPISODES`` rebuilds every episode (a stretch during which the finding
-was open) into a temporary table once per run; each day is then two aggregate queries over it. Assets
-are counted active from ``created_at`` to ``retired_at``; a scan counts from its file's scan time once
-its import has finished.
+date in force). The database keeps its episodes (``FindingEpisode``: each stretch during which the
+finding was open) from that history; a run copies the episodes that meet its days, with the columns
+they are grouped by, into a temporary table once, and each day is then three aggregate queries over
+it: the state at the day's end from the episodes open then, the flows from those opened or closed in
+it, each found by index. Assets are counted active from ``created_at`` to ``retired_at``; a scan
+counts from its file's scan time once its import has finished.
 
 Computing a day deletes and rewrites its rows in one transaction: running it twice changes nothing,
 and a day backfilled later equals the same day computed on the day (findings and assets are grouped by
@@ -30,45 +32,35 @@ from findings.selectors import AGE_BANDS
 from hygiene.lib.survival import bucket
 from metrics.models import CoverageSnapshot, FindingMonth, FindingSnapshot
 
+# The episodes the days being computed can count (still open, or closed since the first day began: the
+# episode table's indexes on open episodes and on closing times find them), with the columns of their
+# finding and asset the counts group by. The database keeps the episodes from the findings' history
+# (``FindingEpisode``).
 _EPISODES = """
 CREATE TEMP TABLE metrics_episode AS
-WITH ev AS (
-    SELECT f.id AS fid, f.first_seen AS at, 'open'::varchar AS st, NULL::date AS due, 0::bigint AS seq
-      FROM findings_finding f
-    UNION ALL
-    SELECT s.finding_id, s.occurred_at, s.status, s.sla_due, s.id
-      FROM findings_findingsighting s WHERE s.status <> ''
-), marked AS (
-    SELECT fid, at, st, due, seq, st = 'open' AS is_open,
-           lag(st = 'open') OVER (PARTITION BY fid ORDER BY at, seq) AS was_open
-      FROM ev
-), edges AS (
-    SELECT fid, at, is_open,
-           lead(at) OVER w AS next_at, lead(st) OVER w AS next_st, lead(due) OVER w AS next_due
-      FROM marked WHERE was_open IS DISTINCT FROM is_open
-    WINDOW w AS (PARTITION BY fid ORDER BY at, seq)
-)
 SELECT f.team_id, a.environment, a.is_restricted AS restricted, f.severity,
-       e.at AS started_at, e.next_at AS ended_at, e.next_st AS end_status,
-       tstzrange(e.at, e.next_at, '[]') AS span,
-       CASE WHEN e.next_at IS NULL THEN f.sla_due
-            ELSE COALESCE(e.next_due, f.sla_due_at_close, f.sla_due) END AS sla_due,
-       f.first_seen, e.at = f.first_seen AS is_first,
+       e.opened_at AS started_at, e.closed_at AS ended_at, NULLIF(e.closed_as, '') AS end_status,
+       tstzrange(e.opened_at, e.closed_at, '[]') AS span,
+       CASE WHEN e.closed_at IS NULL THEN f.sla_due
+            ELSE COALESCE(e.closing_sla_due, f.sla_due_at_close, f.sla_due) END AS sla_due,
+       f.first_seen, e.is_first,
        COALESCE(f.detected_at, f.first_seen) AS detected_at, f.published_at,
        CASE WHEN f.kev THEN k.date_added END AS kev_added
-  FROM edges e
-  JOIN findings_finding f ON f.id = e.fid
+  FROM findings_findingepisode e
+  JOIN findings_finding f ON f.id = e.finding_id
   JOIN assets_asset a ON a.id = f.asset_id
   LEFT JOIN findings_keventry k ON f.kev AND k.cve_id = f.rule_id
- WHERE e.is_open
+ WHERE (e.closed_at IS NULL AND e.opened_at <= %(end)s)
+    OR (e.closed_at >= %(start)s AND e.opened_at <= %(end)s)
 """
 
-# The episodes a day can count (open at some point of it, started or ended in it): the GiST index on
-# ``span`` finds them without reading the other episodes; the FILTER clauses then count exactly.
-_OVERLAP = "e.span && tstzrange(%(start)s, %(end)s, '[]')"
-_OPEN = "e.started_at < %(end)s AND (e.ended_at IS NULL OR e.ended_at >= %(end)s)"
+# A day's state (end of day) counts the episodes open at its end: the GiST index on ``span`` finds them
+# (``@>``: opened by then and not closed before; the strict "opened before the end" is checked on them).
+# Its flows count the episodes opened or closed during it, found by the btree indexes on their times.
+_OPEN = "e.span @> %(end)s::timestamptz AND e.started_at < %(end)s"
 _TODAY_START = "e.started_at >= %(start)s AND e.started_at < %(end)s"
 _TODAY_END = "e.ended_at >= %(start)s AND e.ended_at < %(end)s"
+_FLOW = f"(({_TODAY_START}) OR ({_TODAY_END}))"
 _PATCHED = f"e.end_status = 'mitigated' AND {_TODAY_END}"
 
 
@@ -79,7 +71,7 @@ def _age_sql() -> str:
         condition = f"e.first_seen < %(start)s - interval '{low - 1} days'"
         if high is not None:
             condition += f" AND e.first_seen >= %(start)s - interval '{high} days'"
-        parts.append(f"count(*) FILTER (WHERE {_OPEN} AND {condition}) AS {_age_field(label)}")
+        parts.append(f"count(*) FILTER (WHERE {condition}) AS {_age_field(label)}")
     return ",\n       ".join(parts)
 
 
@@ -89,11 +81,26 @@ def _age_field(label: str) -> str:
 
 AGE_FIELDS = [_age_field(label) for label in AGE_BANDS]
 
-_COUNTS = f"""
+_DAYS = "floor(extract(epoch FROM ({} - {})) / 86400)::int"
+# ``hygiene.lib.survival.bucket`` in SQL (``%%``: a parameterized query), so a day's open-age histogram
+# leaves the database bucketed.
+_BUCKET = (
+    "CASE WHEN d <= 30 THEN greatest(d, 0) WHEN d <= 180 THEN d - (d - 31) %% 5"
+    " WHEN d < 730 THEN d - (d - 181) %% 30 ELSE 730 END"
+)
+
+_STATE = f"""
+SELECT team_id, environment, restricted, severity, {_BUCKET} AS bucket,
+       count(*) AS open,
+       count(*) FILTER (WHERE e.sla_due < %(day)s) AS open_past_sla,
+       {_age_sql()}
+  FROM (SELECT e.*, {_DAYS.format("%(end)s", "e.started_at")} AS d
+          FROM metrics_episode e WHERE {_OPEN}) e
+ GROUP BY 1, 2, 3, 4, 5
+"""  # noqa: S608 - constants and our own field names only
+
+_FLOWS = f"""
 SELECT e.team_id, e.environment, e.restricted, e.severity,
-       count(*) FILTER (WHERE {_OPEN}) AS open,
-       count(*) FILTER (WHERE {_OPEN} AND e.sla_due < %(day)s) AS open_past_sla,
-       {_age_sql()},
        count(*) FILTER (WHERE e.is_first AND {_TODAY_START}) AS new,
        count(*) FILTER (WHERE NOT e.is_first AND {_TODAY_START}) AS reopened,
        count(*) FILTER (WHERE {_PATCHED}) AS patched,
@@ -104,13 +111,12 @@ SELECT e.team_id, e.environment, e.restricted, e.severity,
        count(*) FILTER (WHERE e.is_first AND {_TODAY_START} AND e.published_at IS NULL
                         AND e.kev_added IS NULL) AS detect_unknown
   FROM metrics_episode e
- WHERE {_OVERLAP}
+ WHERE {_FLOW}
  GROUP BY 1, 2, 3, 4
 """  # noqa: S608 - constants and our own field names only
 
-_DAYS = "floor(extract(epoch FROM ({} - {})) / 86400)::int"
-# One pass over the day's episodes (one index scan): each episode yields a duration for each histogram
-# it belongs in, NULL for the others.
+# One pass over the day's opened and closed episodes: each yields a duration for each histogram it
+# belongs in, NULL for the others.
 _HISTOGRAMS = f"""
 SELECT e.team_id, e.environment, e.restricted, e.severity, h.kind, h.days, count(*)
   FROM metrics_episode e
@@ -118,7 +124,6 @@ SELECT e.team_id, e.environment, e.restricted, e.severity, h.kind, h.days, count
     ('patch_days', CASE WHEN {_PATCHED} THEN {_DAYS.format("e.ended_at", "e.started_at")} END),
     ('censored_days', CASE WHEN e.end_status <> 'mitigated' AND {_TODAY_END}
                            THEN {_DAYS.format("e.ended_at", "e.started_at")} END),
-    ('open_days', CASE WHEN {_OPEN} THEN {_DAYS.format("%(end)s", "e.started_at")} END),
     ('detect_days', CASE WHEN e.is_first AND {_TODAY_START} AND e.published_at IS NOT NULL
                          THEN {_DAYS.format("e.detected_at", "e.published_at")} END),
     ('kev_detect_days', CASE WHEN e.is_first AND {_TODAY_START} AND e.kev_added IS NOT NULL
@@ -126,7 +131,7 @@ SELECT e.team_id, e.environment, e.restricted, e.severity, h.kind, h.days, count
     ('exposure_days', CASE WHEN {_PATCHED} AND e.published_at IS NOT NULL
                            THEN {_DAYS.format("e.ended_at", "e.published_at")} END)
  ) AS h(kind, days)
- WHERE {_OVERLAP} AND h.days IS NOT NULL
+ WHERE {_FLOW} AND h.days IS NOT NULL
  GROUP BY 1, 2, 3, 4, 5, 6
 """  # noqa: S608 - constants and our own field names only
 
@@ -184,11 +189,13 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 
 @contextmanager
-def _episodes() -> Iterator[None]:
+def _episodes(first: dt.date, last: dt.date) -> Iterator[None]:
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS metrics_episode")
-        cursor.execute(_EPISODES)
+        cursor.execute(_EPISODES, {"start": day_bounds(first)[0], "end": day_bounds(last)[1]})
         cursor.execute("CREATE INDEX metrics_episode_span ON metrics_episode USING gist (span)")
+        cursor.execute("CREATE INDEX metrics_episode_started ON metrics_episode (started_at)")
+        cursor.execute("CREATE INDEX metrics_episode_ended ON metrics_episode (ended_at)")
         cursor.execute("ANALYZE metrics_episode")
     try:
         yield
@@ -202,7 +209,7 @@ def snapshot_compute_days(*, days: list[dt.date]) -> int:
     if not days:
         return 0
     written = 0
-    with _episodes():
+    with _episodes(min(days), max(days)):
         for day in sorted(set(days)):
             written += _compute_day(day)
     for month in sorted({day.replace(day=1) for day in days}):
@@ -264,7 +271,8 @@ _COUNT_FIELDS = [
     *("open", "open_past_sla", *AGE_FIELDS, "new", "reopened", "patched", "closed_unpatched"),
     *("patched_in_sla", "patched_late", "patched_no_sla", "detect_unknown"),
 ]
-_FLOW_FIELDS = [name for name in _COUNT_FIELDS if name not in ("open", "open_past_sla", *AGE_FIELDS)]
+_STATE_FIELDS = ["open", "open_past_sla", *AGE_FIELDS]
+_FLOW_FIELDS = [name for name in _COUNT_FIELDS if name not in _STATE_FIELDS]
 _FLOW_HISTOGRAMS = ("patch_days", "censored_days", "detect_days", "kev_detect_days", "exposure_days")
 _HISTOGRAM_FIELDS = (
     *("patch_days", "censored_days", "open_days", "detect_days", "kev_detect_days", "exposure_days"),
@@ -274,28 +282,37 @@ _HISTOGRAM_FIELDS = (
 def _finding_rows(day: dt.date, params: dict[str, Any]) -> list[FindingSnapshot]:
     now = timezone.now()
     rows: dict[Group, FindingSnapshot] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(_COUNTS, params)
-        for team, environment, restricted, severity, *counts in cursor.fetchall():
-            if not any(counts):
-                continue
-            values = dict(zip(_COUNT_FIELDS, counts, strict=True))
-            rows[(team, environment, restricted, severity)] = FindingSnapshot(
+
+    def row(key: Group) -> FindingSnapshot:
+        if key not in rows:
+            team, environment, restricted, severity = key
+            rows[key] = FindingSnapshot(
                 day=day,
                 team_id=team,
                 environment=environment,
                 restricted=restricted,
                 severity=severity,
                 computed_at=now,
-                **values,
+                **{field: 0 for field in _COUNT_FIELDS},
                 **{field: {} for field in _HISTOGRAM_FIELDS},
             )
+        return rows[key]
+
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE, params)
+        for team, environment, restricted, severity, days, *counts in cursor.fetchall():
+            target = row((team, environment, restricted, severity))
+            for field, n in zip(_STATE_FIELDS, counts, strict=True):
+                setattr(target, field, getattr(target, field) + n)
+            target.open_days[str(days)] = counts[0]
+        cursor.execute(_FLOWS, params)
+        for team, environment, restricted, severity, *counts in cursor.fetchall():
+            target = row((team, environment, restricted, severity))
+            for field, n in zip(_FLOW_FIELDS, counts, strict=True):
+                setattr(target, field, n)
         cursor.execute(_HISTOGRAMS, params)
         for team, environment, restricted, severity, kind, days, n in cursor.fetchall():
-            row = rows.get((team, environment, restricted, severity))
-            if row is None:  # a histogram always comes with a count; this is only for safety
-                continue
-            histogram: dict[str, int] = getattr(row, kind)
+            histogram: dict[str, int] = getattr(row((team, environment, restricted, severity)), kind)
             key = str(bucket(int(days)))
             histogram[key] = histogram.get(key, 0) + int(n)
     return list(rows.values())

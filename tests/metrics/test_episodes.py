@@ -1,0 +1,114 @@
+"""Findings' episodes, kept by the database from their history, and the plans that read them.
+
+The snapshots and the "open at the end of day D" drill-down count episodes; these tests pin that the
+table follows every path that writes the history (import, re-import, bulk triage, deletion) and equals
+a rebuild from the sightings, and that a day's episodes are found by index, not by reading them all
+(the planner is told to avoid table scans, as it does on a big table).
+"""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+
+from findings.models import Finding, FindingEpisode
+from findings.selectors import finding_list_for_user
+from metrics.services.snapshots import _EPISODES, day_bounds
+from tests.metrics.conftest import at
+
+pytestmark = pytest.mark.django_db
+
+
+def _episodes() -> list[tuple]:
+    return list(
+        FindingEpisode.objects.order_by("finding__rule_id", "opened_at").values_list(
+            "finding__rule_id", "opened_at", "closed_at", "closed_as", "closing_sla_due", "is_first"
+        )
+    )
+
+
+def test_imports_and_triage_keep_one_episode_per_open_stretch(history):
+    episodes = {}
+    for rule_id, opened, closed, closed_as, _due, first in _episodes():
+        episodes.setdefault(rule_id, []).append((opened, closed, closed_as, first))
+
+    day = lambda n: at(history.day(n))  # noqa: E731
+    assert episodes["f1"] == [
+        (day(0), day(5), "mitigated", True),
+        (day(40), day(45), "mitigated", False),  # reopened: a second episode, not a longer first one
+    ]
+    assert episodes["f2"] == [(day(0), day(40), "mitigated", True)]
+    assert episodes["f3"] == [(day(0), None, "", True)]
+    [(opened, closed, closed_as, _)] = episodes["f4"]
+    assert (opened, closed_as) == (day(0), "false_positive") and closed is not None  # bulk triage
+    assert set(episodes) == {"f1", "f2", "f3", "f4", "f5", "f6"}
+
+
+def test_the_kept_episodes_equal_a_rebuild_from_the_history(history):
+    kept = _episodes()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT findings_refresh_episodes(NULL)")
+
+    assert _episodes() == kept
+    assert len(kept) == 7
+
+
+def test_deleting_a_finding_deletes_its_episodes(history):
+    f1 = history.finding("f1")
+
+    f1.delete()
+
+    assert not FindingEpisode.objects.filter(finding_id=f1.pk).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred foreign keys hold
+    assert FindingEpisode.objects.count() == 5
+
+
+def test_a_corrected_first_seen_moves_the_first_episode(history):
+    f3 = history.finding("f3")
+    earlier = at(history.day(-3))
+
+    Finding.objects.filter(pk=f3.pk).update(first_seen=earlier)
+
+    assert list(FindingEpisode.objects.filter(finding=f3).values_list("opened_at", flat=True)) == [earlier]
+
+
+def _plan(sql: str, params) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_a_days_snapshot_reads_only_the_episodes_that_meet_the_day_by_index(history):
+    start, end = day_bounds(history.today)
+
+    shown = _plan(_EPISODES.replace("CREATE TEMP TABLE metrics_episode AS", ""), {"start": start, "end": end})
+
+    assert "episode_open" in shown and "episode_closed" in shown
+    assert "Seq Scan on findings_findingepisode" not in shown
+
+
+def test_the_open_on_drill_down_looks_up_each_findings_episodes_by_index(lead, history):
+    day = history.today - dt.timedelta(days=20)
+    findings = finding_list_for_user(user=lead, filters={"open_on": day.isoformat()})
+
+    sql, params = findings.query.sql_with_params()
+    shown = _plan(sql, params)
+
+    assert "episode_finding_opened" in shown or "episode_open" in shown
+    assert "Seq Scan on findings_findingepisode" not in shown
+    assert set(findings.values_list("rule_id", flat=True)) == {"f1", "f3", "f4", "f5"}
+
+
+def test_the_patched_drill_down_finds_episodes_closed_as_mitigated_by_index(lead, history):
+    filters = {"patched_from": history.day(40).isoformat(), "patched_to": history.day(45).isoformat()}
+    findings = finding_list_for_user(user=lead, filters=filters)
+
+    sql, params = findings.query.sql_with_params()
+    shown = _plan(sql, params)
+
+    assert "episode_closed" in shown or "episode_finding_opened" in shown
+    assert "Seq Scan on findings_findingepisode" not in shown
+    assert set(findings.values_list("rule_id", flat=True)) == {"f1", "f2"}  # not f4's false positive
