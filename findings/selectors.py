@@ -74,6 +74,7 @@ LIST_FIELDS = (
     *("id", "asset_id", "team_id", "scanner", "category", "rule_id", "title", "severity", "severity_rank"),
     *("package", "installed_version", "fixed_version", "status", "first_seen", "last_seen"),
     *("sla_due", "kev", "kev_due", "epss", "epss_percentile", "cvss", "asset__name", "team__name"),
+    "team__slug",  # the API names the team by slug: deferred, it would cost a query per row
 )
 
 
@@ -182,9 +183,14 @@ def finding_severity_counts_capped(
     rows = []
     for value, label, rank in _SEVERITIES:
         # By the generated rank, which the list's indexes hold, rather than by the severity text.
-        count = matching.filter(severity_rank=rank).values("pk")[: cap + 1].count()
+        count = _capped_count(matching.filter(severity_rank=rank).values("pk"), cap)
         rows.append((value, label, min(count, cap), count > cap))
     return rows
+
+
+def _capped_count(rows: QuerySet[Any], cap: int) -> int:
+    """How many ``rows`` there are, counting no further than one past ``cap``."""
+    return int(rows[: cap + 1].count())
 
 
 def _rank_counts(ranks: QuerySet[Any]) -> dict[int, int]:
