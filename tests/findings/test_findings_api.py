@@ -138,3 +138,23 @@ def test_the_list_counts_up_to_a_cap_and_says_when_more_match(api_client, asset,
     assert (capped["count"], capped["count_is_capped"], len(capped["results"])) == (3, True, 3)
     assert capped["next"] is None
     assert (few["count"], few["count_is_capped"]) == (0, False)
+
+
+@pytest.mark.parametrize("who", ["teammate", "auditor", "lead"])
+def test_the_list_runs_the_same_queries_whatever_the_rows_shown(api_client, asset, request, who):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    FindingFactory.create_batch(3, asset=asset)
+    api_client.force_authenticate(request.getfixturevalue(who))
+    api_client.get("/api/v1/findings/")  # warms the content-type and permission caches
+
+    with CaptureQueriesContext(connection) as few:
+        assert len(api_client.get("/api/v1/findings/").json()["results"]) == 3
+    FindingFactory.create_batch(47, asset=asset)
+    with CaptureQueriesContext(connection) as many:
+        response = api_client.get("/api/v1/findings/")
+
+    assert len(response.json()["results"]) == 50
+    assert {row["team"] for row in response.json()["results"]} == {asset.team.slug}
+    assert len(many.captured_queries) == len(few.captured_queries) <= 9
