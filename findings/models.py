@@ -27,7 +27,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -215,10 +215,10 @@ class Finding(models.Model):
 
     # Imports insert 100,000s of rows at a time, so the table carries only the indexes the lists use:
     # the (asset, fingerprint) one serves asset lookups, the (team, status, severity, ...) one the team
-    # scope, the partial ones on open findings a security lead's list (see Meta). No reference is
-    # checked by the database: a per-row foreign-key check costs a fifth of a first import. The import
-    # holds the asset's lock and writes the asset, its team and the job it has just read; deleting an
-    # asset deletes its findings through the ORM.
+    # scope, the (severity, ...) and (first_seen, ...) ones the lists of everything (see Meta). No
+    # reference is checked by the database: a per-row foreign-key check costs a fifth of a first
+    # import. The import holds the asset's lock and writes the asset, its team and the job it has
+    # just read; deleting an asset deletes its findings through the ORM.
     asset = models.ForeignKey(
         "assets.Asset", on_delete=models.CASCADE, related_name="findings", db_index=False, db_constraint=False
     )
@@ -297,29 +297,25 @@ class Finding(models.Model):
                 fields=["team", "status", "-severity_rank", "sla_due", "id"], name="finding_team_status_order"
             ),
             models.Index(fields=["sla_due"], name="finding_sla_due", condition=Q(status="open")),
-            # The default list (open, worst first) in order for a security lead, who has no team
-            # filter: the first page is the index's first rows, and each severity's capped count an
-            # index range. New findings are open, so imports write it; re-imports (HOT) do not.
+            # Every finding in list order (worst first), for whoever has no team filter (a security lead,
+            # an auditor) and for every status: the first page is the index's first rows, whatever the
+            # status asked for (the API asks for none). Status and asset ride along so that each
+            # severity's capped count, and an auditor's (who sees no restricted asset), is read from the
+            # index alone. Not partial on open findings: new findings are open, so imports write it
+            # as much either way; re-imports (HOT) do not write it.
             models.Index(
                 fields=["-severity_rank", "sla_due", "id"],
-                name="finding_open_severity_order",
-                condition=Q(status="open"),
+                include=["status", "asset"],
+                name="finding_severity_order",
             ),
-            # Newest or oldest first: first_seen never changes, so only new findings write it.
-            models.Index(
-                fields=["first_seen", "id"],
-                name="finding_open_first_seen",
-                condition=Q(status="open"),
-            ),
-            # Highest EPSS first (open findings): the first page is the index's first rows, not a sort of
-            # a security lead's 600,000 open findings. EPSS loads rewrite the score of scored findings.
-            models.Index(
-                F("epss").desc(nulls_last=True),
-                F("severity_rank").desc(),
-                F("id"),
-                name="finding_open_epss_order",
-                condition=Q(status="open"),
-            ),
+            # Newest or oldest first, of any status, and "found between these days" for the metrics'
+            # drill-downs and comparisons: first_seen never changes, so only new findings (and status
+            # changes, which rewrite every index) write it.
+            models.Index(fields=["first_seen", "id"], name="finding_first_seen_order"),
+            # No index on EPSS: a daily EPSS load rewrites the score of most findings, and an indexed
+            # score makes every one of those updates write every index of the table (no HOT update),
+            # three times the load's time and bloat that slows every list until vacuum. The EPSS sort
+            # reads the open findings instead (bench/findings_list.py: lead_epss_sort).
             # The KEV filter in list order: a few percent of the findings, so small and cheap to keep.
             models.Index(
                 fields=["team", "status", "-severity_rank", "sla_due", "id"],
@@ -327,8 +323,6 @@ class Finding(models.Model):
                 condition=Q(kev=True),
             ),
             models.Index(fields=["rule_id"], name="finding_rule_id"),
-            # "Found between these days", whatever the status: the metrics' drill-downs and comparisons.
-            models.Index(fields=["first_seen"], name="finding_first_seen"),
             GinIndex(fields=["search"], name="finding_search"),
         ]
 

@@ -159,9 +159,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.AddIndex(
-            model_name="finding",
-            index=models.Index(fields=["first_seen"], name="finding_first_seen"),
-        ),
         migrations.RunSQL(REFRESH, UNDO),
     ]

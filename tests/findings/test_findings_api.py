@@ -152,3 +152,23 @@ def test_the_list_takes_the_metrics_drilldown_filters(api_client, asset, teammat
     assert ids(api_client.get("/api/v1/findings/?environment=production")) == set()
     assert ids(api_client.get(f"/api/v1/findings/?open_on={today}")) == {"CVE-2024-0001"}
     assert api_client.get("/api/v1/findings/?open_on=yesterday").status_code == 400
+
+
+@pytest.mark.parametrize("who", ["teammate", "auditor", "lead"])
+def test_the_list_runs_the_same_queries_whatever_the_rows_shown(api_client, asset, request, who):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    FindingFactory.create_batch(3, asset=asset)
+    api_client.force_authenticate(request.getfixturevalue(who))
+    api_client.get("/api/v1/findings/")  # warms the content-type and permission caches
+
+    with CaptureQueriesContext(connection) as few:
+        assert len(api_client.get("/api/v1/findings/").json()["results"]) == 3
+    FindingFactory.create_batch(47, asset=asset)
+    with CaptureQueriesContext(connection) as many:
+        response = api_client.get("/api/v1/findings/")
+
+    assert len(response.json()["results"]) == 50
+    assert {row["team"] for row in response.json()["results"]} == {asset.team.slug}
+    assert len(many.captured_queries) == len(few.captured_queries) <= 9

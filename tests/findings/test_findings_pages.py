@@ -308,3 +308,28 @@ def test_moving_an_asset_to_another_team_moves_the_visibility_of_its_findings(
     assert client.get(reverse("findings:detail", args=[finding.pk])).status_code == 404
     client_for(client, outsider)
     assert client.get(reverse("findings:detail", args=[finding.pk])).status_code == 200
+
+
+def test_a_severity_expected_far_past_the_cap_is_more_than_the_cap_without_counting(asset, lead, monkeypatch):
+    # Right after an EPSS load has rewritten the table a capped count visits a row per row counted;
+    # the planner's statistics already say that a lead's 30,000 critical findings are "1,000+".
+    from django.db import connection
+
+    from findings import selectors
+    from findings.selectors import finding_severity_counts_capped
+
+    FindingFactory.create_batch(40, asset=asset, severity="critical")
+    FindingFactory.create_batch(2, asset=asset, severity="low")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE findings_finding")
+    monkeypatch.setattr(selectors, "EXACT_COUNT_ROWS", 0)  # as if the planner expected many
+    counted = []
+    real_count = selectors._capped_count
+    monkeypatch.setattr(
+        selectors, "_capped_count", lambda rows, cap: counted.append(1) or real_count(rows, cap)
+    )
+
+    counts = {v: (n, capped) for v, _, n, capped in finding_severity_counts_capped(user=lead, cap=10)}
+
+    assert counts["critical"] == (10, True) and counts["low"] == (2, False)
+    assert len(counted) == 4  # every severity but the critical one
