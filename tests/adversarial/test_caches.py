@@ -27,6 +27,8 @@ _VOLATILE = [
     re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"'),
     re.compile(r'nonce="[^"]+"'),
     re.compile(r'"csrfToken": ?"[^"]+"'),
+    # Forms that default a time to now (the incident report's "occurred" and "detected").
+    re.compile(r'value="\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?"'),
 ]
 
 
