@@ -6,13 +6,13 @@ database (``hygiene_bench_exports``) on the configured server and drops it at th
 - COPYs 1,000,000 open findings of one team, then streams ``/exports/findings.csv`` through Django's
   test client as a member of that team (the permission path and the filters of the list run), counting
   rows per second and sampling the process's resident memory while it streams; the same list as JSON;
-- builds an engagement of another team with 500 raw scan files of 100 KB (the evidence files), 2,000
-  findings and 100,000 sealed audit-log entries in its period, times ``bundle_write`` (records, evidence,
-  audit-log extract, manifest, Ed25519 signature) with its peak memory, then times ``bundle_verify`` of it;
+- builds an engagement of another team with 2,000 control assessments (40 controls x 50 assets) carrying
+  500 evidence files of 100 KB, 500 raw scan files of 100 KB, 2,000 findings and 100,000 sealed audit-log
+  entries in its period, times ``bundle_write`` (records, evidence, audit-log extract, manifest, Ed25519
+  signature) with its peak memory, then times ``bundle_verify`` of it;
 - streams the whole audit log (those 100,000 entries) as CSV to a security lead.
 
-Control assessments (issue 9) are not in this branch: the bundle has no assessments section yet, so the
-2,000 records of the bundle are findings. The last line is one JSON object with the figures.
+The last line is one JSON object with the figures.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ DB_NAME = "hygiene_bench_exports"
 EVIDENCE_FILES = 500
 EVIDENCE_BYTES = 100 * 1024
 BUNDLE_FINDINGS = 2_000
+BUNDLE_CONTROLS = 40  # x 50 assets = 2,000 assessments
 AUDIT_ENTRIES = 100_000
 
 
@@ -210,6 +211,7 @@ def _load_bundle_data(rng: random.Random) -> Any:
             raw_file=ContentFile(content, name=f"scan-{n}.json"), sha256=hashlib.sha256(content).hexdigest(),
             size_bytes=len(content), status="done", created_at=now - timezone.timedelta(days=n % 30),
         )  # fmt: skip
+    _assessments_with_evidence(team, assets, rng)
     with connection.cursor() as cursor:
         _copy_findings(cursor, assets, BUNDLE_FINDINGS, 10_000_000, rng)
         buffer = io.StringIO()
@@ -238,6 +240,36 @@ def _load_bundle_data(rng: random.Random) -> Any:
     )  # fmt: skip
     engagement.teams.set([team])
     return engagement
+
+
+def _assessments_with_evidence(team: Any, assets: list[Any], rng: random.Random) -> int:
+    """40 attested controls assessed on each of the 50 assets, every fourth assessment with a 100 KB file."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+
+    from controls.models import Assessment, AssessmentStatus, Control, Domain, Evidence, EvidenceKind, Mode
+
+    controls = Control.objects.bulk_create(
+        Control(code=f"BENCH-{n:02}", title=f"Bench control {n}", objective="Bench.",
+                domain=Domain.GOVERNANCE, mode=Mode.ATTESTED, rule="evidence")
+        for n in range(BUNDLE_CONTROLS)
+    )  # fmt: skip
+    statuses = [AssessmentStatus.PASSING, AssessmentStatus.FAILING, AssessmentStatus.NOT_ASSESSED]
+    assessments = Assessment.objects.bulk_create(
+        Assessment(control=control, asset=asset, team=team, status=rng.choice(statuses))
+        for control in controls
+        for asset in assets
+    )
+    for n, assessment in enumerate(assessments[: EVIDENCE_FILES * 4 : 4]):
+        content = rng.randbytes(EVIDENCE_BYTES)
+        Evidence.objects.create(
+            assessment=assessment, team=team, kind=EvidenceKind.FILE, title=f"Evidence {n}",
+            file=ContentFile(content, name=f"evidence-{n}.bin"), filename=f"evidence-{n}.bin",
+            content_type="application/octet-stream", sha256=hashlib.sha256(content).hexdigest(),
+            size_bytes=len(content),
+        )  # fmt: skip
+    return len(assessments)
 
 
 def _seal_in_bulk() -> int:
@@ -275,6 +307,7 @@ def _seal_in_bulk() -> int:
 def bench_bundle(rng: random.Random) -> dict[str, Any]:
     from audits.services.bundles import bundle_write
     from audits.services.verify import bundle_verify
+    from controls.models import Assessment, Evidence
 
     engagement = _load_bundle_data(rng)
     with tempfile.NamedTemporaryFile(suffix=".zip") as out:
@@ -301,7 +334,8 @@ def bench_bundle(rng: random.Random) -> dict[str, Any]:
         "bundle_files": summary["file_count"],
         "bundle_audit_entries": report.chain_entries,
         "verify_bundle_s": round(verify_s, 2),
-        "bundle_assessments": 0,
+        "bundle_assessments": Assessment.objects.count(),
+        "bundle_evidence_files": Evidence.objects.exclude(file="").count(),
         "audit_log_csv_rows": audit_rows,
         "audit_log_csv_rows_per_s": round(audit_rows / audit_seconds),
     }
