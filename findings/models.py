@@ -477,6 +477,9 @@ class EpssScore(models.Model):
     class Meta:
         ordering = ["-score", "cve_id"]
         verbose_name = "EPSS score"
+        # The findings list's EPSS sort starts from the highest-scored CVEs (selectors.finding_slice):
+        # one row per CVE, rewritten once a day, so indexed here rather than on the findings' copy.
+        indexes = [models.Index(fields=["-score"], name="epssscore_score")]
 
     def __str__(self) -> str:
         return f"{self.cve_id}: {self.score:.3f}"
