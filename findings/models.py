@@ -315,7 +315,8 @@ class Finding(models.Model):
             # No index on EPSS: a daily EPSS load rewrites the score of most findings, and an indexed
             # score makes every one of those updates write every index of the table (no HOT update),
             # three times the load's time and bloat that slows every list until vacuum. The EPSS sort
-            # reads the open findings instead (bench/findings_list.py: lead_epss_sort).
+            # reads the top-scored CVEs' findings instead, from the EPSS table's score index and the
+            # rule-id index (selectors.finding_slice; bench/findings_list.py: lead_epss_sort).
             # The KEV filter in list order: a few percent of the findings, so small and cheap to keep.
             models.Index(
                 fields=["team", "status", "-severity_rank", "sla_due", "id"],
