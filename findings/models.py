@@ -315,7 +315,8 @@ class Finding(models.Model):
             # No index on EPSS: a daily EPSS load rewrites the score of most findings, and an indexed
             # score makes every one of those updates write every index of the table (no HOT update),
             # three times the load's time and bloat that slows every list until vacuum. The EPSS sort
-            # reads the open findings instead (bench/findings_list.py: lead_epss_sort).
+            # reads the top-scored CVEs' findings instead, from the EPSS table's score index and the
+            # rule-id index (selectors.finding_slice; bench/findings_list.py: lead_epss_sort).
             # The KEV filter in list order: a few percent of the findings, so small and cheap to keep.
             models.Index(
                 fields=["team", "status", "-severity_rank", "sla_due", "id"],
@@ -477,6 +478,9 @@ class EpssScore(models.Model):
     class Meta:
         ordering = ["-score", "cve_id"]
         verbose_name = "EPSS score"
+        # The findings list's EPSS sort starts from the highest-scored CVEs (selectors.finding_slice):
+        # one row per CVE, rewritten once a day, so indexed here rather than on the findings' copy.
+        indexes = [models.Index(fields=["-score"], name="epssscore_score")]
 
     def __str__(self) -> str:
         return f"{self.cve_id}: {self.score:.3f}"

@@ -25,11 +25,13 @@ from hygiene.permissions import is_auditor, is_security_lead, member_team_ids, t
 
 
 class _Counted:
-    """A queryset whose row count is already known, for the paginator."""
+    """A queryset whose row count is already known, for the paginator; its pages are read through
+    ``selectors.finding_slice`` (which reads an EPSS-sorted page without sorting every match)."""
 
-    def __init__(self, queryset: Any, count: int) -> None:
+    def __init__(self, queryset: Any, count: int, sort: str | None = None) -> None:
         self._queryset = queryset
         self._count = count
+        self._sort = sort
         self.ordered = True
 
     def count(self) -> int:
@@ -39,6 +41,9 @@ class _Counted:
         return self._count
 
     def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, slice) and key.stop is not None and key.step is None:
+            start = key.start or 0
+            return selectors.finding_slice(self._queryset, sort=self._sort, start=start, stop=key.stop)
         return self._queryset[key]
 
 
@@ -71,7 +76,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
     severity_query.pop("severity", None)
     context = {
         "form": form,
-        "page": paginate(request, _Counted(findings, total), count_capped=capped),
+        "page": paginate(request, _Counted(findings, total, filters.get("sort")), count_capped=capped),
         "query": query.urlencode(),
         "severity_query": severity_query.urlencode(),
         "counts": counts,

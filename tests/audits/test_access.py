@@ -40,6 +40,36 @@ def test_auditor_without_engagement_does_not_see_restricted_assets_and_is_told_h
     assert "1 finding on restricted assets is hidden from you" in findings
 
 
+def test_many_hidden_findings_are_said_to_be_more_than_the_cap_without_counting_them_all(
+    client, auditor, estate, monkeypatch
+):
+    # At a million findings an exact count of the restricted ones took two seconds of every auditor page.
+    from audits import selectors
+    from tests.factories.findings import FindingFactory
+
+    FindingFactory.create_batch(3, asset=estate["secret"])  # four hidden in all
+    monkeypatch.setattr(selectors, "HIDDEN_FINDINGS_CAP", 3)
+    client_for(client, auditor)
+    findings = _text(client.get("/findings/"))
+    assert "More than 3 findings on restricted assets are hidden from you" in findings
+    assert "Issue on patients" not in findings
+    monkeypatch.setattr(selectors, "HIDDEN_FINDINGS_CAP", 4)
+    assert "4 findings on restricted assets are hidden from you" in _text(client.get("/findings/"))
+
+
+def test_the_hidden_count_stops_reading_past_the_cap(auditor, estate):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from audits.selectors import HIDDEN_FINDINGS_CAP, hidden_restricted_for_user
+
+    with CaptureQueriesContext(connection) as captured:
+        hidden = hidden_restricted_for_user(user=auditor)
+    assert hidden is not None and (hidden.findings, hidden.findings_capped) == (1, False)
+    counts = [q["sql"] for q in captured if "findings_finding" in q["sql"]]
+    assert len(counts) == 1 and f"LIMIT {HIDDEN_FINDINGS_CAP + 1}" in counts[0]
+
+
 def test_auditor_sees_restricted_data_only_inside_an_engagement_that_grants_it(
     client, auditor, estate, restricted_engagement
 ):

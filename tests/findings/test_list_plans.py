@@ -170,3 +170,27 @@ def test_an_epss_load_rewrites_scores_without_writing_an_index(estate):
         hot = cursor.fetchone()[0] - hot_before
     assert updated == Finding.objects.count() > 0
     assert hot == updated
+
+
+@pytest.mark.parametrize("who", ["lead", "auditor", "teammate"])
+def test_an_epss_page_reads_the_top_scored_cves_findings_by_rule_id(estate, request, who):
+    # No index holds the findings' EPSS score: a page in EPSS order reads the findings of the
+    # top-scored CVEs (selectors.finding_slice) through the rule-id index and sorts those few.
+    from findings.models import EpssScore
+
+    user = request.getfixturevalue(who)
+    top = list(Finding.objects.order_by("id").values_list("rule_id", flat=True)[:50])
+    findings = finding_list_for_user(user=user, filters={"status": "open", "sort": "epss"})
+
+    shown = plan(findings.filter(rule_id__in=top)[:25], search=True)
+
+    assert "finding_rule_id" in shown
+    assert "Seq Scan on findings_finding" not in shown
+    EpssScore.objects.bulk_create(
+        EpssScore(cve_id=f"CVE-2020-{n}", score=n / 5000, percentile=0.5) for n in range(5000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE findings_epssscore")
+    floor = plan(EpssScore.objects.order_by("-score").values_list("score", flat=True)[49:50])
+    assert "epssscore_score" in floor
+    assert full_sorts(floor) == 0
