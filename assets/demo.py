@@ -77,6 +77,9 @@ EDGES = [
 ]
 
 
+INVENTORIED_DAYS_AGO = 90
+
+
 def seed_demo_data(*, teams: dict[str, Any], users: dict[str, Any]) -> None:
     levels = {level.slug: level for level in ClassificationLevel.objects.all()}
     assets: dict[str, Asset] = {}
@@ -94,6 +97,11 @@ def seed_demo_data(*, teams: dict[str, Any], users: dict[str, Any]) -> None:
             tags=tags,
             description=description,
         )
+    # In the inventory since before the demo's first scans (two months back), so the coverage metrics of
+    # the past days count them.
+    Asset.objects.filter(pk__in=[asset.pk for asset in assets.values()]).update(
+        created_at=timezone.now() - dt.timedelta(days=INVENTORIED_DAYS_AGO)
+    )
     for source, target, kind in EDGES:
         edge_add(actor=None, source=assets[source], target=assets[target], kind=kind)
     _provenance(assets)

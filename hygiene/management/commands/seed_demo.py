@@ -31,7 +31,7 @@ PEOPLE = [
     ("engineer", MEMBER, "data-engineering", TeamRole.MEMBER),
     ("platform", MEMBER, "platform", TeamRole.LEAD),
 ]
-DEMO_APPS = ["assets", "findings", "controls", "incidents"]
+DEMO_APPS = ["assets", "findings", "controls", "incidents", "metrics"]
 
 
 class Command(BaseCommand):
