@@ -10,12 +10,13 @@ import calendar
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
 from django.apps import apps
 from django.db.models import Count, Q
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from assets.models import AssetKind, Environment
 from findings.checks import CheckType
@@ -31,6 +32,8 @@ from metrics.definitions import (
     SEVERITIES,
     TTP_FORMULA,
     Context,
+    Lazy,
+    LazyLive,
     Metric,
     MetricValue,
     pending_reason,
@@ -128,26 +131,43 @@ class Dashboard:
     has_snapshots: bool = True
 
 
+@lru_cache(maxsize=64)
+def _list_path(name: str, prefix: str) -> str:
+    return reverse(name)
+
+
+def _path(name: str) -> str:
+    """A list's path, reversed once per script prefix: a page links to it a thousand times."""
+    return _list_path(name, get_script_prefix())
+
+
 def findings_url(scope: Scope, **params: Any) -> str:
     query = {"team": scope.team, "environment": scope.environment, **params}
     if "status" not in query:
         query["status"] = ""  # any status: the list defaults to open ones otherwise
-    return reverse("findings:list") + "?" + urlencode({k: v for k, v in query.items() if v is not None})
+    return _path("findings:list") + "?" + urlencode({k: v for k, v in query.items() if v is not None})
 
 
 def assets_url(scope: Scope, **params: Any) -> str:
     query = {"team": scope.team, "environment": scope.environment, **params}
-    return reverse("assets:list") + "?" + urlencode({k: v for k, v in query.items() if v})
+    return _path("assets:list") + "?" + urlencode({k: v for k, v in query.items() if v})
 
 
 def period_context(scope: Scope, period: Period) -> Context:
-    findings = selectors.finding_summary(scope, start=period.start, end=period.end)
-    coverage = selectors.coverage_summary(scope, on=period.end)
-    live: dict[str, Any] = _team_counts(scope)
+    """The period's summaries, each read on first use and once (see ``Lazy``)."""
+    live = LazyLive()
+    live.add(
+        ("teams", "teams_with_champion"), lambda: scope.remember("team_counts", lambda: _team_counts(scope))
+    )
     if period.includes_today:
-        live.update(live_state(scope))
+        live.add(("state", "open", "open_past_sla"), lambda: live_state(scope))
     return Context(
-        findings=findings, coverage=coverage, live=live, scope=scope, start=period.start, end=period.end
+        findings=Lazy(lambda: selectors.finding_summary(scope, start=period.start, end=period.end)),
+        coverage=Lazy(lambda: selectors.coverage_summary(scope, on=period.end)),
+        live=live,
+        scope=scope,
+        start=period.start,
+        end=period.end,
     )
 
 
