@@ -11,6 +11,9 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
 SEVERITY_COLOURS = {
     "critical": "#7f1d1d",
     "high": "#c2410c",
@@ -44,6 +47,26 @@ class Chart:
 
     def table(self) -> list[list[dict[str, str]]]:
         return [[_cell(cell) for cell in row] for row in self.rows]
+
+    def table_rows_html(self) -> SafeString:
+        """The table's rows as HTML (every value escaped), built here: the template engine spent longer
+        on a month's cells and links than the queries behind them."""
+        return format_html_join("", "<tr>{}</tr>", ((_row_html(row),) for row in self.table()))
+
+
+def _row_html(row: list[dict[str, str]]) -> SafeString:
+    return format_html_join(
+        "",
+        "{}",
+        (
+            (
+                format_html('<td><a href="{}">{}</a></td>', cell["url"], cell["text"])
+                if cell["url"]
+                else format_html("<td>{}</td>", cell["text"]),
+            )
+            for cell in row
+        ),
+    )
 
 
 def _plain(cell: Any) -> str:
