@@ -349,10 +349,13 @@ def open_trend_chart(scope: Scope, period: Period, context: Context) -> Chart:
         chart.empty = f"No finding was open in {period.label}, or no snapshot covers it yet."
         return chart
     days = sorted(series)
+    # Each point's list, built once for the trace and its table row.
+    kinds = (*SEVERITIES, "info")
+    links = {(day, s): _open_url(scope, day, today, severity=s) for day in days for s in kinds}
     traces = []
     for severity in (*SEVERITIES, "info"):
         values = [series[day]["open"].get(severity, 0) for day in days]
-        urls = [_open_url(scope, day, today, severity=severity) for day in days]
+        urls = [links[day, severity] for day in days]
         traces.append(
             line(
                 [d.isoformat() for d in days],
@@ -365,10 +368,7 @@ def open_trend_chart(scope: Scope, period: Period, context: Context) -> Chart:
     for day in days:
         chart.rows.append(
             [day.isoformat()]
-            + [
-                (series[day]["open"].get(s, 0), _open_url(scope, day, today, severity=s))
-                for s in (*SEVERITIES, "info")
-            ]
+            + [(series[day]["open"].get(s, 0), links[day, s]) for s in (*SEVERITIES, "info")]
         )
     chart.figure = figure(traces, y_title="open findings")
     chart.note = (
