@@ -155,6 +155,9 @@ class ImportJob(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["team", "-created_at"], name="importjob_team_created"),
+            # The newest jobs of every team (a lead's overview, the imports list): read by index, not
+            # by sorting every job ever imported.
+            models.Index(fields=["-created_at", "-id"], name="importjob_created"),
             models.Index(fields=["asset", "format", "status"], name="importjob_asset_format"),
             models.Index(
                 fields=["heartbeat_at"], name="importjob_running_heartbeat", condition=Q(status="running")

@@ -10,12 +10,13 @@ import calendar
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
 from django.apps import apps
 from django.db.models import Count, Q
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from assets.models import AssetKind, Environment
 from findings.checks import CheckType
@@ -31,6 +32,8 @@ from metrics.definitions import (
     SEVERITIES,
     TTP_FORMULA,
     Context,
+    Lazy,
+    LazyLive,
     Metric,
     MetricValue,
     pending_reason,
@@ -128,26 +131,43 @@ class Dashboard:
     has_snapshots: bool = True
 
 
+@lru_cache(maxsize=64)
+def _list_path(name: str, prefix: str) -> str:
+    return reverse(name)
+
+
+def _path(name: str) -> str:
+    """A list's path, reversed once per script prefix: a page links to it a thousand times."""
+    return _list_path(name, get_script_prefix())
+
+
 def findings_url(scope: Scope, **params: Any) -> str:
     query = {"team": scope.team, "environment": scope.environment, **params}
     if "status" not in query:
         query["status"] = ""  # any status: the list defaults to open ones otherwise
-    return reverse("findings:list") + "?" + urlencode({k: v for k, v in query.items() if v is not None})
+    return _path("findings:list") + "?" + urlencode({k: v for k, v in query.items() if v is not None})
 
 
 def assets_url(scope: Scope, **params: Any) -> str:
     query = {"team": scope.team, "environment": scope.environment, **params}
-    return reverse("assets:list") + "?" + urlencode({k: v for k, v in query.items() if v})
+    return _path("assets:list") + "?" + urlencode({k: v for k, v in query.items() if v})
 
 
 def period_context(scope: Scope, period: Period) -> Context:
-    findings = selectors.finding_summary(scope, start=period.start, end=period.end)
-    coverage = selectors.coverage_summary(scope, on=period.end)
-    live: dict[str, Any] = _team_counts(scope)
+    """The period's summaries, each read on first use and once (see ``Lazy``)."""
+    live = LazyLive()
+    live.add(
+        ("teams", "teams_with_champion"), lambda: scope.remember("team_counts", lambda: _team_counts(scope))
+    )
     if period.includes_today:
-        live.update(live_state(scope))
+        live.add(("state", "open", "open_past_sla"), lambda: live_state(scope))
     return Context(
-        findings=findings, coverage=coverage, live=live, scope=scope, start=period.start, end=period.end
+        findings=Lazy(lambda: selectors.finding_summary(scope, start=period.start, end=period.end)),
+        coverage=Lazy(lambda: selectors.coverage_summary(scope, on=period.end)),
+        live=live,
+        scope=scope,
+        start=period.start,
+        end=period.end,
     )
 
 
@@ -329,10 +349,13 @@ def open_trend_chart(scope: Scope, period: Period, context: Context) -> Chart:
         chart.empty = f"No finding was open in {period.label}, or no snapshot covers it yet."
         return chart
     days = sorted(series)
+    # Each point's list, built once for the trace and its table row.
+    kinds = (*SEVERITIES, "info")
+    links = {(day, s): _open_url(scope, day, today, severity=s) for day in days for s in kinds}
     traces = []
     for severity in (*SEVERITIES, "info"):
         values = [series[day]["open"].get(severity, 0) for day in days]
-        urls = [_open_url(scope, day, today, severity=severity) for day in days]
+        urls = [links[day, severity] for day in days]
         traces.append(
             line(
                 [d.isoformat() for d in days],
@@ -345,10 +368,7 @@ def open_trend_chart(scope: Scope, period: Period, context: Context) -> Chart:
     for day in days:
         chart.rows.append(
             [day.isoformat()]
-            + [
-                (series[day]["open"].get(s, 0), _open_url(scope, day, today, severity=s))
-                for s in (*SEVERITIES, "info")
-            ]
+            + [(series[day]["open"].get(s, 0), links[day, s]) for s in (*SEVERITIES, "info")]
         )
     chart.figure = figure(traces, y_title="open findings")
     chart.note = (

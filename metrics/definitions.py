@@ -40,13 +40,47 @@ class Metric:
     history: bool = True  # False: read live (the data keeps no history for it)
 
 
+class Lazy:
+    """A value computed on first use: a metric reads only the summaries it needs (one API metric need
+    not compute every summary of three periods), and never the same one twice in a request."""
+
+    def __init__(self, compute: Callable[[], Any]) -> None:
+        self._compute: Callable[[], Any] | None = compute
+        self._value: Any = None
+
+    @property
+    def value(self) -> Any:
+        if self._compute is not None:
+            self._value, self._compute = self._compute(), None
+        return self._value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.value, name)
+
+
+class LazyLive:
+    """Today's live numbers, each group of keys computed by one query on first use."""
+
+    def __init__(self) -> None:
+        self._groups: dict[str, Lazy] = {}
+
+    def add(self, keys: tuple[str, ...], compute: Callable[[], dict[str, Any]]) -> None:
+        group = Lazy(compute)
+        for key in keys:
+            self._groups[key] = group
+
+    def get(self, key: str, default: Any = None) -> Any:
+        group = self._groups.get(key)
+        return default if group is None else group.value.get(key, default)
+
+
 @dataclass
 class Context:
     """What a metric value is read from: the period's summaries, built once per request."""
 
     findings: Any  # metrics.selectors.FindingSummary
     coverage: Any  # metrics.selectors.CoverageSummary
-    live: dict[str, Any] = field(default_factory=dict)
+    live: Any = field(default_factory=dict)  # a dict or a LazyLive: read with .get
     # Who is looking and the period's days: the apps' providers read their own data through it.
     scope: Any = None  # metrics.selectors.Scope
     start: dt.date | None = None

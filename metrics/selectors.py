@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import Any, TypeVar, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -24,6 +25,7 @@ from metrics.models import CoverageSnapshot, FindingMonth, FindingSnapshot
 from metrics.services.snapshots import AGE_FIELDS
 
 S = TypeVar("S", bound=Model)
+T = TypeVar("T")
 
 FLOW_FIELDS = (
     *("new", "reopened", "patched", "closed_unpatched", "patched_in_sla", "patched_late"),
@@ -31,6 +33,8 @@ FLOW_FIELDS = (
 )
 STATE_FIELDS = ("open", "open_past_sla", *AGE_FIELDS)
 FLOW_HISTOGRAMS = ("patch_days", "censored_days", "detect_days", "kev_detect_days", "exposure_days")
+# Flow histograms read together: what the time-to-patch estimate and the time to detect need.
+HISTOGRAM_GROUPS = (("patch_days", "censored_days", "detect_days"),)
 COVERAGE_FIELDS = ("active", "classified", "scanned_7", "scanned_30", "violations")
 
 
@@ -42,6 +46,14 @@ class Scope:
     team: str = ""
     environment: str = ""
     exclude_restricted: bool = False
+    # What one request computed once and reads again (the newest snapshot day, the team counts): a page
+    # reads three periods and a dozen tiles, which asked the same questions over and over.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def remember(self, key: Any, compute: Callable[[], T]) -> T:
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return cast(T, self.memo[key])
 
 
 def _rows(model: type[S], scope: Scope) -> QuerySet[S]:
@@ -91,23 +103,61 @@ def flow_rows(scope: Scope, *, start: dt.date, end: dt.date) -> QuerySet[Any]:
     return finding_rows(scope).filter(day__gte=start, day__lte=end)
 
 
-@dataclass
 class FindingSummary:
-    """What happened in a period and how things stood at its end, by severity."""
+    """What happened in a period and how things stood at its end, by severity.
 
-    start: dt.date
-    end: dt.date
-    state_day: dt.date | None  # the snapshot day the end state comes from (None: no snapshot)
-    flows: dict[str, Counter[str]] = field(default_factory=dict)  # field -> severity -> count
-    state: dict[str, Counter[str]] = field(default_factory=dict)
-    histograms: dict[str, dict[str, Counter[int]]] = field(default_factory=dict)  # field -> severity -> hist
+    Each part (flows, end state, histograms) is read from the snapshots on first use: a metric that
+    needs only the end state (open past SLA last month) does not pay for the period's histograms.
+    """
+
+    def __init__(self, scope: Scope, *, start: dt.date, end: dt.date) -> None:
+        self.scope, self.start, self.end = scope, start, end
+        self.state_day = latest_day(scope, on_or_before=end)  # None: no snapshot yet
+        self._histograms: dict[str, dict[str, Counter[int]]] = {}
+
+    @cached_property
+    def _in_period(self) -> QuerySet[Any]:
+        return flow_rows(self.scope, start=self.start, end=self.end)
+
+    @cached_property
+    def flows(self) -> dict[str, Counter[str]]:  # field -> severity -> count
+        flows: dict[str, Counter[str]] = {}
+        sums = {name: Sum(name) for name in FLOW_FIELDS}
+        for row in _dicts(self._in_period.order_by().values("severity").annotate(**sums)):
+            for name in FLOW_FIELDS:
+                flows.setdefault(name, Counter())[row["severity"]] += row[name] or 0
+        return flows
+
+    @cached_property
+    def state(self) -> dict[str, Counter[str]]:
+        state: dict[str, Counter[str]] = {}
+        if self.state_day is None:
+            return state
+        sums = {name: Sum(name) for name in STATE_FIELDS}
+        rows = finding_rows(self.scope).filter(day=self.state_day).order_by()
+        for row in _dicts(rows.values("severity").annotate(**sums)):
+            for name in STATE_FIELDS:
+                state.setdefault(name, Counter())[row["severity"]] += row[name] or 0
+        return state
+
+    def _histogram(self, name: str) -> dict[str, Counter[int]]:
+        """A histogram by severity, summed in the database once with those read beside it (the time to
+        patch and to detect that the dashboard shows), not the ones no tile asks for."""
+        if name not in self._histograms:
+            if name == "open_days":
+                rows = finding_rows(self.scope).filter(day=self.state_day) if self.state_day else None
+                self._histograms[name] = {} if rows is None else _histograms(rows, (name,))[name]
+            else:
+                names = next((group for group in HISTOGRAM_GROUPS if name in group), (name,))
+                self._histograms.update(_histograms(self._in_period, names))
+        return self._histograms[name]
 
     def total(self, name: str) -> int:
-        source = self.flows if name in self.flows else self.state
+        source = self.flows if name in FLOW_FIELDS else self.state
         return sum(source.get(name, Counter()).values())
 
     def histogram(self, name: str, severity: str | None = None) -> Counter[int]:
-        by_severity = self.histograms.get(name, {})
+        by_severity = self._histogram(name)
         if severity is not None:
             return by_severity.get(severity, Counter())
         return add(by_severity.values())
@@ -115,6 +165,10 @@ class FindingSummary:
 
 def latest_day(scope: Scope, *, on_or_before: dt.date) -> dt.date | None:
     """The newest snapshot day not after ``on_or_before`` (any team: days are computed for all)."""
+    return scope.remember(("latest_day", on_or_before), lambda: _latest_day(on_or_before))
+
+
+def _latest_day(on_or_before: dt.date) -> dt.date | None:
     value: dt.date | None = FindingSnapshot.objects.filter(day__lte=on_or_before).aggregate(day=Max("day"))[
         "day"
     ]
@@ -127,23 +181,7 @@ def latest_day(scope: Scope, *, on_or_before: dt.date) -> dt.date | None:
 
 def finding_summary(scope: Scope, *, start: dt.date, end: dt.date) -> FindingSummary:
     """Sums over [start, end] and the state at ``end`` (or the newest snapshot before it)."""
-    rows = finding_rows(scope)
-    state_day = latest_day(scope, on_or_before=end)
-    summary = FindingSummary(start=start, end=end, state_day=state_day)
-    in_period = flow_rows(scope, start=start, end=end)
-    sums = {name: Sum(name) for name in FLOW_FIELDS}
-    for row in _dicts(in_period.order_by().values("severity").annotate(**sums)):
-        for name in FLOW_FIELDS:
-            summary.flows.setdefault(name, Counter())[row["severity"]] += row[name] or 0
-    if state_day is not None:
-        state_sums = {name: Sum(name) for name in STATE_FIELDS}
-        for row in _dicts(rows.filter(day=state_day).order_by().values("severity").annotate(**state_sums)):
-            for name in STATE_FIELDS:
-                summary.state.setdefault(name, Counter())[row["severity"]] += row[name] or 0
-    summary.histograms = _histograms(in_period, FLOW_HISTOGRAMS)
-    if state_day is not None:
-        summary.histograms.update(_histograms(rows.filter(day=state_day), ("open_days",)))
-    return summary
+    return FindingSummary(scope, start=start, end=end)
 
 
 def _histograms(rows: QuerySet[Any], names: tuple[str, ...]) -> dict[str, dict[str, Counter[int]]]:

@@ -4,10 +4,11 @@ A finding's history is its ``first_seen`` and its sightings (``FindingSighting``
 brought it back or found it gone, each status a person set, with the status after it and the SLA due
 date in force). The database keeps its episodes (``FindingEpisode``: each stretch during which the
 finding was open) from that history; a run copies the episodes that meet its days, with the columns
-they are grouped by, into a temporary table once, and each day is then three aggregate queries over
-it: the state at the day's end from the episodes open then, the flows from those opened or closed in
-it, each found by index. Assets are counted active from ``created_at`` to ``retired_at``; a scan
-counts from its file's scan time once its import has finished.
+they are grouped by, into a temporary table once, and each day is then written by two INSERT ... SELECT
+statements (findings, coverage): the state at the day's end from the episodes open then, the flows
+from those opened or closed in it, each found by index, joined in the database on their group. Assets
+are counted active from ``created_at`` to ``retired_at``; a scan counts from its file's scan time once
+its import has finished.
 
 Computing a day deletes and rewrites its rows in one transaction: running it twice changes nothing,
 and a day backfilled later equals the same day computed on the day (findings and assets are grouped by
@@ -18,7 +19,6 @@ counted, and hidden, where it is now).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,7 +29,6 @@ from django.utils import timezone
 
 from findings.checks import CheckType
 from findings.selectors import AGE_BANDS
-from hygiene.lib.survival import bucket
 from metrics.models import CoverageSnapshot, FindingMonth, FindingSnapshot
 
 # The episodes the days being computed can count (still open, or closed since the first day began: the
@@ -178,6 +177,71 @@ SELECT a.team_id, a.environment, a.is_restricted, a.kind, s.check_type,
  GROUP BY 1, 2, 3, 4, 5
 """  # noqa: S608 - constants and our own field names only
 
+_KEY = "team_id, environment, restricted, severity"
+_HISTOGRAM_KINDS = ("patch_days", "censored_days", "detect_days", "kev_detect_days", "exposure_days")
+_FLOW_COLUMNS = (
+    *("new", "reopened", "patched", "closed_unpatched", "patched_in_sla", "patched_late"),
+    *("patched_no_sla", "detect_unknown"),
+)
+_HISTOGRAM_AGGREGATES = ", ".join(
+    f"jsonb_object_agg(b::text, n) FILTER (WHERE kind = '{kind}') AS {kind}" for kind in _HISTOGRAM_KINDS
+)
+# A day's finding rows written by the database in one statement (state, flows and histograms joined on
+# their group): building and saving them as Django objects took most of a backfill's time. The
+# histograms are bucketed by ``_BUCKET`` (``hygiene.lib.survival.bucket``) as the dashboards read them.
+_INSERT_FINDINGS = f"""
+WITH state AS ({_STATE}),
+state_rows AS (
+    SELECT {_KEY}, sum(open)::int AS open, sum(open_past_sla)::int AS open_past_sla,
+           {", ".join(f"sum({name})::int AS {name}" for name in AGE_FIELDS)},
+           jsonb_object_agg(bucket::text, open) AS open_days
+      FROM state GROUP BY 1, 2, 3, 4
+),
+flows AS ({_FLOWS}),
+hist AS (
+    SELECT {_KEY}, kind, {_BUCKET} AS b, sum(n)::int AS n
+      FROM (SELECT {_KEY}, kind, days AS d, count AS n FROM ({_HISTOGRAMS}) h0) h
+     GROUP BY 1, 2, 3, 4, 5, 6
+),
+hist_rows AS (
+    SELECT {_KEY},
+           {_HISTOGRAM_AGGREGATES}
+      FROM hist GROUP BY 1, 2, 3, 4
+),
+keys AS (
+    SELECT {_KEY} FROM state_rows UNION SELECT {_KEY} FROM flows UNION SELECT {_KEY} FROM hist_rows
+)
+INSERT INTO metrics_findingsnapshot (day, computed_at, {_KEY}, open, open_past_sla, {", ".join(AGE_FIELDS)},
+    {", ".join(_FLOW_COLUMNS)},
+    open_days, {", ".join(_HISTOGRAM_KINDS)})
+SELECT %(day)s, %(now)s, {_KEY},
+       COALESCE(s.open, 0), COALESCE(s.open_past_sla, 0),
+       {", ".join(f"COALESCE(s.{name}, 0)" for name in AGE_FIELDS)},
+       {", ".join(f"COALESCE(f.{name}, 0)" for name in _FLOW_COLUMNS)},
+       COALESCE(s.open_days, '{{}}'),
+       {", ".join(f"COALESCE(h.{kind}, '{{}}')" for kind in _HISTOGRAM_KINDS)}
+  FROM keys
+  LEFT JOIN state_rows s USING ({_KEY})
+  LEFT JOIN flows f USING ({_KEY})
+  LEFT JOIN hist_rows h USING ({_KEY})
+"""  # noqa: S608 - constants and our own field names only
+
+_COVERAGE_KEY = "team_id, environment, restricted, kind"
+# A day's coverage rows, written by the database likewise (checks: check type -> [within 7, within 30]).
+_INSERT_COVERAGE = f"""
+INSERT INTO metrics_coveragesnapshot (day, computed_at, {_COVERAGE_KEY}, active, classified, scanned_7,
+    scanned_30, violations, checks)
+SELECT %(day)s, %(now)s, {_COVERAGE_KEY}, t.active, t.classified, t.s7, t.s30,
+       COALESCE(t.violations, 0)::int, COALESCE(c.checks, '{{}}')
+  FROM ({_COVERAGE}) t(team_id, environment, restricted, kind, active, classified, s7, s30, violations)
+  LEFT JOIN (
+      SELECT {_COVERAGE_KEY}, jsonb_object_agg(check_type, jsonb_build_array(w7::int, w30::int)) AS checks
+        FROM ({_COVERAGE_CHECKS}) c0(team_id, environment, restricted, kind, check_type, w7, w30)
+       WHERE check_type = ANY(%(checks)s)
+       GROUP BY 1, 2, 3, 4
+  ) c USING ({_COVERAGE_KEY})
+"""  # noqa: S608 - constants and our own field names only
+
 Group = tuple[int, str, bool, str]
 
 
@@ -258,13 +322,14 @@ def _compute_day(day: dt.date) -> int:
         "end": end,
         "tz": str(timezone.get_current_timezone()),
     }
-    findings = _finding_rows(day, params)
-    coverage = _coverage_rows(day, params)
     FindingSnapshot.objects.filter(day=day).delete()
     CoverageSnapshot.objects.filter(day=day).delete()
-    FindingSnapshot.objects.bulk_create(findings, batch_size=1000)
-    CoverageSnapshot.objects.bulk_create(coverage, batch_size=1000)
-    return len(findings) + len(coverage)
+    params |= {"now": timezone.now(), "checks": list(CheckType.values)}
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_FINDINGS, params)
+        written = cursor.rowcount
+        cursor.execute(_INSERT_COVERAGE, params)
+        return written + cursor.rowcount
 
 
 _COUNT_FIELDS = [
@@ -274,77 +339,6 @@ _COUNT_FIELDS = [
 _STATE_FIELDS = ["open", "open_past_sla", *AGE_FIELDS]
 _FLOW_FIELDS = [name for name in _COUNT_FIELDS if name not in _STATE_FIELDS]
 _FLOW_HISTOGRAMS = ("patch_days", "censored_days", "detect_days", "kev_detect_days", "exposure_days")
-_HISTOGRAM_FIELDS = (
-    *("patch_days", "censored_days", "open_days", "detect_days", "kev_detect_days", "exposure_days"),
-)
-
-
-def _finding_rows(day: dt.date, params: dict[str, Any]) -> list[FindingSnapshot]:
-    now = timezone.now()
-    rows: dict[Group, FindingSnapshot] = {}
-
-    def row(key: Group) -> FindingSnapshot:
-        if key not in rows:
-            team, environment, restricted, severity = key
-            rows[key] = FindingSnapshot(
-                day=day,
-                team_id=team,
-                environment=environment,
-                restricted=restricted,
-                severity=severity,
-                computed_at=now,
-                **{field: 0 for field in _COUNT_FIELDS},
-                **{field: {} for field in _HISTOGRAM_FIELDS},
-            )
-        return rows[key]
-
-    with connection.cursor() as cursor:
-        cursor.execute(_STATE, params)
-        for team, environment, restricted, severity, days, *counts in cursor.fetchall():
-            target = row((team, environment, restricted, severity))
-            for field, n in zip(_STATE_FIELDS, counts, strict=True):
-                setattr(target, field, getattr(target, field) + n)
-            target.open_days[str(days)] = counts[0]
-        cursor.execute(_FLOWS, params)
-        for team, environment, restricted, severity, *counts in cursor.fetchall():
-            target = row((team, environment, restricted, severity))
-            for field, n in zip(_FLOW_FIELDS, counts, strict=True):
-                setattr(target, field, n)
-        cursor.execute(_HISTOGRAMS, params)
-        for team, environment, restricted, severity, kind, days, n in cursor.fetchall():
-            histogram: dict[str, int] = getattr(row((team, environment, restricted, severity)), kind)
-            key = str(bucket(int(days)))
-            histogram[key] = histogram.get(key, 0) + int(n)
-    return list(rows.values())
-
-
-def _coverage_rows(day: dt.date, params: dict[str, Any]) -> list[CoverageSnapshot]:
-    now = timezone.now()
-    rows: dict[Group, CoverageSnapshot] = {}
-    checks: dict[Group, dict[str, list[int]]] = defaultdict(dict)
-    with connection.cursor() as cursor:
-        cursor.execute(_COVERAGE_CHECKS, params)
-        for team, environment, restricted, kind, check, within_7, within_30 in cursor.fetchall():
-            if check in CheckType.values:
-                checks[(team, environment, restricted, kind)][check] = [int(within_7), int(within_30)]
-        cursor.execute(_COVERAGE, params)
-        for team, environment, restricted, kind, active, classified, s7, s30, violations in cursor.fetchall():
-            key = (team, environment, restricted, kind)
-            rows[key] = CoverageSnapshot(
-                day=day,
-                team_id=team,
-                environment=environment,
-                restricted=restricted,
-                kind=kind,
-                computed_at=now,
-                active=active,
-                classified=classified,
-                scanned_7=s7,
-                scanned_30=s30,
-                violations=int(violations or 0),
-                checks=checks.get(key, {}),
-            )
-    return list(rows.values())
 
 
 _MONTH_HISTOGRAMS = " UNION ALL ".join(
