@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('assets', '0004_asset_retired_at_violation_resolved_at'),
-        ('findings', '0014_list_order_for_every_status'),
+        ('findings', '0015_epssscore_score'),
         ('hygiene', '0008_audit_entry_incident_scope'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
