@@ -147,8 +147,12 @@ def _epss_slice(findings: QuerySet[Finding], start: int, stop: int) -> list[Find
     while True:
         floor = EpssScore.objects.order_by("-score").values_list("score", flat=True)[cves - 1 : cves].first()
         if floor is None:
-            return None  # fewer scored CVEs than that: every scored finding would be read anyway
-        top = list(EpssScore.objects.filter(score__gte=floor).values_list("cve_id", flat=True))
+            # Fewer scored CVEs than that (the planner's estimate of the table was high): all of them,
+            # at most EPSS_MAX_CVES, and the last round.
+            cves = EPSS_MAX_CVES
+            top = list(EpssScore.objects.values_list("cve_id", flat=True)[: EPSS_MAX_CVES + 1])
+        else:
+            top = list(EpssScore.objects.filter(score__gte=floor).values_list("cve_id", flat=True))
         if len(top) > EPSS_MAX_CVES:
             return None  # a tie of many CVEs at the floor
         rows = list(findings.filter(rule_id__in=top)[start:stop])

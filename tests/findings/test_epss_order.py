@@ -92,3 +92,21 @@ def test_few_matches_are_sorted_directly(scored, teammate):
 
     assert [row.pk for row in rows] == [finding.pk for finding in findings[:25]]
     assert not any("findings_epssscore" in q["sql"] for q in captured)
+
+
+def test_a_page_is_still_read_from_the_scored_cves_when_the_planner_misjudges_the_tables(
+    scored, lead, monkeypatch
+):
+    """Statistics left by other work (a big EPSS load since emptied) can make the planner expect few matches
+    and many scored CVEs: more CVEs are then asked for than the table holds, and all of them are read."""
+    findings = selectors.finding_list_for_user(user=lead, filters={"status": "open", "sort": "epss"})
+    everything = [finding.pk for finding in findings]
+    monkeypatch.setattr(selectors, "EXACT_COUNT_ROWS", 0)
+    misjudged = {EpssScore: 1_000_000, Finding: 1_000}
+    monkeypatch.setattr(selectors, "_estimated_rows", lambda queryset: misjudged[queryset.model])
+
+    with CaptureQueriesContext(connection) as captured:
+        rows = selectors.finding_slice(findings, sort="epss", start=0, stop=25)
+
+    assert [finding.pk for finding in rows] == everything[:25]
+    assert any('"findings_finding"."rule_id" IN' in q["sql"] for q in captured)

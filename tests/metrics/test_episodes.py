@@ -86,7 +86,9 @@ def test_a_days_snapshot_reads_only_the_episodes_that_meet_the_day_by_index(hist
 
     shown = _plan(_EPISODES.replace("CREATE TEMP TABLE metrics_episode AS", ""), {"start": start, "end": end})
 
-    assert "episode_open" in shown and "episode_closed" in shown
+    # On a table this small the planner may pick either episode index (or both, OR-ed): what matters is that
+    # the episodes are found by an index, never by reading them all.
+    assert "episode_open" in shown or "episode_closed" in shown or "episode_finding_opened" in shown
     assert "Seq Scan on findings_findingepisode" not in shown
 
 
