@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from findings import selectors
@@ -21,6 +20,7 @@ from findings.models import FindingStatus
 from findings.services.findings import finding_bulk_set_status, may_triage_findings_of
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.pagination import paginate
+from hygiene.lib.redirects import safe_next
 from hygiene.permissions import is_auditor, is_security_lead, member_team_ids, token_allows
 
 
@@ -116,10 +116,7 @@ def _likely_action(status: str) -> str:
 
 
 def _back(request: HttpRequest) -> str:
-    candidate = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
-        return candidate
-    return "findings:list"
+    return safe_next(request, "findings:list", candidate=request.POST.get("next", ""))
 
 
 @login_required

@@ -10,7 +10,6 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -18,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hygiene.forms import MfaEnrolForm, MfaRemoveForm, OtpTokenForm
 from hygiene.lib.forms import add_validation_errors
+from hygiene.lib.redirects import safe_next
 from hygiene.lockout import lockout_response, second_factor_failed, sign_in_locked
 from hygiene.permissions import access_expired
 from hygiene.services import mfa
@@ -25,12 +25,6 @@ from hygiene.services import mfa
 PENDING_USER = "hygiene_pending_user"
 PENDING_BACKEND = "hygiene_pending_backend"
 PENDING_NEXT = "hygiene_pending_next"
-
-
-def _safe_next(request: HttpRequest, candidate: str | None) -> str:
-    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
-        return candidate
-    return "/"
 
 
 def _confirmed_device(user: object) -> TOTPDevice | None:
@@ -42,7 +36,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     form = AuthenticationForm(request, data=request.POST or None)
-    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    next_url = safe_next(request, "/")
     if request.method == "POST" and form.is_valid():
         user = form.get_user()
         if _confirmed_device(user) is not None:

@@ -12,12 +12,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.forms import add_validation_errors
 from hygiene.lib.pagination import paginate
+from hygiene.lib.redirects import safe_next
 from hygiene.models import Team
 from hygiene.permissions import can_contribute, is_auditor
 from hygiene.services.exports import export_stream
@@ -68,13 +68,6 @@ def _reportable_teams(user: Any) -> list[Team]:
         for team in hygiene_selectors.team_list_for_user(user=user)
         if can_contribute(user, team_id=team.pk)
     ]
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
-        return candidate
-    return fallback
 
 
 def _report_messages(request: HttpRequest, error: Exception) -> None:
@@ -141,7 +134,7 @@ def incident_report_view(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "asset_options": options,
-        "next": _safe_next(request, ""),
+        "next": safe_next(request, ""),
     }
     return render(request, "incidents/report.html", context)
 
@@ -537,7 +530,7 @@ def followup_done_view(request: HttpRequest, pk: int) -> HttpResponse:
     fallback = (
         followup.incident.get_absolute_url() if followup.incident else followup.exercise.get_absolute_url()
     )  # type: ignore[union-attr]
-    return redirect(_safe_next(request, fallback))
+    return redirect(safe_next(request, fallback))
 
 
 @login_required
