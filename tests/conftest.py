@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -110,6 +111,12 @@ def unenrolled_lead(db, settings):
     """A security lead without a second factor while the admin requires one for privileged roles."""
     settings.HYGIENE_MFA_REQUIRED_FOR_PRIVILEGED = True
     return UserFactory(username="unenrolled-lead", role=SECURITY_LEAD)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: a throttle's counts from earlier tests in the worker would refuse it (429)."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
