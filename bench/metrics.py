@@ -15,6 +15,9 @@ false positives), then measures:
 - ``group_by_floor_ms``: a plain ``GROUP BY`` over the same findings table, the floor the live
   queries compare with.
 
+``BENCH_KEEP_DATABASE=1`` keeps the database afterwards; ``BENCH_REUSE_DATABASE=1`` then measures the pages
+again on it without loading or backfilling (for profiling; the snapshot figures are then null).
+
 Incidents are not generated: the incidents app does not exist yet. The last line is one JSON object.
 """
 
@@ -267,6 +270,7 @@ def _timed(client: Any, urls: list[str]) -> list[float]:
 
 
 def bench_pages(teams: list[Any]) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
 
@@ -275,11 +279,15 @@ def bench_pages(teams: list[Any]) -> dict[str, Any]:
     from metrics.dashboards import Period, build_dashboard, parse_month
     from metrics.selectors import Scope
 
-    lead = user_create(username="bench-lead", email="l@example.org", password="bench-password-123",
-                       role="Security lead")  # fmt: skip
-    member = user_create(username="bench-member", email="m@example.org", password="bench-password-123",
-                         role="Member")  # fmt: skip
-    Membership.objects.create(team=teams[0], user=member, role=TeamRole.MEMBER)
+    users = get_user_model().objects
+    if users.filter(username="bench-lead").exists():  # a reused database
+        lead, member = users.get(username="bench-lead"), users.get(username="bench-member")
+    else:
+        lead = user_create(username="bench-lead", email="l@example.org", password="bench-password-123",
+                           role="Security lead")  # fmt: skip
+        member = user_create(username="bench-member", email="m@example.org", password="bench-password-123",
+                             role="Member")  # fmt: skip
+        Membership.objects.create(team=teams[0], user=member, role=TeamRole.MEMBER)
     results: dict[str, Any] = {}
     for name, user in (("lead", lead), ("member", member)):
         client = Client()
@@ -331,10 +339,18 @@ def main() -> None:
     django_setup(DB_NAME)
     rng = random.Random(20261129)  # reproducible data, not secrets
     began = time.perf_counter()
-    create_database(DB_NAME)
+    reuse = bool(os.environ.get("BENCH_REUSE_DATABASE"))
+    if not reuse:
+        create_database(DB_NAME)
     try:
-        loaded = load(rng)
-        snapshots = bench_snapshots()
+        if reuse:
+            from hygiene.models import Team
+
+            loaded = {"teams": list(Team.objects.filter(slug__startswith="bench-").order_by("slug"))}
+            snapshots = {"day_s": None, "backfill_s": None, "peak_rss_mb": None}
+        else:
+            loaded = load(rng)
+            snapshots = bench_snapshots()
         pages = bench_pages(loaded["teams"])
     finally:
         if not os.environ.get("BENCH_KEEP_DATABASE"):
