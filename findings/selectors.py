@@ -164,7 +164,12 @@ def _epss_slice(findings: QuerySet[Finding], start: int, stop: int) -> list[Find
 
 
 def _apply_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -> FindingQuerySet:
-    for field in ("severity", "category", "status"):
+    severities = _as_list(filters.get("severity"))
+    if severities:
+        # By the generated rank, which leads the list-order index: by the text, a page of info findings
+        # read the index from the critical ones down, row by row (six seconds at a million findings).
+        findings = findings.filter(severity_rank__in=[SEVERITY_RANK.get(value, -1) for value in severities])
+    for field in ("category", "status"):
         values = _as_list(filters.get(field))
         if values:
             findings = findings.filter(**{f"{field}__in": values})
