@@ -127,19 +127,24 @@ class PeriodCompliance:
     @property
     def missing(self) -> str:
         """Why there is no figure, in words (the dashboards and the API show it)."""
-        if self.first_day is None:
-            return (
-                "No compliance snapshot yet: assessments keep no history, so compliance is recorded"
-                " by the daily snapshot from its first run on."
-            )
-        return (
-            f"No compliance history before {self.first_day.isoformat()}: assessments keep no history,"
-            " so past compliance is what the daily snapshot recorded from then on."
-        )
+        return no_history("compliance", first_day=self.first_day)
 
     @property
     def source(self) -> str:
         return "live" if self.day is None else f"snapshot of {self.day.isoformat()}"
+
+
+def no_history(what: str, *, first_day: dt.date | None) -> str:
+    """Why a past period has no ``what`` figure: the daily snapshot has not recorded it that far back."""
+    if first_day is None:
+        return (
+            f"No {what} snapshot yet: assessments and ownership keep no history, so past {what} is"
+            " what the daily snapshot records from its first run on."
+        )
+    return (
+        f"No {what} history before {first_day.isoformat()}: assessments and ownership keep no history,"
+        f" so past {what} is what the daily snapshot recorded from then on."
+    )
 
 
 def period_compliance(scope: Any, *, end: dt.date, live: bool) -> PeriodCompliance:
@@ -263,8 +268,9 @@ def _owners(context: Any) -> Any:
     else:
         day = control_latest_days(context.scope, ends=[context.end])[context.end]
         if day is None:
-            missing = PeriodCompliance(None, first_day=control_first_day(context.scope)).missing
-            return MetricValue(value=None, note=missing.replace("compliance", "ownership", 1))
+            return MetricValue(
+                value=None, note=no_history("ownership", first_day=control_first_day(context.scope))
+            )
         owned, total = control_owner_totals(context.scope, day=day)
         note = f" (snapshot of {day.isoformat()})"
     return MetricValue(

@@ -107,6 +107,6 @@ def compliance_trend_chart(scope: Scope, period: Period, context: Context) -> Ch
 
 
 def _missing_sentence(scope: Scope) -> str:
-    from controls.metrics import PeriodCompliance
+    from controls.metrics import no_history
 
-    return PeriodCompliance(None, first_day=selectors.control_first_day(scope)).missing
+    return no_history("compliance", first_day=selectors.control_first_day(scope))
