@@ -227,6 +227,11 @@ def test_last_months_tile_value_is_read_from_its_snapshot(client, lead, last_mon
     series = client.get("/api/v1/metrics/control_compliance/series/").json()["points"]
     assert [point["value"] for point in series[-2:]] == [42.9, 57.1]
     assert series[0]["value"] is None
+    daily = client.get(
+        "/api/v1/metrics/control_compliance/series/",
+        {"interval": "day", "from": last_month_recorded.start.isoformat()},
+    ).json()["points"]
+    assert daily == [{"period": last_month_recorded.end.isoformat(), "value": 42.9, "count": 7}]
     # The ownership share too: research owned C1 only last month, C1 and C2 now (of 3 controls x 2 teams).
     owners = client.get("/api/v1/metrics/controls_owner_share/").json()
     assert owners["previous_month"]["value"] == round(100 * 2 / owners["previous_month"]["count"], 1)
