@@ -256,6 +256,9 @@ def test_the_compliance_chart_shows_a_past_month_from_its_snapshot(client, teamm
     assert url == "/controls/assessments/?framework=hyg"
     assert "assessments keep no history" in chart.note
 
+    page = response.content.decode()
+    assert "Control compliance, by month" in page and 'id="chart-data-compliance-trend"' in page
+    assert "No compliance history before" in page
     trend = charts["compliance-trend"]
     assert trend.rows[-1][:2] == [
         last_month_recorded.label,
