@@ -148,6 +148,7 @@ def no_history(what: str, *, first_day: dt.date | None) -> str:
 
 
 def period_compliance(scope: Any, *, end: dt.date, live: bool) -> PeriodCompliance:
+    """Live compliance, or the newest control snapshot's on or before ``end`` (none: say so)."""
     if live:
         return PeriodCompliance(compliance_for(scope))
     from metrics.selectors import control_first_day, control_latest_days
