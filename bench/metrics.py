@@ -2,12 +2,15 @@
 
 Run as ``.venv/bin/python bench/metrics.py`` (``BENCH_SCALE=0.05`` for a quick run at 5% of the data).
 It creates its own database (``hygiene_bench_metrics``), loads by COPY 10,000 assets in 20 teams (5%
-restricted, some retired), 100,000 finished import jobs with scan times and check types, and
+restricted, some retired), 100,000 finished import jobs with scan times and check types,
 1,000,000 findings first seen over two years with their episodes (sightings: mitigations, reopens,
-false positives), then measures:
+false positives) and 5,000 incidents over the two years in every state; seeds the hygiene baseline of
+controls with an assessment of each on every active asset (and team) by COPY, and owners for most
+of them, then measures:
 
-- ``snapshot_day_s``: computing today's snapshot (target <= 10 s), and the snapshot command's
-  ``peak_rss_mb`` (run as ``manage.py compute_metrics``, target <= 500 MB);
+- ``snapshot_day_s``: computing today's snapshot (target <= 10 s), of which ``control_snapshot_s`` is
+  the control snapshot's part, and the snapshot command's ``peak_rss_mb`` (run as
+  ``manage.py compute_metrics``, target <= 500 MB);
 - ``backfill_730_days_s``: computing the 730 days before today (target <= 600 s);
 - server time of the overview, a team dashboard and the drill-down lists behind the charts, 50
   requests each through Django's test client as a security lead and as a member of one team
@@ -18,7 +21,8 @@ false positives), then measures:
 ``BENCH_KEEP_DATABASE=1`` keeps the database afterwards; ``BENCH_REUSE_DATABASE=1`` then measures the pages
 again on it without loading or backfilling (for profiling; the snapshot figures are then null).
 
-Incidents are not generated: the incidents app does not exist yet. The last line is one JSON object.
+The backfill writes control rows for yesterday only (assessments keep no history: older days have no
+compliance to record). The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ DB_NAME = "hygiene_bench_metrics"
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 ASSETS = max(200, int(10_000 * SCALE))
 FINDINGS = max(5_000, int(1_000_000 * SCALE))
+INCIDENTS = max(250, int(5_000 * SCALE))
 JOBS_PER_ASSET = 10
 TEAMS = 20
 DAYS = int(os.environ.get("BENCH_DAYS", "730"))
@@ -60,6 +65,15 @@ SEVERITIES = [
 ]
 SIGHTING_COLUMNS = ["finding_id", "job_id", "outcome", "occurred_at", "status", "sla_due"]
 CHECKS = ["dependency", "secret", "static_analysis", "iac", "container"]
+INCIDENT_CATEGORIES = [
+    *("credential_leak", "data_leakage", "model_theft", "prompt_injection", "poisoning", "supply_chain"),
+    *("misconfiguration", "unauthorized_access", "availability"),
+]
+INCIDENT_SEVERITIES = [("critical", 0.1), ("high", 0.3), ("medium", 0.4), ("low", 0.2)]
+# The lifecycle after reporting, with the mean delay (hours) of each step: acknowledged, contained,
+# resolved, closed.
+INCIDENT_STEPS = [("acknowledged", 2), ("contained", 24), ("resolved", 96), ("closed", 72)]
+ASSESSMENT_STATUSES = [("passing", 0.6), ("failing", 0.25), ("not_assessed", 0.1), ("excepted", 0.05)]
 
 
 def _ms(started: float) -> float:
@@ -138,18 +152,105 @@ def load(rng: random.Random) -> dict[str, Any]:
                "check_types", "attempts"], jobs)  # fmt: skip
         _set_sequence(cursor, "findings_importjob", first_job + len(jobs))
         sightings = _load_findings(cursor, rng, first_asset, asset_team, start, now)
+        incidents = _load_incidents(cursor, rng, assets, start, now)
         cursor.execute("SET session_replication_role = origin")
         # The bulk load skipped the triggers that keep the episodes: build them as the migration does.
         episodes_started = time.perf_counter()
         cursor.execute("SELECT findings_refresh_episodes(NULL)")
         print(f"episodes built from the history in {time.perf_counter() - episodes_started:.1f} s")
         cursor.execute("ANALYZE")
+    assessments = _load_controls(rng, teams, assets, now)
     load_s = round(time.perf_counter() - started, 1)
     print(
-        f"loaded {ASSETS} assets, {len(jobs)} jobs, {FINDINGS} findings and {sightings} sightings"
-        f" in {load_s} s"
+        f"loaded {ASSETS} assets, {len(jobs)} jobs, {FINDINGS} findings, {sightings} sightings,"
+        f" {incidents} incidents and {assessments} assessments in {load_s} s"
     )
-    return {"teams": teams, "load_s": load_s}
+    return {"teams": teams, "load_s": load_s, "incidents": incidents, "assessments": assessments}
+
+
+def _load_incidents(cursor: Any, rng: random.Random, assets: list[list[Any]], start: dt.datetime,
+                    now: dt.datetime) -> int:  # fmt: skip
+    """Incidents occurred over the two years, each on one asset of its team (restricted with it), as far
+    along their lifecycle as their age allows: the older closed, the recent ones still open. The times
+    keep the order the table's CHECK constraints require (occurred <= detected <= reported <= ...)."""
+    first = _next_id(cursor, "incidents_incident")
+    rows, links = [], []
+    severities, weights = zip(*INCIDENT_SEVERITIES, strict=True)
+    for n in range(INCIDENTS):
+        asset = rng.choice(assets)
+        occurred = start + dt.timedelta(seconds=rng.random() * DAYS * 86400)
+        detected = min(occurred + dt.timedelta(hours=rng.expovariate(1 / 30)), now)
+        reported = min(detected + dt.timedelta(minutes=rng.uniform(1, 60)), now)
+        status, times, at = "reported", [], reported
+        for step, hours in INCIDENT_STEPS:
+            at = at + dt.timedelta(hours=rng.expovariate(1 / hours))
+            if at > now or rng.random() < 0.02:  # not there yet, or stuck
+                break
+            status = step
+            times.append(at.isoformat())
+        times += [None] * (len(INCIDENT_STEPS) - len(times))
+        rows.append([
+            first + n, asset[1], f"Bench incident {n}", "", rng.choice(INCIDENT_CATEGORIES),
+            rng.choices(severities, weights)[0], status, None, None, "t" if asset[12] == "t" else "f",
+            occurred.isoformat(), detected.isoformat(), reported.isoformat(), *times, 0, now.isoformat(),
+        ])  # fmt: skip
+        links.append([first + n, asset[0], reported.isoformat()])
+    _copy(cursor, "incidents_incident",
+          ["id", "team_id", "title", "description", "category", "severity", "status", "reporter_id",
+           "commander_id", "is_restricted", "occurred_at", "detected_at", "reported_at", "acknowledged_at",
+           "contained_at", "resolved_at", "closed_at", "escalation_level", "updated_at"], rows)  # fmt: skip
+    _set_sequence(cursor, "incidents_incident", first + INCIDENTS)
+    _copy(cursor, "incidents_incidentasset", ["incident_id", "asset_id", "added_at"], links)
+    return len(rows)
+
+
+def _load_controls(rng: random.Random, teams: list[Any], assets: list[list[Any]], now: dt.datetime) -> int:
+    """The hygiene baseline with an assessment of each control on every active asset it could apply to
+    (or each team, for team-level controls) by COPY, as a run of the rules would leave them, and an
+    owner in each team for most controls."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from controls.models import Control, ControlOwnership
+    from controls.services.assessments import compliance_counts_rebuild
+    from controls.services.catalogs import builtin_catalogs_load
+    from controls.services.controls import baseline_seed
+    from hygiene.models import Membership, TeamRole
+
+    builtin_catalogs_load()
+    baseline_seed(assess=False)
+    controls = list(Control.objects.active().values_list("pk", "scope", "applies_to_kinds"))
+    statuses, weights = zip(*ASSESSMENT_STATUSES, strict=True)
+    rows = []
+    for control_id, scope, kinds in controls:
+        subjects = (
+            [(None, team.pk, "f", "") for team in teams]
+            if scope == "team"
+            else [(a[0], a[1], a[12], a[3]) for a in assets if a[13] is None]
+        )
+        for asset_id, team_id, restricted, kind in subjects:
+            applies = not kinds or kind in kinds or asset_id is None
+            status = rng.choices(statuses, weights)[0] if applies else "not_applicable"
+            changed = (now - dt.timedelta(days=rng.randrange(90))).isoformat()
+            rows.append([control_id, asset_id, team_id, restricted, status, "", None, None, now.isoformat(),
+                         changed])  # fmt: skip
+    with connection.cursor() as cursor:
+        _copy(cursor, "controls_assessment",
+              ["control_id", "asset_id", "team_id", "restricted", "status", "reason", "due_on",
+               "exception_id", "assessed_at", "changed_at"], rows)  # fmt: skip
+        cursor.execute("ANALYZE controls_assessment")
+    compliance_counts_rebuild(team_ids=None)
+    owners = get_user_model().objects
+    ownerships = []
+    for team in teams:
+        person = owners.create_user(username=f"owner-{team.slug}", email=f"owner-{team.slug}@example.org")
+        Membership.objects.create(team=team, user=person, role=TeamRole.CHAMPION)
+        ownerships += [
+            ControlOwnership(control_id=control_id, team=team, owner=person if rng.random() < 0.7 else None)
+            for control_id, _, _ in controls
+        ]
+    ControlOwnership.objects.bulk_create(ownerships)
+    return len(rows)
 
 
 def _load_findings(cursor: Any, rng: random.Random, first_asset: int, asset_team: dict[int, int],
@@ -235,7 +336,7 @@ def bench_snapshots() -> dict[str, float]:
     from django.utils import timezone
 
     from metrics.models import FindingSnapshot
-    from metrics.services.snapshots import snapshot_backfill, snapshot_compute_day
+    from metrics.services.snapshots import snapshot_backfill, snapshot_compute_controls, snapshot_compute_day
 
     today = timezone.localdate()
     started = time.perf_counter()
@@ -246,6 +347,11 @@ def bench_snapshots() -> dict[str, float]:
     day_s = round(time.perf_counter() - started, 2)
     rows = FindingSnapshot.objects.count()
     print(f"backfill of {DAYS} days: {backfill_s} s ({rows} finding snapshot rows); one day: {day_s} s")
+    # Its control part alone (included in the day above): today's assessments recorded again.
+    started = time.perf_counter()
+    control_rows = snapshot_compute_controls(day=today)
+    control_s = round(time.perf_counter() - started, 2)
+    print(f"control snapshot of one day: {control_s} s ({control_rows} rows)")
     # The snapshot task as a worker runs it, in its own process, for its peak memory.
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     subprocess.run(
@@ -256,7 +362,7 @@ def bench_snapshots() -> dict[str, float]:
     )
     peak_mb = round(max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024, 1)
     print(f"compute_metrics for one day: peak RSS {peak_mb} MB")
-    return {"backfill_s": backfill_s, "day_s": day_s, "peak_rss_mb": peak_mb}
+    return {"backfill_s": backfill_s, "day_s": day_s, "control_s": control_s, "peak_rss_mb": peak_mb}
 
 
 def _timed(client: Any, urls: list[str]) -> list[float]:
@@ -347,7 +453,10 @@ def main() -> None:
             from hygiene.models import Team
 
             loaded = {"teams": list(Team.objects.filter(slug__startswith="bench-").order_by("slug"))}
-            snapshots = {"day_s": None, "backfill_s": None, "peak_rss_mb": None}
+            from incidents.models import Incident
+
+            loaded["incidents"] = Incident.objects.count()
+            snapshots = {"day_s": None, "backfill_s": None, "control_s": None, "peak_rss_mb": None}
         else:
             loaded = load(rng)
             snapshots = bench_snapshots()
@@ -363,8 +472,10 @@ def main() -> None:
                 "scale": SCALE,
                 "assets": ASSETS,
                 "findings": FINDINGS,
-                "incidents": None,
+                "incidents": loaded["incidents"],
+                "assessments": loaded.get("assessments"),
                 "snapshot_day_s": snapshots["day_s"],
+                "control_snapshot_s": snapshots["control_s"],
                 "backfill_730_days_s": snapshots["backfill_s"],
                 "overview_p95_ms": worst["overview_p95"],
                 "team_dashboard_p95_ms": worst["team_p95"],

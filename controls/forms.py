@@ -23,6 +23,10 @@ class AssessmentFilterForm(forms.Form):
     framework = forms.CharField(required=False, max_length=60, widget=forms.HiddenInput)
     requirement = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
     asset = forms.CharField(required=False, max_length=12, widget=forms.HiddenInput)
+    # Set by the dashboards' drill-down links (the assets' environment; team-level ones have none).
+    environment = forms.ChoiceField(
+        choices=ANY + Environment.choices, required=False, widget=forms.HiddenInput
+    )
     overdue = forms.BooleanField(label="Overdue only", required=False)
 
     def __init__(self, *args: Any, teams: list[tuple[str, str]], **kwargs: Any) -> None:

@@ -332,6 +332,8 @@ def assessment_list_for_user(*, user: Any, filters: Mapping[str, Any] | None = N
     asset = str(filters.get("asset") or "")
     if asset.isdigit():
         assessments = assessments.filter(asset_id=int(asset))
+    if filters.get("environment"):
+        assessments = assessments.filter(asset__environment=filters["environment"])
     if filters.get("framework"):
         controls = ControlMapping.objects.filter(requirement__framework__slug=filters["framework"])
         if filters.get("requirement"):

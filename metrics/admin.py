@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from metrics.models import CoverageSnapshot, FindingSnapshot
+from metrics.models import ControlSnapshot, CoverageSnapshot, FindingSnapshot
 
 
 @admin.register(FindingSnapshot)
@@ -30,3 +30,20 @@ class CoverageSnapshotAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(ControlSnapshot)
+class ControlSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("day", "team", "environment", "restricted", "control", "passing", "applicable", "owned")
+    list_filter = ("environment", "restricted")
+    list_select_related = ("team", "control")
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False  # the only record of past compliance: a deleted day cannot be computed again

@@ -243,7 +243,10 @@ def build_dashboard(scope: Scope, period: Period, *, charts: bool = True) -> Das
         if apps.is_installed("incidents"):
             dashboard.charts.append(incident_chart(scope, period, current))
         if apps.is_installed("controls"):
+            from metrics.control_charts import compliance_trend_chart
+
             dashboard.charts.append(compliance_chart(scope, period, current))
+            dashboard.charts.append(compliance_trend_chart(scope, period, current))
     return dashboard
 
 
@@ -770,19 +773,23 @@ def incident_chart(scope: Scope, period: Period, context: Context) -> Chart:
 
 
 def compliance_chart(scope: Scope, period: Period, context: Context) -> Chart:
-    """Today's control compliance per framework, domain and team (assessments keep no history)."""
-    from controls.metrics import Compliance, compliance_for
+    """Control compliance per framework, domain and team: live today, a past month from its snapshot."""
+    from controls.metrics import Compliance, context_compliance
 
+    state = context_compliance(context)
+    when = (
+        f"snapshot of {state.day.isoformat()}" if state.day else "today" if state.compliance else period.label
+    )
     chart = Chart(
         key="compliance",
-        title="Control compliance per framework, domain and team (today)",
+        title=f"Control compliance per framework, domain and team ({when})",
         formula=METRICS["control_compliance"].formula,
         headers=["Group", "Name", "Passing", "Applicable", "Compliance"],
     )
-    if not period.includes_today:
-        chart.empty = "Compliance is today's state: assessments keep no history to show a past month."
+    if state.compliance is None:
+        chart.empty = state.missing
         return chart
-    compliance = context.cached("controls_compliance", lambda: compliance_for(scope))
+    compliance = state.compliance
     rows = sorted(compliance.rows.items(), key=lambda item: (item[0][0], item[0][2]))
     if not rows:
         chart.empty = "No control applies to anything in view yet."
@@ -790,7 +797,9 @@ def compliance_chart(scope: Scope, period: Period, context: Context) -> Chart:
     names, shares, urls = [], [], []
     for (group, key, name), (passing, applicable) in rows:
         share = Compliance.share(passing, applicable)
-        query = {k: v for k, v in {"team": scope.team, group: key}.items() if v}
+        query = {
+            k: v for k, v in {"team": scope.team, "environment": scope.environment, group: key}.items() if v
+        }
         url = reverse("controls:assessments") + "?" + urlencode(query)
         chart.rows.append(
             [group, name, passing, applicable, (f"{share:g}%" if share is not None else "—", url)]
@@ -802,4 +811,9 @@ def compliance_chart(scope: Scope, period: Period, context: Context) -> Chart:
         [bar(names, shares, name="Compliance %", urls=urls)],
         yaxis={"title": {"text": "% passing"}, "range": [0, 100]},
     )
+    if state.day is not None:
+        chart.note = (
+            f"Recorded by the daily snapshot of {state.day.isoformat()}. A click lists those assessments"
+            " as they stand today (assessments keep no history)."
+        )
     return chart

@@ -422,7 +422,8 @@ _PENDING = [
         "controls",
         "percent",
         "higher",
-        "Share of the baseline's controls that have an owner.",
+        "Share of the baseline's controls that have an owner, per control and team in view. Today live;"
+        " a past period reads the daily control snapshot at its end (ownership keeps no history).",
     ),
     (
         "control_compliance",
@@ -430,7 +431,9 @@ _PENDING = [
         "controls",
         "percent",
         "higher",
-        "Share of applicable control assessments passing, per framework, domain and team.",
+        "Share of applicable control assessments passing (passing over passing, failing, not assessed"
+        " and excepted), per framework, domain and team. Today live; a past period reads the daily control"
+        " snapshot at its end (assessments keep no history, so there is none before the first snapshot).",
     ),
     (
         "evidence_fresh",

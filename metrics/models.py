@@ -132,3 +132,52 @@ class FindingMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.team_id}/{self.environment}/{self.severity}"
+
+
+class ControlSnapshot(models.Model):
+    """The assessments of one control in one team, environment and restriction at the end of one day.
+
+    Assessments keep no history (a run rewrites each one's status), so these rows are the history: a
+    day's rows record the assessments as they stood when the day was computed while current or at its
+    close, and are kept as written afterwards (``metrics.services.snapshots``); days before the first
+    snapshot have none. Rows are per control, so compliance per framework (through the control's
+    mappings), domain and team are sums of them.
+    """
+
+    day = models.DateField()
+    team = models.ForeignKey("hygiene.Team", on_delete=models.CASCADE, related_name="+")
+    # The asset's environment; None for team-level assessments (an environment filter leaves them out,
+    # an audit engagement narrowed to environments keeps them, as for every object without one).
+    environment = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001 - see above
+    restricted = models.BooleanField()
+    control = models.ForeignKey("controls.Control", on_delete=models.CASCADE, related_name="+")
+    passing = models.PositiveIntegerField(default=0)
+    failing = models.PositiveIntegerField(default=0)
+    not_assessed = models.PositiveIntegerField(default=0)
+    excepted = models.PositiveIntegerField(default=0)
+    applicable = models.GeneratedField(
+        expression=models.F("passing")
+        + models.F("failing")
+        + models.F("not_assessed")
+        + models.F("excepted"),
+        output_field=models.PositiveIntegerField(),
+        db_persist=True,
+    )
+    # The ownership share counts control x team pairs: each team's own row (no environment, not
+    # restricted) of every control active that day carries 1 here, and 1 in ``owned`` if it had an owner.
+    ownership_pairs = models.PositiveSmallIntegerField(default=0)
+    owned = models.PositiveSmallIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team", "environment", "restricted", "control"],
+                name="control_snapshot_unique",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [models.Index(fields=["day", "team"], name="control_snapshot_day_team")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.team_id}/{self.environment or 'team'}/{self.control_id}"

@@ -7,6 +7,7 @@ all. Nothing here filters by team by hand except the team filter a person chose.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -16,12 +17,12 @@ from typing import Any, TypeVar, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Max, Model, QuerySet, Sum
+from django.db.models import Max, Min, Model, QuerySet, Sum
 from django.utils import timezone
 
 from hygiene.lib.survival import add
 from hygiene.permissions import scope_queryset
-from metrics.models import CoverageSnapshot, FindingMonth, FindingSnapshot
+from metrics.models import ControlSnapshot, CoverageSnapshot, FindingMonth, FindingSnapshot
 from metrics.services.snapshots import AGE_FIELDS
 
 S = TypeVar("S", bound=Model)
@@ -361,3 +362,61 @@ def team_survival_histograms(
             for name, slug, key, total in cursor.fetchall():
                 result.setdefault(slug, {}).setdefault(name, Counter())[int(key)] += int(total)
     return result
+
+
+# ---- controls: compliance recorded by the daily control snapshot ------------------------------------
+
+CONTROL_FIELDS = ("passing", "failing", "not_assessed", "excepted", "applicable")
+
+
+def control_rows(scope: Scope) -> QuerySet[ControlSnapshot]:
+    return _rows(ControlSnapshot, scope)
+
+
+def control_first_day(scope: Scope) -> dt.date | None:
+    """The first day with a control snapshot: there is no compliance history before it."""
+    return scope.remember(
+        "control_first_day", lambda: ControlSnapshot.objects.aggregate(day=Min("day"))["day"]
+    )
+
+
+def control_latest_days(scope: Scope, *, ends: list[dt.date]) -> dict[dt.date, dt.date | None]:
+    """For each of ``ends``, the newest control snapshot day on or before it (any team: days are
+    computed for all), in one query of index lookups."""
+    missing = [end for end in ends if ("control_latest_day", end) not in scope.memo]
+    if missing:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT e, (SELECT max(day) FROM metrics_controlsnapshot WHERE day <= e)"
+                " FROM unnest(%s::date[]) AS e",
+                [missing],
+            )
+            for end, day in cursor.fetchall():
+                scope.memo["control_latest_day", end] = day
+    return {end: scope.memo["control_latest_day", end] for end in ends}
+
+
+def control_totals(scope: Scope, *, days: list[dt.date]) -> dict[dt.date, dict[str, int]]:
+    """Per snapshot day of ``days``: the assessments counted in each status, summed over what the
+    viewer may see."""
+    if not days:
+        return {}
+    sums = {name: Sum(name) for name in CONTROL_FIELDS}
+    rows = control_rows(scope).filter(day__in=days).order_by().values("day").annotate(**sums)
+    return {row["day"]: {name: int(row[name] or 0) for name in CONTROL_FIELDS} for row in _dicts(rows)}
+
+
+def control_day_rows(scope: Scope, *, day: dt.date) -> list[dict[str, Any]]:
+    """A snapshot day's counts per team slug and control, over what the viewer may see."""
+    sums = {name: Sum(name) for name in CONTROL_FIELDS}
+    rows = control_rows(scope).filter(day=day).order_by().values("team__slug", "control_id").annotate(**sums)
+    return list(_dicts(rows))
+
+
+def control_owner_totals(scope: Scope, *, day: dt.date) -> tuple[int, int]:
+    """(control x team pairs with an owner, pairs) on a snapshot day, over the teams in view.
+
+    Ownership is a team's, not an environment's: a chosen environment does not narrow it (as live)."""
+    rows = control_rows(dataclasses.replace(scope, environment="")).filter(day=day)
+    totals = rows.aggregate(owned=Sum("owned"), pairs=Sum("ownership_pairs"))
+    return int(totals["owned"] or 0), int(totals["pairs"] or 0)

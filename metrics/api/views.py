@@ -169,7 +169,7 @@ class MetricSeriesView(APIView):
 
 
 def _daily(request: Request, scope: Scope, key: str) -> list[dict[str, Any]]:
-    if key not in DAILY:
+    if key not in DAILY and key != "control_compliance":
         raise ValidationError({"interval": f"{key} is a period estimate: ask for interval=month."})
     today = selectors.today()
     try:
@@ -181,6 +181,8 @@ def _daily(request: Request, scope: Scope, key: str) -> list[dict[str, Any]]:
         raise ValidationError({"from": "Dates are YYYY-MM-DD."}) from exc
     if (end - start).days > 800 or end < start:
         raise ValidationError({"from": "Ask for at most 800 days, from before to."})
+    if key == "control_compliance":
+        return _compliance_daily(scope, start=start, end=end)
     source, field = DAILY[key]
     points = []
     if source == "findings":
@@ -194,4 +196,16 @@ def _daily(request: Request, scope: Scope, key: str) -> list[dict[str, Any]]:
             active = values["active"]
             share = round(100 * values[field] / active, 1) if active else None
             points.append({"period": day.isoformat(), "value": share, "count": active})
+    return points
+
+
+def _compliance_daily(scope: Scope, *, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """Each day's control compliance as its daily snapshot recorded it (days without one have none:
+    assessments keep no history)."""
+    days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+    points = []
+    for day, totals in sorted(selectors.control_totals(scope, days=days).items()):
+        applicable = totals["applicable"]
+        share = round(100 * totals["passing"] / applicable, 1) if applicable else None
+        points.append({"period": day.isoformat(), "value": share, "count": applicable})
     return points

@@ -14,6 +14,14 @@ Computing a day deletes and rewrites its rows in one transaction: running it twi
 and a day backfilled later equals the same day computed on the day (findings and assets are grouped by
 their team, environment and restriction now, so data moved to another team or made restricted is
 counted, and hidden, where it is now).
+
+Controls are the exception: assessments keep no history (each run rewrites their status), so a past
+day's compliance cannot be recomputed. A day's control rows (``ControlSnapshot``) are written while the
+day is current (every refresh of today) and once at its close (the first computation after it ended,
+which the hourly task makes within the hour); after that they are kept as written, and a backfill
+(``--since``) neither rewrites them nor invents rows for days before the first snapshot: the
+dashboards say there is no compliance history before it. Evidence freshness needs no snapshot: evidence
+keeps its own dates, so it is computed for any past day from them.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from django.utils import timezone
 
 from findings.checks import CheckType
 from findings.selectors import AGE_BANDS
-from metrics.models import CoverageSnapshot, FindingMonth, FindingSnapshot
+from metrics.models import ControlSnapshot, CoverageSnapshot, FindingMonth, FindingSnapshot
 
 # The episodes the days being computed can count (still open, or closed since the first day began: the
 # episode table's indexes on open episodes and on closing times find them), with the columns of their
@@ -242,6 +250,38 @@ SELECT %(day)s, %(now)s, {_COVERAGE_KEY}, t.active, t.classified, t.s7, t.s30,
   ) c USING ({_COVERAGE_KEY})
 """  # noqa: S608 - constants and our own field names only
 
+_CONTROL_KEY = "team_id, environment, restricted, control_id"
+_CONTROL_ACTIVE = "(c.retired_at IS NULL OR c.retired_at >= %(end)s)"
+# A day's control rows: the assessments of the controls active at its end, by team, their asset's
+# environment (none for team-level ones) and restriction, counted per status; and, on each team's own
+# row of every such control, whether the team has an owner for it (the ownership share's pairs).
+_INSERT_CONTROLS = f"""
+INSERT INTO metrics_controlsnapshot (day, computed_at, {_CONTROL_KEY}, passing, failing, not_assessed,
+    excepted, ownership_pairs, owned)
+SELECT %(day)s, %(now)s, {_CONTROL_KEY}, sum(passing), sum(failing), sum(not_assessed), sum(excepted),
+       sum(pairs), sum(owned)
+  FROM (
+    SELECT s.team_id, a.environment, s.restricted, s.control_id,
+           count(*) FILTER (WHERE s.status = 'passing') AS passing,
+           count(*) FILTER (WHERE s.status = 'failing') AS failing,
+           count(*) FILTER (WHERE s.status = 'not_assessed') AS not_assessed,
+           count(*) FILTER (WHERE s.status = 'excepted') AS excepted,
+           0 AS pairs, 0 AS owned
+      FROM controls_assessment s
+      JOIN controls_control c ON c.id = s.control_id
+      LEFT JOIN assets_asset a ON a.id = s.asset_id
+     WHERE {_CONTROL_ACTIVE} AND s.status <> 'not_applicable'
+     GROUP BY 1, 2, 3, 4
+    UNION ALL
+    SELECT t.id, NULL, false, c.id, 0, 0, 0, 0, 1, (o.owner_id IS NOT NULL)::int
+      FROM hygiene_team t
+     CROSS JOIN controls_control c
+      LEFT JOIN controls_controlownership o ON o.team_id = t.id AND o.control_id = c.id
+     WHERE {_CONTROL_ACTIVE}
+  ) counted
+ GROUP BY {_CONTROL_KEY}
+"""  # noqa: S608 - constants and our own field names only
+
 Group = tuple[int, str, bool, str]
 
 
@@ -329,7 +369,35 @@ def _compute_day(day: dt.date) -> int:
         cursor.execute(_INSERT_FINDINGS, params)
         written = cursor.rowcount
         cursor.execute(_INSERT_COVERAGE, params)
-        return written + cursor.rowcount
+        written += cursor.rowcount
+    return written + snapshot_compute_controls(day=day)
+
+
+def control_snapshot_recordable(*, day: dt.date) -> bool:
+    """Whether the assessments' present state may be recorded as ``day``'s: today, or a day whose
+    close has not been recorded yet and has only just ended (yesterday). Older days keep what was
+    written (or stay without rows: their state is gone)."""
+    today = timezone.localdate()
+    if day >= today:
+        return True
+    if day < today - dt.timedelta(days=1):
+        return False
+    _, end = day_bounds(day)
+    return not ControlSnapshot.objects.filter(day=day, computed_at__gte=end).exists()
+
+
+@transaction.atomic
+def snapshot_compute_controls(*, day: dt.date) -> int:
+    """Record the assessments' state as ``day``'s control snapshot when it still is (see
+    ``control_snapshot_recordable``); return how many rows were written (0: the day was kept)."""
+    _lock(day.toordinal())
+    if not control_snapshot_recordable(day=day):
+        return 0
+    _, end = day_bounds(day)
+    ControlSnapshot.objects.filter(day=day).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_CONTROLS, {"day": day, "end": end, "now": timezone.now()})
+        return int(cursor.rowcount)
 
 
 _COUNT_FIELDS = [

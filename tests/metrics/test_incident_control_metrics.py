@@ -145,8 +145,10 @@ def test_control_compliance_is_todays_passing_share_and_evidence_freshness_is_da
     assessment_run()
     compliance = _value("control_compliance", teammate, today_period)
     assert (compliance.value, compliance.count) == (50.0, 2)
-    # Last month has no compliance figure (assessments keep no history), and says so.
-    assert _value("control_compliance", teammate, today_period.previous()).value is None
+    # Last month has no compliance figure (assessments keep no history, and no snapshot recorded it),
+    # and says so.
+    before = _value("control_compliance", teammate, today_period.previous())
+    assert before.value is None and "no history" in before.note
 
     assessment = Assessment.objects.filter(control=control, status=AssessmentStatus.PASSING).get()
     today = timezone.localdate()
@@ -191,4 +193,5 @@ def test_the_incident_chart_counts_by_category_and_severity_and_each_cell_lists_
     assert listed.status_code == 200
     assert listed.context["page"].paginator.count == 2
     compliance = next(c for c in response.context["dashboard"].charts if c.key == "compliance")
-    assert "today's state" in compliance.empty  # a past month has no compliance history
+    # A past month with no control snapshot has no compliance to show, and says why.
+    assert compliance.empty.startswith("No compliance snapshot yet")
