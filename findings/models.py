@@ -311,10 +311,29 @@ class Finding(models.Model):
                 include=["status", "asset"],
                 name="finding_severity_order",
             ),
+            # Open findings in list order, for whoever has no team filter: the default list of a lead or
+            # an auditor, and a severity's open page, are this index's first rows (in the every-status
+            # order, a page of open critical findings read every closed one due earlier). First seen,
+            # team and asset ride along so the dashboards' counts of today's open findings by severity,
+            # age, due date and asset read the index alone.
+            models.Index(
+                fields=["-severity_rank", "sla_due", "id"],
+                include=["first_seen", "team", "asset"],
+                condition=Q(status="open"),
+                name="finding_open_order",
+            ),
             # Newest or oldest first, of any status, and "found between these days" for the metrics'
             # drill-downs and comparisons: first_seen never changes, so only new findings (and status
             # changes, which rewrite every index) write it.
             models.Index(fields=["first_seen", "id"], name="finding_first_seen_order"),
+            # The same per severity: the metrics' drill-downs pick a severity and a time (open on a day,
+            # patched or found in a month, an age band), and each severity's capped count reads its
+            # matches newest first, where they lie together (findings/selectors.py).
+            models.Index(
+                fields=["severity_rank", "first_seen", "id"],
+                include=["status", "asset"],
+                name="finding_severity_first_seen",
+            ),
             # No index on EPSS: a daily EPSS load rewrites the score of most findings, and an indexed
             # score makes every one of those updates write every index of the table (no HOT update),
             # three times the load's time and bloat that slows every list until vacuum. The EPSS sort

@@ -61,6 +61,8 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "epss": (F("epss").desc(nulls_last=True), F("severity_rank").desc(), "id"),
 }
 DEFAULT_SORT = "severity"
+# The filters that bound first seen (patched by a day implies first seen before it: migration 0017).
+TIME_FILTERS = ("found_from", "found_to", "patched_to", "open_on", "age")
 # Lists of many findings count their matches per severity up to this many, then say "more than": an
 # exact count of a security lead's open findings reads every one of them (most of a second at a
 # million findings), a capped one stops after the cap (an index range per severity).
@@ -227,7 +229,11 @@ def _apply_time_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -
         if patched_from:
             patches = patches.filter(closed_at__gte=_start_of(patched_from))
         if patched_to:
-            patches = patches.filter(closed_at__lt=_start_of(patched_to + dt.timedelta(days=1)))
+            end = _start_of(patched_to + dt.timedelta(days=1))
+            patches = patches.filter(closed_at__lt=end)
+            # Implied (episodes open at first seen or later, findings/migrations/0017), and it lets a
+            # page of an older month start in first-seen order where its findings are.
+            findings = findings.filter(first_seen__lt=end)
         findings = findings.filter(Exists(patches))
     open_on = _as_date(filters.get("open_on"))
     if open_on:
@@ -321,9 +327,15 @@ def finding_severity_counts_capped(
     # Many: each severity on its own, up to the cap (an index range each), unless the planner expects
     # it far past the cap.
     rows = []
+    time_bounded = any(filters.get(name) for name in TIME_FILTERS)
     for value, label, rank in _SEVERITIES:
         # By the generated rank, which the list's indexes hold, rather than by the severity text.
         severity = matching.filter(severity_rank=rank).values("pk")
+        if time_bounded:
+            # Newest first from the bound: a time filter's matches lie together there (findings first
+            # seen just before a day are the ones still open on it, or patched in the month before),
+            # where the planner would otherwise start from the oldest findings.
+            severity = severity.order_by("-first_seen", "-id")
         if _estimated_rows(severity) >= cap * CAPPED_WITHOUT_COUNTING:
             count = cap + 1
         else:

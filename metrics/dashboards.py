@@ -56,6 +56,8 @@ KPI_KEYS = (
     "incidents_open",
     "exceptions_expiring",
 )
+# Findings list filters that pick findings by a time (first seen, patched, open on a day, age).
+TIME_FILTERS = frozenset({"found_from", "found_to", "patched_from", "patched_to", "open_on", "age"})
 AGE_FIELD_BY_BAND = dict(zip(AGE_BANDS, selectors.AGE_FIELDS, strict=True))
 
 
@@ -145,6 +147,10 @@ def findings_url(scope: Scope, **params: Any) -> str:
     query = {"team": scope.team, "environment": scope.environment, **params}
     if "status" not in query:
         query["status"] = ""  # any status: the list defaults to open ones otherwise
+    if "sort" not in query and TIME_FILTERS.intersection(query):
+        # Newest first: the findings a time filter picks lie together in first-seen order, so a page
+        # is an index range; in severity order it read every finding with an earlier due date.
+        query["sort"] = "newest"
     return _path("findings:list") + "?" + urlencode({k: v for k, v in query.items() if v is not None})
 
 
