@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar, cast
 
+from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Max, Min, Model, QuerySet, Sum
 from django.utils import timezone
 
 from hygiene.lib.survival import add
+from hygiene.models import Team
 from hygiene.permissions import scope_queryset
 from metrics.models import ControlSnapshot, CoverageSnapshot, FindingMonth, FindingSnapshot
 from metrics.services.snapshots import AGE_FIELDS
@@ -36,6 +39,8 @@ STATE_FIELDS = ("open", "open_past_sla", *AGE_FIELDS)
 FLOW_HISTOGRAMS = ("patch_days", "censored_days", "detect_days", "kev_detect_days", "exposure_days")
 # Flow histograms read together: what the time-to-patch estimate and the time to detect need.
 HISTOGRAM_GROUPS = (("patch_days", "censored_days", "detect_days"),)
+# How long sums of snapshot rows are kept at most (the generation counter makes them exact before).
+REMEMBER_SECONDS = 6 * 3600
 COVERAGE_FIELDS = ("active", "classified", "scanned_7", "scanned_30", "violations")
 
 
@@ -78,6 +83,18 @@ def _rows(model: type[S], scope: Scope) -> QuerySet[S]:
 def _dicts(rows: Any) -> Iterator[dict[str, Any]]:
     """Rows of ``values().annotate(**computed)``, whose keys the type checker cannot know."""
     return iter(rows)
+
+
+def _sums(rows: QuerySet[Any]) -> Iterator[dict[str, Any]]:
+    """Rows of a ``values().annotate(**sums)`` over snapshot columns alone, read once per state of the
+    snapshot tables (``remembered_rows``)."""
+    try:
+        sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # nothing the viewer may see
+        return iter(())
+    query = rows.query
+    names = [*query.extra_select, *query.values_select, *query.annotation_select]
+    return iter([dict(zip(names, row, strict=True)) for row in remembered_rows(sql, params)])
 
 
 def finding_rows(scope: Scope) -> QuerySet[FindingSnapshot]:
@@ -124,7 +141,7 @@ class FindingSummary:
     def flows(self) -> dict[str, Counter[str]]:  # field -> severity -> count
         flows: dict[str, Counter[str]] = {}
         sums = {name: Sum(name) for name in FLOW_FIELDS}
-        for row in _dicts(self._in_period.order_by().values("severity").annotate(**sums)):
+        for row in _sums(self._in_period.order_by().values("severity").annotate(**sums)):
             for name in FLOW_FIELDS:
                 flows.setdefault(name, Counter())[row["severity"]] += row[name] or 0
         return flows
@@ -136,7 +153,7 @@ class FindingSummary:
             return state
         sums = {name: Sum(name) for name in STATE_FIELDS}
         rows = finding_rows(self.scope).filter(day=self.state_day).order_by()
-        for row in _dicts(rows.values("severity").annotate(**sums)):
+        for row in _sums(rows.values("severity").annotate(**sums)):
             for name in STATE_FIELDS:
                 state.setdefault(name, Counter())[row["severity"]] += row[name] or 0
         return state
@@ -193,21 +210,39 @@ def _histograms(rows: QuerySet[Any], names: tuple[str, ...]) -> dict[str, dict[s
     except EmptyResultSet:  # nothing the viewer may see (a person in no team)
         return result
     table = rows.model._meta.db_table
-    # Only our own field and table names are formatted in; every value is a parameter.
-    unions = " UNION ALL ".join(
-        f"SELECT '{name}' AS name, s.severity, h.key, h.value FROM {table} s,"  # noqa: S608
-        f" jsonb_each_text(s.{name}) h WHERE s.id IN (SELECT id FROM picked)"
-        for name in names
-    )
+    # Only our own field and table names are formatted in; every value is a parameter. One pass over
+    # the rows, each histogram of a row unnested beside the others.
+    columns = ", ".join(f"('{name}', s.{name})" for name in names)
     sql = (
-        f"WITH picked AS ({ids_sql}) SELECT name, severity, key::int, sum(value::int)"  # noqa: S608
-        f" FROM ({unions}) u GROUP BY 1, 2, 3"
+        f"SELECT n.name, s.severity, h.key::int, sum(h.value::int) FROM {table} s"  # noqa: S608
+        f" CROSS JOIN LATERAL (VALUES {columns}) n(name, doc) CROSS JOIN LATERAL jsonb_each_text(n.doc) h"
+        f" WHERE s.id IN ({ids_sql}) GROUP BY 1, 2, 3"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for name, severity, key, total in cursor.fetchall():
-            result[name].setdefault(severity, Counter())[int(key)] += int(total)
+    for name, severity, key, total in remembered_rows(sql, params):
+        result[name].setdefault(severity, Counter())[int(key)] += int(total)
     return result
+
+
+def remembered_rows(sql: str, params: Any) -> list[tuple[Any, ...]]:
+    """The rows of a query over the snapshot tables, computed once per state of those tables.
+
+    Snapshot rows change only when the snapshot service writes them, and every write moves a counter
+    on (a trigger, migration metrics/0004); the rows are kept under that counter and the query's own
+    text and parameters, which spell out whose rows it reads (the permission path's conditions), so
+    two viewers share an answer only when they would read the same rows. Summing a month's histograms
+    is most of a dashboard's time; the past does not change between two page loads.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT value FROM metrics_snapshot_generation")
+        generation = cursor.fetchone()[0]
+        digest = hashlib.sha256(repr((sql, tuple(params))).encode()).hexdigest()
+        key = f"metrics:rows:{generation}:{digest}"
+        rows = cache.get(key)
+        if rows is None:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+            cache.set(key, rows, REMEMBER_SECONDS)
+    return cast(list[tuple[Any, ...]], rows)
 
 
 def finding_daily_series(
@@ -217,7 +252,7 @@ def finding_daily_series(
     series: dict[dt.date, dict[str, Counter[str]]] = {}
     sums = {name: Sum(name) for name in fields}
     rows = finding_rows(scope).filter(day__gte=start, day__lte=end).order_by()
-    for row in _dicts(rows.values("day", "severity").annotate(**sums)):
+    for row in _sums(rows.values("day", "severity").annotate(**sums)):
         day = series.setdefault(row["day"], {})
         for name in fields:
             day.setdefault(name, Counter())[row["severity"]] += row[name] or 0
@@ -233,11 +268,11 @@ def finding_monthly_series(
     sums = {name: Sum(name) for name in fields}
     if all(_whole_month(first, last) for first, last in months):
         rollup = _rows(FindingMonth, scope).filter(month__in=[first for first, _ in months]).order_by()
-        by_month = {row["month"]: row for row in _dicts(rollup.values("month").annotate(**sums))}
+        by_month = {row["month"]: row for row in _sums(rollup.values("month").annotate(**sums))}
         return [{name: (by_month.get(first) or {}).get(name) or 0 for name in fields} for first, _ in months]
     rows = finding_rows(scope).filter(day__gte=months[0][0], day__lte=months[-1][1]).order_by()
     totals: dict[dt.date, dict[str, int]] = {}
-    for row in _dicts(rows.values("day").annotate(**sums)):
+    for row in _sums(rows.values("day").annotate(**sums)):
         totals[row["day"]] = {name: row[name] or 0 for name in fields}
     result = []
     for first, last in months:
@@ -285,18 +320,27 @@ def coverage_summary(scope: Scope, *, on: dt.date) -> CoverageSummary:
     summary = CoverageSummary(day=day)
     if day is None:
         return summary
-    rows = coverage_rows(scope).filter(day=day)
     summary.totals = dict.fromkeys(COVERAGE_FIELDS, 0)
-    for row in rows.values("kind", "checks", *COVERAGE_FIELDS):
-        kind = summary.by_kind.setdefault(row["kind"], dict.fromkeys(COVERAGE_FIELDS, 0))
-        for name in COVERAGE_FIELDS:
-            kind[name] += row[name]
-            summary.totals[name] += row[name]
-        checks = summary.matrix.setdefault(row["kind"], {})
-        for check, (within_7, within_30) in row["checks"].items():
-            cell = checks.setdefault(check, [0, 0])
-            cell[0] += within_7
-            cell[1] += within_30
+    try:
+        ids_sql, params = coverage_rows(scope).filter(day=day).values("id").query.sql_with_params()
+    except EmptyResultSet:  # nothing the viewer may see
+        return summary
+    # Summed in the database (a day has a row per team, environment, restriction and kind), each
+    # row's check cells unnested beside it; only our own names are formatted in.
+    sums = ", ".join(f"sum(s.{name})" for name in COVERAGE_FIELDS)
+    table = CoverageSnapshot._meta.db_table
+    by_kind = f"SELECT s.kind, {sums} FROM {table} s WHERE s.id IN ({ids_sql}) GROUP BY 1"  # noqa: S608
+    for kind, *values in remembered_rows(by_kind, params):
+        row = summary.by_kind.setdefault(kind, dict.fromkeys(COVERAGE_FIELDS, 0))
+        for name, value in zip(COVERAGE_FIELDS, values, strict=True):
+            row[name] += int(value or 0)
+            summary.totals[name] += int(value or 0)
+    cells = (
+        f"SELECT s.kind, c.key, sum((c.value->>0)::int), sum((c.value->>1)::int) FROM {table} s"  # noqa: S608
+        f" CROSS JOIN LATERAL jsonb_each(s.checks) c WHERE s.id IN ({ids_sql}) GROUP BY 1, 2"
+    )
+    for kind, check, within_7, within_30 in remembered_rows(cells, params):
+        summary.matrix.setdefault(kind, {})[check] = [int(within_7), int(within_30)]
     return summary
 
 
@@ -305,7 +349,7 @@ def coverage_daily_series(scope: Scope, *, start: dt.date, end: dt.date) -> dict
     sums = {name: Sum(name) for name in COVERAGE_FIELDS}
     return {
         row["day"]: {name: row[name] or 0 for name in COVERAGE_FIELDS}
-        for row in _dicts(rows.values("day").annotate(**sums))
+        for row in _sums(rows.values("day").annotate(**sums))
     }
 
 
@@ -336,7 +380,7 @@ def team_survival_histograms(
     """Per team slug: time-to-patch events and censored items of the period (all severities)."""
     rows = finding_rows(scope)
     state_day = latest_day(scope, on_or_before=end)
-    result: dict[str, dict[str, Counter[int]]] = {}
+    by_team: dict[int, dict[str, Counter[int]]] = {}
     picks: list[tuple[QuerySet[Any], tuple[str, ...]]] = [
         (flow_rows(scope, start=start, end=end), ("patch_days", "censored_days"))
     ]
@@ -348,20 +392,17 @@ def team_survival_histograms(
         except EmptyResultSet:  # nothing the viewer may see
             continue
         table = picked.model._meta.db_table
-        unions = " UNION ALL ".join(
-            f"SELECT '{name}' AS name, s.team_id, h.key, h.value FROM {table} s,"  # noqa: S608
-            f" jsonb_each_text(s.{name}) h WHERE s.id IN (SELECT id FROM picked)"
-            for name in names
-        )
+        columns = ", ".join(f"('{name}', s.{name})" for name in names)
         sql = (
-            f"WITH picked AS ({ids_sql}) SELECT u.name, t.slug, u.key::int, sum(u.value::int)"  # noqa: S608
-            f" FROM ({unions}) u JOIN hygiene_team t ON t.id = u.team_id GROUP BY 1, 2, 3"
+            f"SELECT n.name, s.team_id, h.key::int, sum(h.value::int) FROM {table} s"  # noqa: S608
+            f" CROSS JOIN LATERAL (VALUES {columns}) n(name, doc)"
+            f" CROSS JOIN LATERAL jsonb_each_text(n.doc) h WHERE s.id IN ({ids_sql}) GROUP BY 1, 2, 3"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            for name, slug, key, total in cursor.fetchall():
-                result.setdefault(slug, {}).setdefault(name, Counter())[int(key)] += int(total)
-    return result
+        for name, team_id, key, total in remembered_rows(sql, params):
+            by_team.setdefault(team_id, {}).setdefault(name, Counter())[int(key)] += int(total)
+    # Slugs read now, not kept with the sums: a renamed team is named as it is.
+    slugs = dict(Team.objects.filter(pk__in=by_team).values_list("pk", "slug"))
+    return {slugs[team_id]: values for team_id, values in by_team.items() if team_id in slugs}
 
 
 # ---- controls: compliance recorded by the daily control snapshot ------------------------------------
