@@ -54,6 +54,10 @@ class Lazy:
             self._value, self._compute = self._compute(), None
         return self._value
 
+    @property
+    def computed(self) -> bool:
+        return self._compute is None
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.value, name)
 
@@ -62,16 +66,21 @@ class LazyLive:
     """Today's live numbers, each group of keys computed by one query on first use."""
 
     def __init__(self) -> None:
-        self._groups: dict[str, Lazy] = {}
+        self._groups: dict[str, list[Lazy]] = {}
 
     def add(self, keys: tuple[str, ...], compute: Callable[[], dict[str, Any]]) -> None:
+        """Keys added again by a narrower (cheaper) query are read from it, unless a wider group
+        holding them was computed already."""
         group = Lazy(compute)
         for key in keys:
-            self._groups[key] = group
+            self._groups.setdefault(key, []).append(group)
 
     def get(self, key: str, default: Any = None) -> Any:
-        group = self._groups.get(key)
-        return default if group is None else group.value.get(key, default)
+        groups = self._groups.get(key)
+        if not groups:
+            return default
+        computed = [group for group in groups if group.computed]
+        return (computed or groups)[-1].value.get(key, default)
 
 
 @dataclass

@@ -66,17 +66,17 @@ def estate(team_a, team_b):
 @pytest.mark.parametrize(
     ("filters", "index"),
     [
-        ({"status": "open"}, "finding_severity_order"),
-        ({"status": "mitigated"}, "finding_severity_order"),
-        ({}, "finding_severity_order"),  # the API's default: every status
-        ({"status": "open", "sort": "newest"}, "finding_first_seen_order"),
-        ({"sort": "oldest"}, "finding_first_seen_order"),
+        ({"status": "open"}, ("finding_open_order", "finding_severity_order")),
+        ({"status": "mitigated"}, ("finding_severity_order",)),
+        ({}, ("finding_severity_order",)),  # the API's default: every status
+        ({"status": "open", "sort": "newest"}, ("finding_first_seen_order",)),
+        ({"sort": "oldest"}, ("finding_first_seen_order",)),
     ],
 )
 def test_a_security_leads_first_page_is_read_in_order_from_an_index(estate, lead, filters, index):
     shown = plan(finding_list_for_user(user=lead, filters=filters)[:25])
 
-    assert index in shown
+    assert any(name in shown for name in index)
     assert full_sorts(shown) == 0
 
 
@@ -85,7 +85,7 @@ def test_an_auditors_first_page_is_read_in_order_from_an_index(estate, auditor, 
     # An auditor sees every team but no restricted asset: the asset is joined to each row read in order.
     shown = plan(finding_list_for_user(user=auditor, filters=filters)[:25])
 
-    assert "finding_severity_order" in shown
+    assert "finding_severity_order" in shown or "finding_open_order" in shown
     assert full_sorts(shown) == 0
     assert "Seq Scan on findings_finding" not in shown
 
