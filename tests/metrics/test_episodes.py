@@ -88,7 +88,7 @@ def test_a_days_snapshot_reads_only_the_episodes_that_meet_the_day_by_index(hist
 
     # On a table this small the planner may pick either episode index (or both, OR-ed): what matters is that
     # the episodes are found by an index, never by reading them all.
-    assert "episode_open" in shown or "episode_closed" in shown or "episode_finding_opened" in shown
+    assert "episode_open" in shown or "episode_closed" in shown or "episode_finding_probe" in shown
     assert "Seq Scan on findings_findingepisode" not in shown
 
 
@@ -99,7 +99,7 @@ def test_the_open_on_drill_down_looks_up_each_findings_episodes_by_index(lead, h
     sql, params = findings.query.sql_with_params()
     shown = _plan(sql, params)
 
-    assert "episode_finding_opened" in shown or "episode_open" in shown
+    assert "episode_finding_probe" in shown or "episode_open" in shown
     assert "Seq Scan on findings_findingepisode" not in shown
     assert set(findings.values_list("rule_id", flat=True)) == {"f1", "f3", "f4", "f5"}
 
@@ -111,6 +111,6 @@ def test_the_patched_drill_down_finds_episodes_closed_as_mitigated_by_index(lead
     sql, params = findings.query.sql_with_params()
     shown = _plan(sql, params)
 
-    assert "episode_closed" in shown or "episode_finding_opened" in shown
+    assert "episode_closed" in shown or "episode_finding_probe" in shown
     assert "Seq Scan on findings_findingepisode" not in shown
     assert set(findings.values_list("rule_id", flat=True)) == {"f1", "f2"}  # not f4's false positive
