@@ -459,7 +459,9 @@ class FindingEpisode(models.Model):
             # Closing time and kind ride along: "patched in a month" and "open on a day" ask each
             # finding of a drill-down list whether such an episode exists, from the index alone.
             models.Index(
-                fields=["finding", "opened_at"], include=["closed_at", "closed_as"], name="episode_finding_probe"
+                fields=["finding", "opened_at"],
+                include=["closed_at", "closed_as"],
+                name="episode_finding_probe",
             ),
             # "Open at the end of day D" = still open and opened by then, or closed after D's end;
             # "patched during these days" = closed then (as mitigated).

@@ -115,7 +115,8 @@ def unenrolled_lead(db, settings):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Each test starts with an empty cache: a throttle's counts from earlier tests in the worker would refuse it (429)."""
+    """Each test starts with an empty cache: a throttle's counts left by earlier tests in the same
+    worker would refuse it (429)."""
     cache.clear()
 
 
