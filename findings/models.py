@@ -326,6 +326,15 @@ class Finding(models.Model):
             # drill-downs and comparisons: first_seen never changes, so only new findings (and status
             # changes, which rewrite every index) write it.
             models.Index(fields=["first_seen", "id"], name="finding_first_seen_order"),
+            # A team's findings newest first (a member's drill-down from a dashboard, found or patched in
+            # a month, open on a day), and the same per severity for each severity's capped count: in the
+            # team's list order a page of findings open on a day read most of the team's findings.
+            models.Index(fields=["team", "first_seen", "id"], name="finding_team_first_seen"),
+            models.Index(
+                fields=["team", "severity_rank", "first_seen", "id"],
+                include=["status", "asset"],
+                name="finding_team_severity_seen",
+            ),
             # The same per severity: the metrics' drill-downs pick a severity and a time (open on a day,
             # patched or found in a month, an age band), and each severity's capped count reads its
             # matches newest first, where they lie together (findings/selectors.py).
