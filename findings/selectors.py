@@ -80,6 +80,7 @@ EXACT_COUNT_ROWS = 10_000
 EPSS_MIN_CVES = 50
 EPSS_MAX_CVES = 5_000
 EPSS_MARGIN = 2
+_RANK_BY_SEVERITY = {str(severity): rank for severity, rank in SEVERITY_RANK.items()}
 _SEVERITIES = [(str(value), str(label), SEVERITY_RANK[Severity(value)]) for value, label in Severity.choices]
 # Rule ids people paste (CVE-2021-44228, GHSA-jfh8-c2jp-5v3q) are matched exactly as well.
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{2,}$")
@@ -130,6 +131,30 @@ def finding_slice(findings: QuerySet[Finding], *, sort: str | None, start: int, 
     return list(findings[start:stop])
 
 
+class FindingPages:
+    """A list of findings (as ``finding_list_for_user`` returns it) whose pages are read through
+    ``finding_slice``, for a paginator: an EPSS-sorted page then does not sort every match."""
+
+    ordered = True
+
+    def __init__(self, findings: QuerySet[Finding], *, sort: str | None) -> None:
+        self._findings, self._sort = findings, sort
+
+    def order_by(self, *fields: Any) -> QuerySet[Finding]:
+        return self._findings.order_by(*fields)
+
+    def count(self) -> int:
+        return int(self._findings.count())
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, slice) and key.stop is not None and key.step is None:
+            return finding_slice(self._findings, sort=self._sort, start=key.start or 0, stop=key.stop)
+        return self._findings[key]
+
+
 def _epss_slice(findings: QuerySet[Finding], start: int, stop: int) -> list[Finding] | None:
     """Rows ``start:stop`` of ``findings`` in EPSS order, from the findings of the top-scored CVEs alone
     (None: let the caller sort them all).
@@ -170,7 +195,8 @@ def _apply_filters(findings: FindingQuerySet, filters: Mapping[str, Any]) -> Fin
     if severities:
         # By the generated rank, which leads the list-order index: by the text, a page of info findings
         # read the index from the critical ones down, row by row (six seconds at a million findings).
-        findings = findings.filter(severity_rank__in=[SEVERITY_RANK.get(value, -1) for value in severities])
+        ranks = [_RANK_BY_SEVERITY.get(value, -1) for value in severities]
+        findings = findings.filter(severity_rank__in=ranks)
     for field in ("category", "status"):
         values = _as_list(filters.get(field))
         if values:

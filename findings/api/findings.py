@@ -127,7 +127,10 @@ class FindingViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=FILTER_PARAMETERS, responses=FindingSerializer(many=True))
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
+        filters = _filters(request)
+        findings = selectors.finding_list_for_user(user=request.user, filters=filters)
+        # Pages read like the list page's: an EPSS-sorted one from the top-scored CVEs' findings.
+        page = self.paginate_queryset(selectors.FindingPages(findings, sort=filters.get("sort")))  # type: ignore[arg-type]
         return self.get_paginated_response(FindingSerializer(page, many=True).data)
 
     @extend_schema(responses=FindingDetailSerializer)

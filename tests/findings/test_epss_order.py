@@ -8,6 +8,7 @@ page must still be the same rows, in the same order, as sorting all matches woul
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from findings import selectors
 from findings.models import EpssScore, Finding
@@ -109,4 +110,22 @@ def test_a_page_is_still_read_from_the_scored_cves_when_the_planner_misjudges_th
         rows = selectors.finding_slice(findings, sort="epss", start=0, stop=25)
 
     assert [finding.pk for finding in rows] == everything[:25]
+    assert any('"findings_finding"."rule_id" IN' in q["sql"] for q in captured)
+
+
+def test_the_api_pages_in_epss_order_from_the_top_scored_cves(scored, lead, monkeypatch):
+    monkeypatch.setattr(selectors, "EXACT_COUNT_ROWS", 0)  # as if the planner expected many matches
+    monkeypatch.setattr(selectors, "EPSS_MIN_CVES", 2)
+    monkeypatch.setattr(selectors, "EPSS_MARGIN", 0.1)
+    client = APIClient()
+    client.force_authenticate(lead)
+    findings = selectors.finding_list_for_user(user=lead, filters={"status": ["open"], "sort": "epss"})
+    everything = [finding.pk for finding in findings]
+
+    with CaptureQueriesContext(connection) as captured:
+        first = client.get("/api/v1/findings/?status=open&sort=epss&page=2")
+    assert first.status_code == 200
+    size = len(first.json()["results"])
+    assert [row["id"] for row in first.json()["results"]] == everything[size : 2 * size]
+    assert first.json()["count"] == len(everything)
     assert any('"findings_finding"."rule_id" IN' in q["sql"] for q in captured)

@@ -34,8 +34,10 @@ def plan(queryset, *, search: bool = False) -> str:
 
 
 def full_sorts(shown: str) -> int:
-    """Sorts of every match (an incremental sort only orders rows already in index order)."""
-    return shown.replace("Incremental Sort", "").count("Sort")
+    """Sort nodes over every match (an incremental sort only orders rows already in index order; its
+    "Sort Key" lines are not sorts)."""
+    nodes = (line.strip().removeprefix("->").strip() for line in shown.splitlines())
+    return sum(1 for node in nodes if node.startswith("Sort  ("))
 
 
 @pytest.fixture
