@@ -24,6 +24,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest
+from rest_framework.request import Request
 
 from hygiene.permissions import (
     RESTRICTED_READ_ATTR,
@@ -52,7 +53,7 @@ def data_version() -> int | None:
     return None if wrote else int(version)
 
 
-def viewer_key(request: HttpRequest, kind: str) -> str | None:
+def viewer_key(request: HttpRequest | Request, kind: str) -> str | None:
     """The cache key of what ``request`` would see now, or None when nothing may be kept."""
     version = data_version()
     if version is None:
@@ -70,7 +71,7 @@ def viewer_key(request: HttpRequest, kind: str) -> str | None:
     return f"metrics:dashboard:{kind}:{version}:{selectors.today().isoformat()}:{digest}"
 
 
-def cached_content(request: HttpRequest, kind: str, compute: Callable[[], Any]) -> Any:
+def cached_content(request: HttpRequest | Request, kind: str, compute: Callable[[], Any]) -> Any:
     """``compute()``, or what it gave the same viewer for the same path on the same data and day.
 
     Whether computing read restricted data inside an engagement is kept with the content and replayed,

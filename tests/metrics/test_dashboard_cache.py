@@ -187,3 +187,18 @@ def test_a_kept_dashboard_read_in_an_engagement_is_still_logged_as_a_restricted_
     _, computed_again = _view(client, "/metrics/teams/vaults/")
     assert computed_first and not computed_again
     assert AuditEntry.objects.filter(action="restricted_read").count() == logged + 2
+
+
+def test_an_api_value_kept_for_the_data_follows_a_change(api_client, lead, computed):
+    client_for(api_client, lead)
+    url = "/api/v1/metrics/open/"
+    before = api_client.get(url).json()["value"]["value"]
+    assert api_client.get(url).json()["value"]["value"] == before
+    job_import_records(
+        team=computed.trainer.team,
+        asset=computed.trainer,
+        records=[record(9, rule_id="f9", severity="critical")],
+        scanner="trivy",
+        started_at=at(computed.today),
+    )
+    assert api_client.get(url).json()["value"]["value"] == before + 1
