@@ -195,9 +195,9 @@ def test_an_api_value_kept_for_the_data_follows_a_change(api_client, lead, compu
     before = api_client.get(url).json()["value"]["value"]
     assert api_client.get(url).json()["value"]["value"] == before
     job_import_records(
-        team=computed.trainer.team,
-        asset=computed.trainer,
-        records=[record(9, rule_id="f9", severity="critical")],
+        team=computed.gateway.team,
+        asset=computed.gateway,  # its scan again (f5) with one finding more
+        records=[record(0, rule_id="f5", severity="high"), record(1, rule_id="f9", severity="critical")],
         scanner="trivy",
         started_at=at(computed.today),
     )
