@@ -202,3 +202,14 @@ def test_an_api_value_kept_for_the_data_follows_a_change(api_client, lead, compu
         started_at=at(computed.today),
     )
     assert api_client.get(url).json()["value"]["value"] == before + 1
+
+
+def test_the_snapshot_beat_task_folds_the_log_into_the_base_without_moving_the_version_back(history):
+    from metrics.tasks import snapshot_today
+
+    before = data_version()
+    snapshot_today()  # writes today's snapshot rows (a new version), then prunes
+    assert data_version() > before
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM metrics_data_version_log")
+        assert cursor.fetchone()[0] == 0
