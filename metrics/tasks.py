@@ -7,13 +7,16 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
+from metrics.services.data_version import data_version_prune
 from metrics.services.snapshots import snapshot_compute_day, snapshot_compute_days, snapshot_missing_days
 
 
 @shared_task(name="metrics.tasks.snapshot_today", ignore_result=True)
 def snapshot_today() -> None:
-    """Refresh today's snapshot, so the dashboards' current month is at most a quarter of an hour old."""
+    """Refresh today's snapshot, so the dashboards' current month is at most a quarter of an hour old,
+    and fold the data version's log into its base count."""
     snapshot_compute_day(day=timezone.localdate())
+    data_version_prune()
 
 
 @shared_task(name="metrics.tasks.snapshot_missing", ignore_result=True)

@@ -9,6 +9,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 
 from assets.models import Environment
 from assets.selectors import hidden_restricted_count_for_user
@@ -16,6 +18,7 @@ from findings.selectors import job_list_for_user, upload_team_options
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.exports import Echo, csv_rows
 from hygiene.permissions import is_auditor, is_security_lead
+from metrics.dashboard_cache import cached_content
 from metrics.dashboards import Period, build_comparison, build_dashboard, parse_month
 from metrics.selectors import Scope
 
@@ -38,18 +41,39 @@ def _scope(request: HttpRequest, *, team: str = "", exclude_restricted: bool = F
     return scope, Period.month(parse_month(request.GET.get("month")))
 
 
-def _render(request: HttpRequest, template: str, scope: Scope, period: Period, **extra: Any) -> HttpResponse:
-    dashboard = build_dashboard(scope, period)
-    context = {
-        "dashboard": dashboard,
-        "teams": hygiene_selectors.team_list_for_user(user=request.user).order_by("name"),
-        "environments": Environment.choices,
-        "is_security_lead": is_security_lead(request.user),
-        "is_auditor": is_auditor(request.user),
-        "month_value": period.start.strftime("%Y-%m"),
-        **extra,
-    }
-    return render(request, template, context)
+def _render(
+    request: HttpRequest,
+    template: str,
+    scope: Scope,
+    period: Period,
+    *,
+    fragment: dict[str, Any] | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    """The page around the dashboard, whose content (filters, tiles, charts, rankings) is kept per
+    viewer and state of the data (``cached_content``): only the page's own parts are built per request."""
+    teams = hygiene_selectors.team_list_for_user(user=request.user).order_by("name")
+    flags = {"is_security_lead": is_security_lead(request.user), "is_auditor": is_auditor(request.user)}
+
+    def content() -> str:
+        context = {
+            "dashboard": build_dashboard(scope, period),
+            "teams": teams,
+            "environments": Environment.choices,
+            "month_value": period.start.strftime("%Y-%m"),
+            "request": request,
+            **flags,
+            **(fragment or {}),
+        }
+        return render_to_string("metrics/_dashboard.html", context)
+
+    dashboard_html = _safe(cached_content(request, template, content))
+    return render(request, template, {"dashboard_html": dashboard_html, "teams": teams, **flags, **extra})
+
+
+def _safe(html: str) -> SafeString:
+    # Rendered by our own template with autoescaping on: every untrusted value in it is escaped.
+    return mark_safe(html)  # noqa: S308
 
 
 @login_required
@@ -74,7 +98,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 def team_view(request: HttpRequest, slug: str) -> HttpResponse:
     scope, period = _scope(request, team=slug, exclude_restricted=is_auditor(request.user))
     team = hygiene_selectors.team_list_for_user(user=request.user).get(slug=slug)
-    return _render(request, "metrics/team.html", scope, period, team=team)
+    return _render(request, "metrics/team.html", scope, period, fragment={"team": team}, team=team)
 
 
 @login_required
@@ -91,7 +115,7 @@ def auditor_view(request: HttpRequest) -> HttpResponse:
             status=403,
         )
     scope, period = _scope(request, exclude_restricted=True)
-    return _render(request, "metrics/auditor.html", scope, period)
+    return _render(request, "metrics/auditor.html", scope, period, fragment={"auditor_view": True})
 
 
 @login_required
@@ -114,11 +138,16 @@ def chart_csv(request: HttpRequest, key: str) -> StreamingHttpResponse:
 def compare(request: HttpRequest) -> HttpResponse:
     """Periods side by side per team and per asset kind: who improves and who slips."""
     scope, period = _scope(request, exclude_restricted=is_auditor(request.user))
-    context = {
-        "comparison": build_comparison(scope, period),
-        "dashboard": {"scope": scope, "period": period},
-        "teams": hygiene_selectors.team_list_for_user(user=request.user).order_by("name"),
-        "environments": Environment.choices,
-        "month_value": period.start.strftime("%Y-%m"),
-    }
-    return render(request, "metrics/compare.html", context)
+
+    def content() -> str:
+        context = {
+            "comparison": build_comparison(scope, period),
+            "dashboard": {"scope": scope, "period": period},
+            "environments": Environment.choices,
+            "month_value": period.start.strftime("%Y-%m"),
+            "request": request,
+        }
+        return render_to_string("metrics/_compare.html", context)
+
+    compare_html = _safe(cached_content(request, "compare", content))
+    return render(request, "metrics/compare.html", {"compare_html": compare_html})

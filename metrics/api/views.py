@@ -17,6 +17,7 @@ from assets.models import Environment
 from hygiene import selectors as hygiene_selectors
 from hygiene.permissions import is_auditor
 from metrics import selectors
+from metrics.dashboard_cache import cached_content
 from metrics.dashboards import Period, last_months, parse_month, period_context
 from metrics.definitions import METRICS, Metric, MetricValue, is_available, pending_reason, value_of
 from metrics.selectors import Scope
@@ -101,8 +102,12 @@ class MetricListView(APIView):
     @extend_schema(parameters=FILTERS, responses=MetricSerializer(many=True))
     def get(self, request: Request) -> Response:
         scope, period = _scope(request)
-        contexts = [period_context(scope, p) for p in (period, period.previous(), period.year_before())]
-        return Response([_describe(metric, period, contexts) for metric in METRICS.values()])
+
+        def values() -> list[dict[str, Any]]:
+            contexts = _contexts(scope, period)
+            return [_describe(metric, period, contexts) for metric in METRICS.values()]
+
+        return Response(cached_content(request, "api", values))
 
 
 class MetricDetailView(APIView):
@@ -110,8 +115,13 @@ class MetricDetailView(APIView):
     def get(self, request: Request, key: str) -> Response:
         metric = _metric(key)
         scope, period = _scope(request)
-        contexts = [period_context(scope, p) for p in (period, period.previous(), period.year_before())]
-        return Response(_describe(metric, period, contexts))
+        return Response(
+            cached_content(request, "api", lambda: _describe(metric, period, _contexts(scope, period)))
+        )
+
+
+def _contexts(scope: Scope, period: Period) -> list[Any]:
+    return [period_context(scope, p) for p in (period, period.previous(), period.year_before())]
 
 
 def _describe(metric: Metric, period: Period, contexts: list[Any]) -> dict[str, Any]:
@@ -151,21 +161,27 @@ class MetricSeriesView(APIView):
             return Response({"key": key, "interval": "month", "points": [], "detail": pending_reason(metric)})
         scope, period = _scope(request)
         interval = request.query_params.get("interval", "month")
-        if interval == "day":
-            return Response({"key": key, "interval": "day", "points": _daily(request, scope, key)})
-        if interval != "month":
+        if interval not in ("day", "month"):
             raise ValidationError({"interval": "Choose day or month."})
-        points = []
-        for month in last_months(period):
-            value = value_of(metric, period_context(scope, month))
-            points.append(
-                {
-                    "period": month.start.strftime("%Y-%m"),
-                    "value": value and value.value,
-                    "count": value and value.count,
-                }
-            )
-        return Response({"key": key, "interval": "month", "points": points})
+        if interval == "day":
+            points = cached_content(request, "api", lambda: _daily(request, scope, key))
+        else:
+            points = cached_content(request, "api", lambda: _monthly(metric, scope, period))
+        return Response({"key": key, "interval": interval, "points": points})
+
+
+def _monthly(metric: Metric, scope: Scope, period: Period) -> list[dict[str, Any]]:
+    points = []
+    for month in last_months(period):
+        value = value_of(metric, period_context(scope, month))
+        points.append(
+            {
+                "period": month.start.strftime("%Y-%m"),
+                "value": value and value.value,
+                "count": value and value.count,
+            }
+        )
+    return points
 
 
 def _daily(request: Request, scope: Scope, key: str) -> list[dict[str, Any]]:
