@@ -11,10 +11,14 @@ import re
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from findings.models import Finding, FindingEpisode
 from findings.selectors import finding_list_for_user
+from findings.services.jobs import job_import_records
 from metrics.services.snapshots import _EPISODES, day_bounds
+from tests.factories.assets import AssetFactory
+from tests.factories.findings import record
 from tests.metrics.conftest import at
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +125,33 @@ def test_the_patched_drill_down_finds_episodes_closed_as_mitigated_by_index(lead
 
     assert _episodes_by_index(shown)
     assert set(findings.values_list("rule_id", flat=True)) == {"f1", "f2"}  # not f4's false positive
+
+
+def test_an_older_scan_imported_later_closes_nothing_before_the_finding_was_first_seen(team_a, lead):
+    """A scan file dated before a finding was first seen (uploaded after a newer one) cannot close or
+    open an episode before the finding existed: its sighting counts as of first seen, so the episode
+    starts at first seen and "patched by a day" implies "first seen before it" (the drill-down lists
+    read findings in first-seen order on that)."""
+    today = timezone.localdate()
+    asset = AssetFactory(team=team_a, name="late-upload")
+    newer, older = at(today - dt.timedelta(days=10)), at(today - dt.timedelta(days=20))
+    job_import_records(team=team_a, asset=asset, records=[record(0, rule_id="g1")], scanner="trivy",
+                       started_at=newer)  # fmt: skip
+    job_import_records(team=team_a, asset=asset, records=[], scanner="trivy", started_at=older)
+
+    [(opened, closed, closed_as)] = FindingEpisode.objects.filter(finding__rule_id="g1").values_list(
+        "opened_at", "closed_at", "closed_as"
+    )
+    assert opened == newer  # not the older scan's time
+    # The finding is mitigated (the older file lacks it), and so is its episode, from first seen on
+    # (before 0017 the episode stayed open while the finding said mitigated).
+    assert Finding.objects.get(rule_id="g1").status == "mitigated"
+    assert closed is not None and closed >= opened and closed_as == "mitigated"
+    patched = finding_list_for_user(
+        user=lead,
+        filters={
+            "patched_from": (today - dt.timedelta(days=30)).isoformat(),
+            "patched_to": today.isoformat(),
+        },
+    )
+    assert list(patched.values_list("rule_id", flat=True)) == ["g1"]
