@@ -62,7 +62,7 @@ SORTS: dict[str, tuple[Any, ...]] = {
 }
 DEFAULT_SORT = "severity"
 # The filters that bound first seen (patched by a day implies first seen before it: migration 0017).
-TIME_FILTERS = ("found_from", "found_to", "patched_to", "open_on", "age")
+FIRST_SEEN_BOUNDS = ("found_from", "found_to", "patched_to", "open_on", "age")
 # Lists of many findings count their matches per severity up to this many, then say "more than": an
 # exact count of a security lead's open findings reads every one of them (most of a second at a
 # million findings), a capped one stops after the cap (an index range per severity).
@@ -347,7 +347,7 @@ def finding_severity_counts_capped(
     # Exact, in one grouped count, when the planner expects few enough rows to read them all (a
     # team's findings, a search, an asset); otherwise each severity up to the cap, which is exact
     # below the cap too.
-    time_bounded = any(filters.get(name) for name in TIME_FILTERS)
+    time_bounded = any(filters.get(name) for name in FIRST_SEEN_BOUNDS)
     # A time filter (open on a day, patched in a month) asks each candidate's episodes: counting every
     # candidate exactly costs a probe each (a team's 50,000 findings: 0.4 s), counting each severity
     # newest first up to the cap stops where the matches thin out.

@@ -21,7 +21,7 @@ from django.urls import get_script_prefix, reverse
 from assets.models import Asset, AssetKind, Environment
 from findings.checks import CheckType
 from findings.models import SEVERITY_RANK, FindingStatus
-from findings.selectors import AGE_BANDS, age_band_condition, finding_list_for_user
+from findings.selectors import AGE_BANDS, FIRST_SEEN_BOUNDS, age_band_condition, finding_list_for_user
 from hygiene import selectors as hygiene_selectors
 from hygiene.lib.survival import kaplan_meier
 from hygiene.models import Membership, TeamRole
@@ -57,7 +57,7 @@ KPI_KEYS = (
     "exceptions_expiring",
 )
 # Findings list filters that pick findings by a time (first seen, patched, open on a day, age).
-TIME_FILTERS = frozenset({"found_from", "found_to", "patched_from", "patched_to", "open_on", "age"})
+TIME_FILTERS = frozenset({*FIRST_SEEN_BOUNDS, "patched_from"})
 SEVERITY_BY_RANK = {rank: str(severity) for severity, rank in SEVERITY_RANK.items()}
 AGE_FIELD_BY_BAND = dict(zip(AGE_BANDS, selectors.AGE_FIELDS, strict=True))
 
