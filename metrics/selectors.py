@@ -227,13 +227,16 @@ def remembered_rows(sql: str, params: Any) -> list[tuple[Any, ...]]:
     """The rows of a query over the snapshot tables, computed once per state of those tables.
 
     Snapshot rows change only when the snapshot service writes them, and every write moves a counter
-    on (a trigger, migration metrics/0004); the rows are kept under that counter and the query's own
+    on (a trigger, migrations metrics/0004 and 0006); the rows are kept under that counter and the query's own
     text and parameters, which spell out whose rows it reads (the permission path's conditions), so
     two viewers share an answer only when they would read the same rows. Summing a month's histograms
     is most of a dashboard's time; the past does not change between two page loads.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT value FROM metrics_snapshot_generation")
+        cursor.execute(
+            "SELECT value + (SELECT count(*) FROM metrics_snapshot_generation_log)"
+            " FROM metrics_snapshot_generation"
+        )
         generation = cursor.fetchone()[0]
         digest = hashlib.sha256(repr((sql, tuple(params))).encode()).hexdigest()
         key = f"metrics:rows:{generation}:{digest}"

@@ -302,6 +302,9 @@ CELERY_BEAT_SCHEDULE.update(
         "metrics-snapshot-days": {"task": "metrics.tasks.snapshot_missing", "schedule": 3600.0},
     }
 )
+# A backfill of months is cut into this many stretches of days, computed at once on as many database
+# connections (each takes a database core); 1 computes them one after the other.
+HYGIENE_METRICS_CONNECTIONS = env.int("HYGIENE_METRICS_CONNECTIONS", default=2)
 
 # --- findings: scan import pipeline (upload limit, SLA policy) --------------------------------------
 # Largest scan file accepted by upload, API push or command; refused while it streams in.

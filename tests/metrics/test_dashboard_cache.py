@@ -10,6 +10,7 @@ import re
 import pytest
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from assets.models import Asset
 from assets.services.assets import asset_update
@@ -19,6 +20,7 @@ from hygiene.models import AuditEntry, Membership
 from hygiene.services.teams import membership_remove
 from metrics.dashboard_cache import data_version
 from metrics.models import FindingSnapshot
+from metrics.selectors import remembered_rows
 from metrics.services.data_version import data_version_prune
 from metrics.services.snapshots import snapshot_backfill, snapshot_compute_day
 from tests.conftest import client_for
@@ -99,6 +101,29 @@ def test_the_version_moves_once_per_committed_writing_transaction_and_never_back
         assert cursor.fetchone()[0] == 0
     Membership.objects.filter(pk=0).delete()  # a statement that changes no row still counts
     assert data_version() == before + 2
+
+
+def test_kept_snapshot_sums_follow_every_snapshot_write_and_the_prune_keeps_them(history):
+    """Sums of snapshot rows are kept per generation of the snapshot tables (metrics/0004, 0006)."""
+    counted = "SELECT count(*) FROM metrics_findingsnapshot WHERE day = %s"
+    day = history.day(40)
+    assert remembered_rows(counted, [day]) == [(0,)]
+
+    snapshot_compute_day(day=day)
+    written = FindingSnapshot.objects.filter(day=day).count()
+    assert written and remembered_rows(counted, [day]) == [(written,)]
+
+    data_version_prune()  # folds the generation's log into its base: the kept answer still holds
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM metrics_snapshot_generation_log")
+        assert cursor.fetchone()[0] == 0
+    with CaptureQueriesContext(connection) as queries:
+        assert remembered_rows(counted, [day]) == [(written,)]
+    assert not any("metrics_findingsnapshot WHERE" in query["sql"] for query in queries)
+
+    FindingSnapshot.objects.filter(day=day, severity="critical").delete()
+    assert remembered_rows(counted, [day]) == [(FindingSnapshot.objects.filter(day=day).count(),)]
+    assert FindingSnapshot.objects.filter(day=day).count() < written
 
 
 def test_an_imported_finding_shows_at_once_to_lead_and_member(client, lead, teammate, computed):

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from metrics.models import CoverageSnapshot, FindingSnapshot
-from metrics.services.snapshots import snapshot_backfill, snapshot_compute_day
+from metrics.models import CoverageSnapshot, FindingMonth, FindingSnapshot
+from metrics.services.snapshots import snapshot_backfill, snapshot_compute_day, snapshot_compute_days
 from tests.metrics.conftest import build_history
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +40,30 @@ def test_backfilled_days_equal_the_days_computed_on_the_day(team_a, team_b):
     for day, (findings, coverage) in computed.items():
         assert _rows(FindingSnapshot, day) == findings, day
         assert _rows(CoverageSnapshot, day) == coverage, day
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backfill_on_two_connections_writes_what_one_connection_writes(team_a, team_b):
+    """Committed data (no test transaction around it), so the second connection sees it: the days
+    are cut into two stretches computed at once, and every day and month equals the run on one."""
+    history = build_history(team_a, team_b)
+    days = [history.day(0) + dt.timedelta(days=n) for n in range((history.today - history.day(0)).days)]
+
+    def written():
+        month_fields = [f.attname for f in FindingMonth._meta.concrete_fields if f.attname not in IGNORED]
+        months = sorted(map(repr, FindingMonth.objects.values_list(*month_fields)))
+        return [(_rows(FindingSnapshot, day), _rows(CoverageSnapshot, day)) for day in days], months
+
+    snapshot_compute_days(days=days, connections=1)
+    alone = written()
+    FindingSnapshot.objects.all().delete()
+    FindingMonth.objects.all().delete()
+
+    snapshot_compute_days(days=days, connections=2)
+
+    assert len(days) >= 60  # long enough to be cut in two (two chunks each)
+    assert any(findings for findings, _ in alone[0])
+    assert written() == alone
 
 
 def test_computing_a_day_twice_changes_nothing(history):
