@@ -66,20 +66,21 @@ def finding_list(request: HttpRequest) -> HttpResponse:
     form = FindingFilterForm(data, teams=_team_choices(request))
     filters = form.filters()
     findings = selectors.finding_list_for_user(user=request.user, filters=filters)
-    counts = selectors.finding_severity_counts_capped(user=request.user, filters=filters)
     # The counts beside the list already say how many rows match: no second COUNT over the table.
-    chosen = [(n, capped) for value, _, n, capped in counts if value == filters.get("severity", value)]
-    total, capped = sum(n for n, _ in chosen), any(capped for _, capped in chosen)
+    counts = selectors.finding_list_counts(user=request.user, filters=filters)
     query = request.GET.copy()
     query.pop("page", None)
     severity_query = query.copy()
     severity_query.pop("severity", None)
     context = {
         "form": form,
-        "page": paginate(request, _Counted(findings, total, filters.get("sort")), count_capped=capped),
+        "page": paginate(
+            request, _Counted(findings, counts.total, filters.get("sort")), count_capped=counts.total_capped
+        ),
         "query": query.urlencode(),
         "severity_query": severity_query.urlencode(),
-        "counts": counts,
+        "counts": counts.rows,
+        "uncounted": any(count is None for _, _, count, _ in counts.rows),
         "selected_severity": filters.get("severity", ""),
         "bulk_form": BulkStatusForm() if _may_change_some(request.user) else None,
         "today": timezone.localdate(),

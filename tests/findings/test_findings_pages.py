@@ -144,6 +144,34 @@ def test_counts_past_the_cap_say_more_than_and_the_pager_stops_at_the_cap(
     assert len(response.context["page"].object_list) == 5
 
 
+def test_a_list_that_asks_each_findings_history_counts_only_what_is_in_view(
+    client, asset, teammate, monkeypatch
+):
+    """Open on a day, patched in a month (the metrics' drill-downs): the list in view is counted, up to
+    its cap; the other severities are offered as links without a count, and the page says why."""
+    from findings import selectors
+
+    monkeypatch.setattr(selectors, "HISTORY_COUNT_CAP", 3)
+    FindingFactory.create_batch(5, asset=asset, severity="high")
+    FindingFactory(asset=asset, severity="low", rule_id="LOW-1")
+    FindingFactory(asset=asset, severity="low", rule_id="LOW-2")
+    today = timezone.localdate().isoformat()
+    member = client_for(client, teammate)
+
+    every = member.get(LIST, {"open_on": today, "status": ""})
+
+    assert {count for _, _, count, _ in every.context["counts"]} == {None}
+    assert every.context["page"].paginator.count == 3 and every.context["page"].count_capped
+    page = every.content.decode()
+    assert "more than 3" in page and "pick a severity to count it" in page
+
+    low = member.get(LIST, {"open_on": today, "status": "", "severity": "low"})
+
+    counts = {value: (count, capped) for value, _, count, capped in low.context["counts"]}
+    assert counts["low"] == (2, False) and counts["high"] == (None, False)
+    assert low.context["page"].paginator.count == 2 and rows(low) == {"LOW-1", "LOW-2"}
+
+
 def test_counts_are_exact_when_few_and_capped_when_many_for_every_persona(
     asset, teammate, outsider, lead, monkeypatch
 ):
