@@ -144,32 +144,40 @@ def test_counts_past_the_cap_say_more_than_and_the_pager_stops_at_the_cap(
     assert len(response.context["page"].object_list) == 5
 
 
-def test_a_list_that_asks_each_findings_history_counts_only_what_is_in_view(
+def test_a_list_that_asks_each_findings_history_is_counted_in_one_pass_up_to_its_cap(
     client, asset, teammate, monkeypatch
 ):
-    """Open on a day, patched in a month (the metrics' drill-downs): the list in view is counted, up to
-    its cap; the other severities are offered as links without a count, and the page says why."""
+    """Open on a day, patched in a month (the metrics' drill-downs): within the cap each severity is
+    counted; past it, or with one severity chosen, the others are offered without a count and the
+    page says why."""
     from findings import selectors
 
-    monkeypatch.setattr(selectors, "HISTORY_COUNT_CAP", 3)
     FindingFactory.create_batch(5, asset=asset, severity="high")
     FindingFactory(asset=asset, severity="low", rule_id="LOW-1")
     FindingFactory(asset=asset, severity="low", rule_id="LOW-2")
     today = timezone.localdate().isoformat()
     member = client_for(client, teammate)
 
-    every = member.get(LIST, {"open_on": today, "status": ""})
+    def counts(response):
+        return {value: (count, capped) for value, _, count, capped in response.context["counts"]}
 
-    assert {count for _, _, count, _ in every.context["counts"]} == {None}
-    assert every.context["page"].paginator.count == 3 and every.context["page"].count_capped
-    page = every.content.decode()
-    assert "more than 3" in page and "pick a severity to count it" in page
+    within = member.get(LIST, {"open_on": today, "status": ""})
+    assert counts(within)["high"] == (5, False) and counts(within)["low"] == (2, False)
+    assert counts(within)["critical"] == (0, False) and within.context["page"].paginator.count == 7
+    assert "asks each finding" not in within.content.decode()
+
+    monkeypatch.setattr(selectors, "HISTORY_COUNT_CAP", 3)
+    past = member.get(LIST, {"open_on": today, "status": ""})
+
+    assert {count for count, _ in counts(past).values()} == {None}
+    assert past.context["page"].paginator.count == 3 and past.context["page"].count_capped
+    assert "More than 3 findings" in past.content.decode()
 
     low = member.get(LIST, {"open_on": today, "status": "", "severity": "low"})
 
-    counts = {value: (count, capped) for value, _, count, capped in low.context["counts"]}
-    assert counts["low"] == (2, False) and counts["high"] == (None, False)
+    assert counts(low)["low"] == (2, False) and counts(low)["high"] == (None, False)
     assert low.context["page"].paginator.count == 2 and rows(low) == {"LOW-1", "LOW-2"}
+    assert "only the severity in view is counted" in low.content.decode()
 
 
 def test_counts_are_exact_when_few_and_capped_when_many_for_every_persona(
