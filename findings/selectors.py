@@ -365,9 +365,9 @@ def finding_list_counts(
     filters = filters or {}
     selected = str(filters.get("severity") or "")
     if not any(filters.get(name) for name in HISTORY_FILTERS):
-        rows = finding_severity_counts_capped(user=user, filters=filters, cap=cap)
-        chosen = [(n, capped) for value, _, n, capped in rows if value == (selected or value)]
-        return ListCounts(list(rows), sum(n for n, _ in chosen), any(capped for _, capped in chosen))
+        counted = finding_severity_counts_capped(user=user, filters=filters, cap=cap)
+        chosen = [(n, capped) for value, _, n, capped in counted if value == (selected or value)]
+        return ListCounts(list(counted), sum(n for n, _ in chosen), any(capped for _, capped in chosen))
     cap = HISTORY_COUNT_CAP if cap is None else cap
     matching = _apply_filters(cast(FindingQuerySet, _visible_findings(user)), filters)
     # Newest first from the bound, where a time filter's matches lie together (ids alone: the
