@@ -473,11 +473,16 @@ class FindingEpisode(models.Model):
                 name="episode_finding_probe",
             ),
             # "Open at the end of day D" = still open and opened by then, or closed after D's end;
-            # "patched during these days" = closed then (as mitigated).
+            # "patched during these days" = closed then (as mitigated). The findings they belong to
+            # ride along: the "open on a day" list reads those reopened or closed since from the
+            # indexes alone (selectors.open_at_end_of).
             models.Index(
-                fields=["opened_at"], name="episode_open", condition=models.Q(closed_at__isnull=True)
+                fields=["opened_at"],
+                include=["finding", "is_first"],
+                name="episode_open_cover",
+                condition=models.Q(closed_at__isnull=True),
             ),
-            models.Index(fields=["closed_at"], name="episode_closed"),
+            models.Index(fields=["closed_at"], include=["opened_at", "finding"], name="episode_closed_cover"),
         ]
 
     def __str__(self) -> str:

@@ -13,8 +13,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from findings.models import Finding, FindingEpisode
+from findings.models import Finding, FindingEpisode, FindingStatus
 from findings.selectors import finding_list_for_user
+from findings.services.findings import finding_bulk_set_status
 from findings.services.jobs import job_import_records
 from metrics.services.snapshots import _EPISODES, day_bounds
 from tests.factories.assets import AssetFactory
@@ -114,6 +115,34 @@ def test_the_open_on_drill_down_looks_up_each_findings_episodes_by_index(lead, h
 
     assert _episodes_by_index(shown)
     assert set(findings.values_list("rule_id", flat=True)) == {"f1", "f3", "f4", "f5"}
+
+
+@pytest.mark.parametrize("hashed", [True, False], ids=["sets-of-episodes-since", "probe-each-finding"])
+def test_open_on_a_day_lists_exactly_the_findings_in_an_episode_then(lead, history, monkeypatch, hashed):
+    """Both ways of asking (the episodes reopened or closed since, looked up by hash; or each
+    finding's episodes probed) list the findings in an episode at the end of each day, including one
+    closed then and reopened since."""
+    from findings import selectors
+
+    monkeypatch.setattr(selectors, "HASHED_EPISODES", 10**9 if hashed else -1)
+    f2 = history.finding("f2")  # mitigated on day 40
+    finding_bulk_set_status(actor=lead, finding_ids=[f2.pk], status=FindingStatus.OPEN, reason="back")
+
+    listed_on = {}
+    for n in range(0, 61, 5):
+        day = history.day(n)
+        end = day_bounds(day)[1]
+        expected = {
+            episode.finding.rule_id
+            for episode in FindingEpisode.objects.select_related("finding")
+            if episode.opened_at < end and (episode.closed_at is None or episode.closed_at >= end)
+        }
+        listed = finding_list_for_user(user=lead, filters={"open_on": day.isoformat()})
+        listed_on[n] = set(listed.values_list("rule_id", flat=True))
+        assert listed_on[n] == expected, day
+
+    assert "f2" in listed_on[35] and "f2" not in listed_on[45] and "f2" in listed_on[60]  # reopened today
+    assert "f1" in listed_on[40] and "f1" not in listed_on[30]  # its second episode, days 40 to 45
 
 
 def test_the_patched_drill_down_finds_episodes_closed_as_mitigated_by_index(lead, history):
