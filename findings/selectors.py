@@ -370,6 +370,9 @@ class ListCounts:
     rows: list[tuple[str, str, int | None, bool]]
     total: int
     total_capped: bool
+    # The matching findings' ids, newest first, when the count read them (a list asking each
+    # finding's history): its pages in that order need not ask again (``findings_by_ids``).
+    newest_ids: list[int] | None = None
 
 
 def finding_list_counts(
@@ -407,7 +410,14 @@ def finding_list_counts(
             rows.append((value, label, None, False))  # not counted: past the cap, or filtered out
         else:
             rows.append((value, label, by_rank.get(rank, 0), False))
-    return ListCounts(rows, total, capped)
+    return ListCounts(rows, total, capped, newest_ids=ids)
+
+
+def findings_by_ids(ids: list[int]) -> list[Finding]:
+    """The findings of ``ids`` (already checked: as ``finding_list_counts`` read them for a person),
+    with what the list shows, newest first."""
+    rows = Finding.objects.filter(pk__in=ids).select_related("asset", "team").only(*LIST_FIELDS)
+    return list(rows.order_by(*SORTS["newest"]))
 
 
 def finding_severity_counts_capped(

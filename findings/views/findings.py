@@ -28,10 +28,15 @@ class _Counted:
     """A queryset whose row count is already known, for the paginator; its pages are read through
     ``selectors.finding_slice`` (which reads an EPSS-sorted page without sorting every match)."""
 
-    def __init__(self, queryset: Any, count: int, sort: str | None = None) -> None:
+    def __init__(
+        self, queryset: Any, count: int, sort: str | None = None, newest_ids: list[int] | None = None
+    ) -> None:
         self._queryset = queryset
         self._count = count
         self._sort = sort
+        # The rows' ids in list order when the count read them (a list asking each finding's history,
+        # sorted newest first): a page is then read by id, without asking the history again.
+        self._ids = newest_ids if sort == "newest" else None
         self.ordered = True
 
     def count(self) -> int:
@@ -43,6 +48,8 @@ class _Counted:
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, slice) and key.stop is not None and key.step is None:
             start = key.start or 0
+            if self._ids is not None and key.stop <= len(self._ids):
+                return selectors.findings_by_ids(self._ids[start : key.stop])
             return selectors.finding_slice(self._queryset, sort=self._sort, start=start, stop=key.stop)
         return self._queryset[key]
 
@@ -75,7 +82,9 @@ def finding_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": paginate(
-            request, _Counted(findings, counts.total, filters.get("sort")), count_capped=counts.total_capped
+            request,
+            _Counted(findings, counts.total, filters.get("sort"), counts.newest_ids),
+            count_capped=counts.total_capped,
         ),
         "query": query.urlencode(),
         "severity_query": severity_query.urlencode(),

@@ -180,6 +180,25 @@ def test_a_list_that_asks_each_findings_history_is_counted_in_one_pass_up_to_its
     assert "only the severity in view is counted" in low.content.decode()
 
 
+def test_a_drill_down_list_pages_newest_first_through_every_match(client, asset, teammate):
+    """The metrics' drill-downs sort newest first; their pages come from the ids the count read."""
+    now = timezone.now()
+    for n in range(27):
+        FindingFactory(asset=asset, rule_id=f"R-{n:02}", first_seen=now - dt.timedelta(hours=n))
+    member = client_for(client, teammate)
+    query = {"open_on": timezone.localdate().isoformat(), "status": "", "sort": "newest"}
+
+    first = member.get(LIST, query)
+    second = member.get(LIST, {**query, "page": "2"})
+
+    def listed(response):
+        return [f.rule_id for f in response.context["page"].object_list]
+
+    assert listed(first) == [f"R-{n:02}" for n in range(25)]
+    assert listed(second) == ["R-25", "R-26"]
+    assert first.context["page"].paginator.count == 27
+
+
 def test_counts_are_exact_when_few_and_capped_when_many_for_every_persona(
     asset, teammate, outsider, lead, monkeypatch
 ):
