@@ -482,7 +482,11 @@ class FindingEpisode(models.Model):
                 name="episode_open_cover",
                 condition=models.Q(closed_at__isnull=True),
             ),
-            models.Index(fields=["closed_at"], include=["opened_at", "finding"], name="episode_closed_cover"),
+            models.Index(
+                fields=["closed_at"],
+                include=["opened_at", "finding", "closed_as"],
+                name="episode_closed_cover",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -24,6 +24,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='findingepisode',
-            index=models.Index(fields=['closed_at'], include=('opened_at', 'finding'), name='episode_closed_cover'),
+            index=models.Index(fields=['closed_at'], include=('opened_at', 'finding', 'closed_as'), name='episode_closed_cover'),
         ),
     ]

@@ -145,7 +145,13 @@ def test_open_on_a_day_lists_exactly_the_findings_in_an_episode_then(lead, histo
     assert "f1" in listed_on[40] and "f1" not in listed_on[30]  # its second episode, days 40 to 45
 
 
-def test_the_patched_drill_down_finds_episodes_closed_as_mitigated_by_index(lead, history):
+@pytest.mark.parametrize("hashed", [True, False], ids=["set-of-episodes", "probe-each-finding"])
+def test_the_patched_drill_down_finds_episodes_closed_as_mitigated_by_index(
+    lead, history, monkeypatch, hashed
+):
+    from findings import selectors
+
+    monkeypatch.setattr(selectors, "HASHED_EPISODES", 10**9 if hashed else -1)
     filters = {"patched_from": history.day(40).isoformat(), "patched_to": history.day(45).isoformat()}
     findings = finding_list_for_user(user=lead, filters=filters)
 
