@@ -4,9 +4,10 @@ A finding's history is its ``first_seen`` and its sightings (``FindingSighting``
 brought it back or found it gone, each status a person set, with the status after it and the SLA due
 date in force). The database keeps its episodes (``FindingEpisode``: each stretch during which the
 finding was open) from that history; a run copies the episodes that meet its days, with the columns
-they are grouped by, into a temporary table once, and each day is then written by two INSERT ... SELECT
-statements (findings, coverage): the state at the day's end from the episodes open then, the flows
-from those opened or closed in it, each found by index, joined in the database on their group. Assets
+they are grouped by, into a temporary table once (and those of each 30 days into a smaller one), and
+each day is then written by two INSERT ... SELECT statements (findings, coverage): the state at the
+day's end from the episodes open then (one scan of the 30 days' table), the flows from those opened or
+closed in it (found by index), joined in the database on their group. Assets
 are counted active from ``created_at`` to ``retired_at``; a scan counts from its file's scan time once
 its import has finished.
 
