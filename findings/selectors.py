@@ -64,9 +64,9 @@ DEFAULT_SORT = "severity"
 # The filters that bound first seen (patched by a day implies first seen before it: migration 0017).
 FIRST_SEEN_BOUNDS = ("found_from", "found_to", "patched_to", "open_on", "age")
 # The filters that ask each candidate finding's history (its episodes) whether it matches. Such a list
-# is counted up to HISTORY_COUNT_CAP: each row counted is a probe of a finding's episodes, and where the
-# matches are sparse (a month's patched findings among all those first seen before its end: one in
-# fourteen) counting to 1,000 probes 14,000 findings (a tenth of a second).
+# is counted in one pass up to HISTORY_COUNT_CAP (``finding_list_counts``): where the matches are sparse
+# (a month's patched findings among all those first seen before its end: one in fourteen) each row
+# counted means reading some fourteen candidates.
 HISTORY_FILTERS = ("open_on", "patched_from", "patched_to")
 HISTORY_COUNT_CAP = 500
 # The episodes a list bounded by history looks its findings up in, by hash, up to this many (held in
